@@ -1,0 +1,32 @@
+# `make run` installs lmtui into .venv and opens the app; `make test` installs the test tools and runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench corpora clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# torch==2.13.0 is pinned in pyproject.toml: pip takes the CPU build where one is offered locally and never a
+# newer multi-GB CUDA build by accident (README: "CPU and GPU builds of torch").
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/lmtui
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check lmtui tests bench corpora
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run_all.py
+
+corpora: $(VENV)/.installed
+	$(BIN)/python corpora/build.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache

@@ -1,0 +1,201 @@
+"""Corpora: the bundled texts (listed in a manifest) and the user's own files, checked and split.
+
+A corpus is just text. Splits are deterministic so that a run's validation and test perplexity can be
+compared with any other run on the same corpus: running text is cut into contiguous spans (the tail is
+validation, then test); one-item-per-line corpora are shuffled with a fixed seed first, so every split gets
+a fair sample of items.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lmtui.errors import LmtuiError
+
+# A folder of your own text: these are read, in name order.
+TEXT_SUFFIXES = (".txt",)
+# Refuse (rather than half-read) texts larger than this; lmtui keeps a corpus in memory as one string.
+MAX_BYTES = 1 << 30
+SPLIT_SEED = 1234
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    name: str
+    title: str
+    description: str
+    unit: str  # "text": running text; "lines": one item per line
+    level: str  # suggested level: "char" or "word"
+    path: Path
+    bundled: bool = True
+    source: str = ""
+    licence: str = ""
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: str
+    val: str
+    test: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    chars: int
+    words: int
+    lines: int
+    distinct_chars: int
+    distinct_words: int
+
+
+def corpora_dir() -> Path:
+    """Where the bundled corpora live: inside the installed wheel, or the repo's ``corpora/`` folder."""
+    packaged = Path(__file__).parent / "corpora"
+    if (packaged / "manifest.json").is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "corpora"
+
+
+@cache
+def bundled_corpora() -> tuple[CorpusInfo, ...]:
+    folder = corpora_dir()
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return ()
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    return tuple(
+        CorpusInfo(
+            name=e["name"],
+            title=e["title"],
+            description=e["description"],
+            unit=e["unit"],
+            level=e["level"],
+            path=folder / e["file"],
+            source=e.get("source", ""),
+            licence=e.get("licence", ""),
+        )
+        for e in entries
+    )
+
+
+def find_corpus(spec: str) -> CorpusInfo:
+    """A bundled corpus by name, or the user's file or folder by path."""
+    for info in bundled_corpora():
+        if info.name == spec:
+            return info
+    path = Path(spec).expanduser()
+    if not path.exists():
+        names = ", ".join(c.name for c in bundled_corpora())
+        raise LmtuiError(f"no corpus named {spec!r} and no such file or folder (bundled corpora: {names})")
+    return CorpusInfo(
+        name=path.stem or path.name,
+        title=path.name,
+        description=f"your text at {path}",
+        unit="text",
+        level="char",
+        path=path,
+        bundled=False,
+    )
+
+
+def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
+    """Find a corpus and read its text, checked and with line endings normalised to ``\\n``."""
+    info = find_corpus(spec)
+    if info.path.is_dir():
+        files = sorted(p for p in info.path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        if not files:
+            raise LmtuiError(
+                f"the folder {info.path} holds no .txt files; point lmtui at a text file or a folder of them"
+            )
+        text = "\n\n".join(read_text_file(p, encoding) for p in files)
+    else:
+        text = read_text_file(info.path, encoding)
+    if not text.strip():
+        raise LmtuiError(f"{info.path} holds no text (it is empty or only whitespace)")
+    return info, text
+
+
+def read_text_file(path: Path, encoding: str | None = None) -> str:
+    """Read a user's text file, refusing binaries and naming the fix for text in another encoding."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise LmtuiError(
+                f"{path} is {size / 2**20:.0f} MiB; lmtui reads texts of at most {MAX_BYTES >> 20} MiB"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LmtuiError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_bytes(data, str(path), encoding)
+
+
+def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise LmtuiError(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as exc:
+            raise LmtuiError(f"{where} is not valid {encoding} (byte {exc.start})") from None
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16")  # a BOM says exactly what this is
+    else:
+        if b"\x00" in data[:65536]:
+            raise LmtuiError(f"{where} looks like a binary file, not text")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise LmtuiError(
+                f"{where} is not UTF-8 (bad byte at offset {exc.start}); "
+                "convert it (iconv -f latin1 -t utf-8) or pass --encoding latin-1"
+            ) from None
+    if "\x00" in text:
+        raise LmtuiError(f"{where} looks like a binary file, not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_text(
+    text: str, unit: str = "text", fractions: tuple[float, float, float] = (0.9, 0.05, 0.05)
+) -> Splits:
+    """Deterministic train/validation/test split (see module docstring)."""
+    train_frac, val_frac, _ = fractions
+    if unit == "lines":
+        lines = [line for line in text.split("\n") if line.strip()]
+        random.Random(SPLIT_SEED).shuffle(lines)
+        a = round(len(lines) * train_frac)
+        b = a + round(len(lines) * val_frac)
+        join = "\n".join
+        return Splits(join(lines[:a]) + "\n", join(lines[a:b]) + "\n", join(lines[b:]) + "\n")
+    a = int(len(text) * train_frac)
+    b = a + int(len(text) * val_frac)
+    a, b = _at_boundary(text, a), _at_boundary(text, b)
+    return Splits(text[:a], text[a:b], text[b:])
+
+
+def _at_boundary(text: str, pos: int) -> int:
+    """Move a cut forward to the next newline (within a little), so no split starts mid-word."""
+    nl = text.find("\n", pos, pos + 2000)
+    return nl + 1 if nl >= 0 else pos
+
+
+_WORD = re.compile(r"\w+")
+
+
+def text_stats(text: str) -> Stats:
+    words = _WORD.findall(text)
+    return Stats(
+        chars=len(text),
+        words=len(words),
+        lines=text.count("\n") + (0 if text.endswith("\n") else 1),
+        distinct_chars=len(set(text)),
+        distinct_words=len(set(words)),
+    )
+
+
+def preview(text: str, lines: int = 12, width: int = 200) -> str:
+    return "\n".join(line[:width] for line in text[:20000].split("\n")[:lines])

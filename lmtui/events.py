@@ -1,0 +1,156 @@
+"""Training events and their JSON-lines form.
+
+Training yields these events; the CLI renders them with rich, ``--events jsonl`` prints them one per line,
+and the TUI reads those lines from a child process. Keeping the schema here means all three agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+
+@dataclass
+class Event:
+    kind: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"event": self.kind}
+        for key, value in asdict(self).items():
+            # JSON has no NaN/inf: send them as null so every reader can parse the line.
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            data[key] = value
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+@dataclass
+class Started(Event):
+    """Training begins: what is trained, on what, for how long."""
+
+    kind: ClassVar[str] = "started"
+    run: str
+    corpus: str
+    model: str
+    level: str
+    vocab_size: int
+    parameters: int
+    size_bytes: int
+    train_tokens: int
+    val_tokens: int
+    max_steps: int | None
+    max_seconds: float | None
+    start_step: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class Step(Event):
+    """One optimisation step (or a few, for readers that only need the trend)."""
+
+    kind: ClassVar[str] = "step"
+    step: int
+    train_loss: float
+    grad_norm: float
+    lr: float
+    tokens_per_s: float
+    elapsed: float
+    eta: float | None
+    progress: float
+
+
+@dataclass
+class Eval(Event):
+    """Validation over the whole validation split: loss in nats/token and perplexity = exp(loss)."""
+
+    kind: ClassVar[str] = "eval"
+    step: int
+    val_loss: float
+    val_ppl: float
+    bits_per_char: float | None
+    best: bool
+    elapsed: float
+
+
+@dataclass
+class Sample(Event):
+    """A short sample of what the model writes now."""
+
+    kind: ClassVar[str] = "sample"
+    step: int
+    text: str
+
+
+@dataclass
+class Checkpoint(Event):
+    kind: ClassVar[str] = "checkpoint"
+    step: int
+    path: str
+    best: bool
+
+
+@dataclass
+class NgramCounts(Event):
+    """n-gram models train in one pass: their counts stand in for curves."""
+
+    kind: ClassVar[str] = "ngram_counts"
+    order: int
+    counts: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Finished(Event):
+    kind: ClassVar[str] = "finished"
+    run: str
+    step: int
+    reason: str  # "steps", "time", "stopped", "interrupted", "done"
+    val_loss: float | None
+    val_ppl: float | None
+    test_loss: float | None
+    test_ppl: float | None
+    elapsed: float
+    train_tokens: int
+    val_tokens: int
+    test_tokens: int
+
+
+@dataclass
+class Note(Event):
+    """Something the user should know that does not stop training (a batch size shrunk to fit, say)."""
+
+    kind: ClassVar[str] = "note"
+    message: str
+
+
+@dataclass
+class Failed(Event):
+    kind: ClassVar[str] = "failed"
+    message: str
+    step: int | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls for cls in (Started, Step, Eval, Sample, Checkpoint, NgramCounts, Note, Finished, Failed)
+}
+
+
+def parse_event(line: str) -> Event | None:
+    """Parse one JSON line into an event; None for lines that are not lmtui events."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("event") not in EVENT_TYPES:
+        return None
+    cls = EVENT_TYPES[data["event"]]
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError:
+        return None

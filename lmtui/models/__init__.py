@@ -1,0 +1,128 @@
+"""The one interface every language model answers, and a registry of them by name.
+
+A language model here is anything that gives log P(next token | context). From that one ability come
+perplexity (exp of the mean cross-entropy in nats), sampling and the next-token panel, so n-gram and
+neural models plug in beside each other (makemore's idea).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+MODEL_KINDS = ("ngram", "window", "rnn", "lstm", "gru")
+RECURRENT_KINDS = ("rnn", "lstm", "gru")
+SMOOTHINGS = ("kn", "add-k", "backoff")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model's shape; saved as JSON next to the weights."""
+
+    model: str = "lstm"
+    level: str = "char"
+    # n-gram
+    order: int = 3
+    smoothing: str = "kn"
+    k: float = 1.0  # add-k: 1 is Laplace, other values Lidstone
+    # fixed-window
+    context: int = 8
+    # neural
+    embed: int = 64
+    hidden: int = 256
+    layers: int = 1
+    dropout: float = 0.0
+    tie_weights: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class LanguageModel(ABC):
+    """Next-token log-probabilities over a fixed vocabulary of ``vocab_size`` token ids.
+
+    ``start``/``advance`` carry a model-specific state so that generation is incremental: an RNN keeps its
+    hidden state, an n-gram model its last n-1 tokens; nobody re-reads the whole prefix per token.
+    """
+
+    config: ModelConfig
+    vocab_size: int
+
+    @abstractmethod
+    def start(self, context: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Read a context (non-empty int array) and return (state, log-probs of the next token, shape [V])."""
+
+    @abstractmethod
+    def advance(self, state: Any, token: int) -> tuple[Any, np.ndarray]:
+        """Append one token to the state; return the new state and the next token's log-probs."""
+
+    @abstractmethod
+    def nll(self, tokens: np.ndarray) -> tuple[float, int]:
+        """Total negative log-likelihood in nats of tokens[1:] each given what precedes it, and that count."""
+
+    @abstractmethod
+    def num_parameters(self) -> int:
+        """Trainable parameters, or stored n-gram entries for count models."""
+
+    @abstractmethod
+    def size_bytes(self) -> int:
+        """Bytes the model's tensors take."""
+
+    @abstractmethod
+    def tensors(self) -> dict[str, np.ndarray]:
+        """Everything learned, as named arrays (written with safetensors, never pickle)."""
+
+    @classmethod
+    @abstractmethod
+    def from_tensors(
+        cls, config: ModelConfig, vocab_size: int, tensors: dict[str, np.ndarray]
+    ) -> LanguageModel:
+        """Rebuild a model saved by ``tensors``; raise ValueError when the tensors don't fit the config."""
+
+    def next_log_probs(self, context: np.ndarray) -> np.ndarray:
+        return self.start(context)[1]
+
+    def cross_entropy(self, tokens: np.ndarray) -> float:
+        """Mean negative log-likelihood per predicted token, in nats."""
+        total, count = self.nll(tokens)
+        return total / max(count, 1)
+
+    def perplexity(self, tokens: np.ndarray) -> float:
+        return math.exp(min(self.cross_entropy(tokens), 700.0))
+
+
+def estimate_parameters(config: ModelConfig, vocab_size: int) -> int:
+    """The size a model will have, without building it (shown before training starts)."""
+    e, h, v, L = config.embed, config.hidden, vocab_size, config.layers
+    if config.model == "window":
+        return (v + 1) * e + config.context * e * h + h + h * v + v
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[config.model]
+    rnn = sum(gates * (h * ((e if i == 0 else h) + h) + 2 * h) for i in range(L))
+    out = (0 if config.tie_weights else h * v) + v
+    return v * e + rnn + out
+
+
+def model_class(kind: str) -> type[LanguageModel]:
+    """The class for a model kind; imported lazily so the n-gram path never waits for torch."""
+    if kind == "ngram":
+        from lmtui.models.ngram import NgramModel
+
+        return NgramModel
+    if kind == "window":
+        from lmtui.models.neural import WindowModel
+
+        return WindowModel
+    if kind in RECURRENT_KINDS:
+        from lmtui.models.neural import RecurrentModel
+
+        return RecurrentModel
+    raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_KINDS)}")

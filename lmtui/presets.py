@@ -1,0 +1,50 @@
+"""Presets: sensible hyperparameters per model and level, so a first run needs no tuning.
+
+``quick`` shows something within seconds, ``small`` is the default (the char LSTM reaches about 1.6-1.7
+nats/char on ``scripts`` in a minute on two CPU cores; see BENCHMARKS.md), ``large`` wants a GPU or patience.
+Every value can still be overridden from the command line or the TUI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lmtui.models import ModelConfig
+from lmtui.training import TrainConfig
+
+PRESETS = ("quick", "small", "large")
+
+# time budget (s) and model width per preset
+_BUDGET = {"quick": 15.0, "small": 60.0, "large": 600.0}
+_RECURRENT = {
+    "quick": dict(embed=32, hidden=128, layers=1),
+    "small": dict(embed=64, hidden=256, layers=1),
+    "large": dict(embed=128, hidden=512, layers=2, dropout=0.2),
+}
+_WINDOW = {
+    "quick": dict(embed=16, hidden=128, context=6),
+    "small": dict(embed=32, hidden=256, context=8),
+    "large": dict(embed=64, hidden=512, context=12, dropout=0.2),
+}
+
+
+def preset_configs(model: str, level: str, preset: str = "small") -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configuration a preset gives for this model and level."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    config = ModelConfig(model=model, level=level)
+    train = TrainConfig(max_seconds=_BUDGET[preset])
+    if model == "ngram":
+        return replace(config, order=3), replace(train, max_seconds=None)
+    if model == "window":
+        config = replace(config, **_WINDOW[preset])
+        train = replace(train, batch_size=64, seq_len=64, lr=2e-3)
+    else:
+        config = replace(config, **_RECURRENT[preset])
+        lr = {"rnn": 2e-3, "lstm": 5e-3, "gru": 4e-3}[model]
+        train = replace(train, batch_size=32, seq_len=64, lr=lr)
+    if level == "word":
+        # a 10k-word softmax dominates the cost: wider embeddings, shorter sequences, more dropout
+        config = replace(config, embed=max(config.embed, 128), dropout=max(config.dropout, 0.1))
+        train = replace(train, seq_len=32, lr=train.lr * 0.6)
+    return config, train

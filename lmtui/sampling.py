@@ -1,0 +1,122 @@
+"""Turning next-token distributions into text: temperature, top-k, top-p, a prime, streaming.
+
+Generation is incremental: the model's state (hidden vector, or last n-1 tokens) is carried token by
+token, so the cost per token does not grow with the length of the text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from lmtui.errors import LmtuiError
+from lmtui.models import LanguageModel
+from lmtui.tokens import Tokenizer, detokenize
+
+
+@dataclass
+class SampleSettings:
+    temperature: float = 0.8  # 0 means greedy: always the most likely token
+    top_k: int | None = None
+    top_p: float | None = None
+    length: int = 300  # tokens
+    prime: str = ""
+    stop_lines: int | None = None  # stop after this many newlines
+    seed: int | None = None
+
+    def validate(self) -> SampleSettings:
+        t = self.temperature
+        if not isinstance(t, int | float) or math.isnan(t) or math.isinf(t) or t < 0:
+            raise LmtuiError(f"temperature must be a finite number >= 0 (0 is greedy), not {t}")
+        if self.top_k is not None and self.top_k < 1:
+            raise LmtuiError(f"top-k must be at least 1, not {self.top_k}")
+        if self.top_p is not None and not (0 < self.top_p <= 1):
+            raise LmtuiError(f"top-p must be in (0, 1], not {self.top_p}")
+        if self.length < 1:
+            raise LmtuiError(f"length must be at least 1 token, not {self.length}")
+        if self.stop_lines is not None and self.stop_lines < 1:
+            raise LmtuiError(f"stop-lines must be at least 1, not {self.stop_lines}")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p: float | None) -> np.ndarray:
+    """The probabilities sampling draws from: log-probs / T, then keep the top k and the top-p nucleus."""
+    if temperature == 0:
+        probs = np.zeros_like(logp)
+        probs[int(np.argmax(logp))] = 1.0
+        return probs
+    z = logp / temperature
+    z = z - z.max()
+    probs = np.exp(z)
+    if top_k is not None and top_k < len(probs):
+        cut = np.partition(probs, -top_k)[-top_k]
+        probs = np.where(probs >= cut, probs, 0.0)
+    probs /= probs.sum()
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-probs)
+        cumulative = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cumulative, top_p)) + 1]  # the smallest set reaching top_p
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept / kept.sum()
+    return probs
+
+
+def prime_ids(tokenizer: Tokenizer, prime: str) -> np.ndarray:
+    """The context generation starts from: the prime's tokens, or a newline (start of a line) if empty."""
+    ids = tokenizer.encode(prime) if prime else np.zeros(0, dtype=np.int32)
+    if len(ids) == 0:
+        nl = tokenizer.newline_id()
+        ids = np.array([nl if nl is not None else 0], dtype=np.int32)
+    return ids
+
+
+def generate(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSettings) -> Iterator[str]:
+    """Yield the text of one sample piece by piece, as it is produced (the prime itself is not repeated)."""
+    settings.validate()
+    rng = np.random.default_rng(settings.seed)
+    context = prime_ids(tokenizer, settings.prime)
+    state, logp = model.start(context)
+    prev = tokenizer.vocab[int(context[-1])]
+    lines = 0
+    for _ in range(settings.length):
+        probs = distribution(logp, settings.temperature, settings.top_k, settings.top_p)
+        token = int(rng.choice(len(probs), p=probs)) if settings.temperature > 0 else int(np.argmax(probs))
+        yield piece(tokenizer, prev, token)
+        prev = tokenizer.vocab[token]
+        if prev == "\n":
+            lines += 1
+            if settings.stop_lines and lines >= settings.stop_lines:
+                return
+        state, logp = model.advance(state, token)
+
+
+def piece(tokenizer: Tokenizer, prev: str, token: int) -> str:
+    """The text one token adds after ``prev`` (word level decides the space in between)."""
+    if tokenizer.level == "char":
+        return tokenizer.decode([token])
+    return detokenize([prev, tokenizer.vocab[token]])[len(prev) :]
+
+
+def sample_text(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSettings) -> str:
+    return "".join(generate(model, tokenizer, settings))
+
+
+@dataclass
+class Prediction:
+    token: str  # display form (newline shown as ⏎)
+    prob: float
+
+
+def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: int = 10) -> list[Prediction]:
+    """The most likely next tokens after ``context`` ("the students opened their ___")."""
+    logp = model.next_log_probs(prime_ids(tokenizer, context))
+    top = max(1, min(top, len(logp)))
+    best = np.argsort(-logp, kind="stable")[:top]
+    return [Prediction(tokenizer.display(int(i)), float(np.exp(logp[i]))) for i in best]

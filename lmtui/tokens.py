@@ -1,0 +1,163 @@
+"""Text <-> token ids, at character or word level.
+
+Both tokenizers are built from the training split only, so validation and test text can contain tokens the
+model never saw: they map to id 0, ``<unk>``, which is a real vocabulary entry the model learns to predict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+UNK = "<unk>"
+UNK_CHAR = "\ufffd"  # what an unknown character decodes to
+# Words (with inner apostrophes: don't, o'er), single punctuation marks, and newlines as their own tokens.
+WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
+NO_SPACE_BEFORE = set(".,;:!?)]}%'’”»…")
+NO_SPACE_AFTER = set("([{$“«‘\n")
+
+
+class Tokenizer:
+    """A vocabulary (id -> token string) with encode/decode; id 0 is always ``<unk>``."""
+
+    level: str = ""
+
+    def __init__(self, vocab: list[str]):
+        if not vocab or vocab[0] != UNK:
+            raise ValueError("a vocabulary must start with <unk>")
+        self.vocab = vocab
+        self.index = {tok: i for i, tok in enumerate(vocab)}
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def encode(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, ids: np.ndarray | list[int]) -> str:
+        raise NotImplementedError
+
+    def split(self, text: str) -> list[str]:
+        """The token strings of a text, before mapping to ids."""
+        raise NotImplementedError
+
+    def unknown(self, text: str) -> list[str]:
+        """Distinct tokens of ``text`` that are not in the vocabulary (they will be read as <unk>)."""
+        return sorted({t for t in self.split(text) if t not in self.index})
+
+    def display(self, token_id: int) -> str:
+        """A visible name for one token (newline and space shown as symbols), for tables and bars."""
+        tok = self.vocab[token_id]
+        return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(tok, tok)
+
+    def newline_id(self) -> int | None:
+        return self.index.get("\n")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "vocab": self.vocab}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Tokenizer:
+        level, vocab = data.get("level"), data.get("vocab")
+        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+            raise ValueError("tokenizer vocabulary must be a list of strings")
+        if level == "char":
+            return CharTokenizer(vocab)
+        if level == "word":
+            return WordTokenizer(vocab)
+        raise ValueError(f"unknown tokenizer level {level!r}")
+
+
+class CharTokenizer(Tokenizer):
+    """Every distinct character of the training text is a token."""
+
+    level = "char"
+
+    def __init__(self, vocab: list[str]):
+        super().__init__(vocab)
+        if any(len(t) != 1 for t in vocab[1:]):
+            raise ValueError("a character vocabulary holds single characters")
+        # Sorted code points let numpy map a whole text at once (a 100 MB text never becomes a Python list).
+        points = np.array([ord(t) for t in vocab[1:]], dtype=np.uint32)
+        order = np.argsort(points)
+        self._points = points[order]
+        self._ids = (order + 1).astype(np.int32)
+
+    @classmethod
+    def build(cls, text: str) -> CharTokenizer:
+        return cls([UNK, *sorted(set(text))])
+
+    def split(self, text: str) -> list[str]:
+        return list(text)
+
+    def encode(self, text: str) -> np.ndarray:
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        if len(self._points) == 0:
+            return np.zeros(len(points), dtype=np.int32)
+        pos = np.searchsorted(self._points, points).clip(0, len(self._points) - 1)
+        found = self._points[pos] == points
+        return np.where(found, self._ids[pos], 0).astype(np.int32)
+
+    def decode(self, ids: np.ndarray | list[int]) -> str:
+        vocab = self.vocab
+        return "".join(UNK_CHAR if i == 0 else vocab[i] for i in ids)
+
+
+class WordTokenizer(Tokenizer):
+    """Words and punctuation marks are tokens; newlines too, so scripts and lists keep their shape."""
+
+    level = "word"
+
+    @classmethod
+    def build(cls, text: str, max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
+        counts = Counter(WORD_RE.findall(text))
+        # Most frequent first; ties broken alphabetically so the vocabulary is deterministic.
+        ranked = sorted((c for c in counts.items() if c[1] >= min_count), key=lambda c: (-c[1], c[0]))
+        return cls([UNK, *(tok for tok, _ in ranked[:max_vocab])])
+
+    def split(self, text: str) -> list[str]:
+        return WORD_RE.findall(text)
+
+    def encode(self, text: str) -> np.ndarray:
+        get = self.index.get
+        return np.fromiter((get(t, 0) for t in WORD_RE.findall(text)), dtype=np.int32)
+
+    def decode(self, ids: np.ndarray | list[int]) -> str:
+        return detokenize([self.vocab[i] for i in ids])
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join word tokens into readable text: no space before punctuation or after an opening bracket."""
+    out: list[str] = []
+    prev = "\n"
+    for tok in tokens:
+        if out and tok != "\n" and prev[-1] not in NO_SPACE_AFTER and tok[0] not in NO_SPACE_BEFORE:
+            out.append(" ")
+        out.append(tok)
+        prev = tok
+    return "".join(out)
+
+
+def build_tokenizer(level: str, text: str, max_vocab: int = 10_000, min_count: int = 1) -> Tokenizer:
+    if level == "char":
+        return CharTokenizer.build(text)
+    if level == "word":
+        return WordTokenizer.build(text, max_vocab=max_vocab, min_count=min_count)
+    raise ValueError(f"unknown level {level!r}; choose char or word")
+
+
+def arpa_token_names(tokenizer: Tokenizer) -> list[str]:
+    """Whitespace-free, unique names for ARPA files, where tokens are separated by spaces."""
+    special = {"\n": "<nl>", " ": "<sp>", "\t": "<tab>"}
+    names: list[str] = []
+    seen: set[str] = set()
+    for tok in tokenizer.vocab:
+        name = special.get(tok) or ("".join(c if not c.isspace() else f"<U+{ord(c):04X}>" for c in tok))
+        while name in seen or name in ("<s>", "</s>"):
+            name = f"{name}#"
+        seen.add(name)
+        names.append(name)
+    return names

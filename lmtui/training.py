@@ -1,0 +1,493 @@
+"""One training loop for every model, yielding events (the CLI draws them; the TUI reads them as JSON lines).
+
+Neural models train with truncated backpropagation through time over parallel streams: the training text
+is cut into ``batch_size`` contiguous streams, read side by side ``k1`` tokens at a time; each update
+backpropagates through the last ``k2`` tokens (``seq_len``) and carries the hidden state forward, detached,
+so context flows across windows while gradients stop at the truncation. Gradient norms are clipped
+(exploding gradients) and reported (vanishing ones show up as norms that collapse). n-gram models "train"
+in one counting pass.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from lmtui import runs
+from lmtui.corpus import CorpusInfo, load_text, split_text
+from lmtui.errors import LmtuiError
+from lmtui.events import Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.models import LanguageModel, ModelConfig, model_class
+from lmtui.tokens import Tokenizer, build_tokenizer
+
+
+@dataclass
+class TrainConfig:
+    steps: int | None = None  # budget in optimizer steps (total, counting steps before a resume)
+    max_seconds: float | None = 60.0  # budget in seconds of this session; the first budget to run out ends it
+    batch_size: int = 32  # parallel streams
+    seq_len: int = 64  # k2: how many steps gradients flow back
+    k1: int | None = None  # tokens read between updates; default seq_len
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1  # cosine decay ends at lr * this
+    warmup: int = 20
+    weight_decay: float = 0.01
+    clip: float = 1.0  # max gradient norm; 0 turns clipping off
+    eval_every: int = 250
+    sample_length: int = 200
+    seed: int = 1337
+    device: str = "auto"
+    max_vocab: int = 10_000
+    min_count: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class Job:
+    """What to train: a corpus, a model, a budget, and the run to write it to."""
+
+    corpus: str
+    model: ModelConfig
+    train: TrainConfig
+    name: str | None = None
+    resume: bool = False
+    encoding: str | None = None
+
+
+@dataclass
+class Control:
+    """Flags another thread or a signal handler sets to pause or stop training between steps."""
+
+    paused: bool = False
+    stop: bool = False
+    reason: str = "stopped"
+
+
+@dataclass
+class Data:
+    info: CorpusInfo
+    tokenizer: Tokenizer
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    val_chars: int = 0
+    test_chars: int = 0
+
+
+def validate(model: ModelConfig, train: TrainConfig) -> None:
+    """Reject values no training could use, with the option's name in the message."""
+    checks = [
+        (model.level in ("char", "word"), "--level must be char or word"),
+        (1 <= model.order <= 6, "--order must be between 1 and 6"),
+        (model.smoothing in ("kn", "add-k", "backoff"), "--smoothing must be kn, add-k or backoff"),
+        (model.k > 0, "add-k's k must be > 0"),
+        (model.context >= 1, "--context must be at least 1"),
+        (model.embed >= 1 and model.hidden >= 1 and model.layers >= 1, "sizes must be at least 1"),
+        (0 <= model.dropout < 1, "--dropout must be in [0, 1)"),
+        (
+            not model.tie_weights or model.embed == model.hidden,
+            "--tie-weights needs --embed equal to --hidden",
+        ),
+        (train.steps is None or train.steps >= 1, "--steps must be at least 1"),
+        (train.max_seconds is None or train.max_seconds > 0, "--max-seconds must be > 0"),
+        (train.batch_size >= 1, "--batch-size must be at least 1"),
+        (train.seq_len >= 1, "--seq-len must be at least 1"),
+        (train.k1 is None or 1 <= train.k1 <= train.seq_len, "--k1 must be between 1 and --seq-len (k2)"),
+        (train.lr > 0 and math.isfinite(train.lr), "--lr must be a positive number"),
+        (train.clip >= 0, "--clip must be >= 0"),
+        (train.eval_every >= 1, "--eval-every must be at least 1"),
+        (train.max_vocab >= 1 and train.min_count >= 1, "--max-vocab and --min-count must be at least 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise LmtuiError(message)
+
+
+def prepare_data(
+    corpus: str,
+    level: str,
+    train: TrainConfig,
+    tokenizer: Tokenizer | None = None,
+    encoding: str | None = None,
+) -> Data:
+    """Read, split and encode a corpus; the tokenizer is built from the training split unless given."""
+    info, text = load_text(corpus, encoding)
+    splits = split_text(text, info.unit)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(level, splits.train, train.max_vocab, train.min_count)
+    data = Data(
+        info,
+        tokenizer,
+        tokenizer.encode(splits.train),
+        tokenizer.encode(splits.val),
+        tokenizer.encode(splits.test),
+        len(splits.val),
+        len(splits.test),
+    )
+    if len(data.train) < 3 or len(data.val) < 2:
+        raise LmtuiError(
+            f"{info.path} is too small: {len(data.train)} training and {len(data.val)} validation "
+            f"{level} tokens after the 90/5/5 split; give it a longer text"
+        )
+    return data
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LmtuiError(
+            "--device cuda: no CUDA GPU is available here (is the CPU build of torch installed?)"
+        )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise LmtuiError("--device mps: Apple's Metal backend is not available here")
+    if device not in ("cpu", "cuda", "mps"):
+        raise LmtuiError(f"unknown device {device!r}; choose auto, cpu, cuda or mps")
+    return device
+
+
+def train(job: Job, control: Control | None = None) -> Iterator[Event]:
+    """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date."""
+    control = control or Control()
+    validate(job.model, job.train)
+    run, data = _open_run(job)
+    if job.model.model == "ngram":
+        yield from _train_ngram(job, run, data)
+    else:
+        yield from _train_neural(job, run, data, control)
+
+
+def _open_run(job: Job) -> tuple[runs.Run, Data]:
+    if job.resume:
+        if not job.name:
+            raise LmtuiError("--resume needs the name of a run")
+        run = runs.load_run(job.name)
+        if run.model_config.model == "ngram":
+            raise LmtuiError(
+                f"run {job.name!r} is an n-gram model: it trains in one pass and has nothing to resume"
+            )
+        if not (run.path / "last.safetensors").is_file():
+            raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
+        data = prepare_data(
+            run.meta["corpus"]["spec"], run.model_config.level, job.train, run.tokenizer(), job.encoding
+        )
+        return run, data
+    data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
+    if job.name:
+        if runs.exists(job.name):
+            raise LmtuiError(
+                f"a run named {job.name!r} already exists; choose another --name, or --resume {job.name}"
+            )
+        name = job.name
+    else:
+        name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
+    run = runs.Run(name, runs.run_path(name), {})
+    run.meta = {
+        "format": runs.RUN_FORMAT,
+        "version": runs.RUN_VERSION,
+        "name": name,
+        "created": time.time(),
+        "status": "training",
+        "corpus": {
+            "name": data.info.name,
+            "spec": data.info.name if data.info.bundled else str(data.info.path.resolve()),
+            "bundled": data.info.bundled,
+            "unit": data.info.unit,
+        },
+        "model": job.model.to_dict(),
+        "train": job.train.to_dict(),
+        "vocab_size": len(data.tokenizer),
+        "tokenizer": data.tokenizer.to_dict(),
+        "metrics": {},
+    }
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.save_meta()
+    return run, data
+
+
+def _bits_per_char(loss: float, tokens: int, chars: int) -> float:
+    """Cross-entropy per character in bits: comparable between char and word models of one text."""
+    return loss * tokens / max(chars, 1) / math.log(2)
+
+
+def _finish(
+    run: runs.Run, data: Data, model: LanguageModel, step: int, reason: str, elapsed: float
+) -> Finished:
+    val_loss = model.cross_entropy(data.val)
+    test_loss = model.cross_entropy(data.test) if len(data.test) > 1 else float("nan")
+    metrics = run.meta.setdefault("metrics", {})
+    metrics.update(
+        step=step,
+        val_loss=val_loss,
+        val_ppl=math.exp(min(val_loss, 700)),
+        bits_per_char=_bits_per_char(val_loss, len(data.val) - 1, data.val_chars),
+        test_loss=test_loss if math.isfinite(test_loss) else None,
+        test_ppl=math.exp(min(test_loss, 700)) if math.isfinite(test_loss) else None,
+        train_seconds=elapsed,
+        train_tokens=len(data.train),
+        val_tokens=len(data.val),
+        test_tokens=len(data.test),
+        parameters=model.num_parameters(),
+        size_bytes=model.size_bytes(),
+    )
+    run.meta["status"] = "done" if reason in ("steps", "time", "done") else reason
+    run.save_meta()
+    return Finished(
+        run.name,
+        step,
+        reason,
+        val_loss,
+        metrics["val_ppl"],
+        metrics["test_loss"],
+        metrics["test_ppl"],
+        elapsed,
+        len(data.train),
+        len(data.val),
+        len(data.test),
+    )
+
+
+def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str) -> Started:
+    return Started(
+        run.name,
+        data.info.name,
+        job.model.model,
+        job.model.level,
+        len(data.tokenizer),
+        model.num_parameters(),
+        model.size_bytes(),
+        len(data.train),
+        len(data.val),
+        job.train.steps,
+        job.train.max_seconds,
+        step,
+        device,
+    )
+
+
+def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
+    t0 = time.perf_counter()
+    cls = model_class("ngram")
+    model = cls.fit(data.train, len(data.tokenizer), job.model)  # type: ignore[attr-defined]
+    seconds = time.perf_counter() - t0
+    yield _started(job, run, data, model, 0, "cpu")
+    yield NgramCounts(job.model.order, list(model.counts_per_order()), seconds)
+    runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
+    finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0)
+    assert finished.val_loss is not None
+    yield Eval(
+        1,
+        finished.val_loss,
+        finished.val_ppl or math.inf,
+        run.meta["metrics"]["bits_per_char"],
+        True,
+        seconds,
+    )
+    yield finished
+
+
+def _lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` as the budget is used up."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iterator[Event]:
+    import torch
+    from torch.nn import functional as F
+
+    from lmtui.models.neural import detach_state
+    from lmtui.training_state import load_checkpoint, save_checkpoint
+
+    cfg = job.train
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    vocab = len(data.tokenizer)
+    k2 = cfg.seq_len
+    k1 = cfg.k1 or k2
+    tokens = data.train
+    if len(tokens) < k2 + 2:
+        raise LmtuiError(
+            f"the training split has {len(tokens)} tokens, fewer than one sequence of --seq-len {k2}; "
+            "use a smaller --seq-len or a longer text"
+        )
+    batch = min(cfg.batch_size, (len(tokens) - 1) // (k2 + 1))
+    if batch < cfg.batch_size:
+        yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
+    stream_len = len(tokens) // batch
+    starts = np.arange(batch) * stream_len
+
+    model = model_class(job.model.model)(job.model, vocab, device)  # type: ignore[call-arg]
+    net = model.net  # type: ignore[attr-defined]
+    decay = [p for p in net.parameters() if p.dim() >= 2]
+    no_decay = [p for p in net.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+    )
+    step, pos, state, best, spent = 0, 0, None, math.inf, 0.0
+    if job.resume:
+        resumed = load_checkpoint(run.path / "last.safetensors", net, opt, device)
+        step, pos, state, spent = resumed.step, resumed.position, resumed.state, resumed.elapsed
+        best = run.meta.get("metrics", {}).get("best_val_loss", math.inf)
+        if resumed.batch != batch or pos + k2 + 1 > stream_len:
+            pos, state = 0, None  # the data layout changed: start the streams again
+        run.meta["train"].update(steps=cfg.steps, max_seconds=cfg.max_seconds)
+        run.meta["status"] = "training"
+        run.save_meta()
+    yield _started(job, run, data, model, step, device)
+
+    budget_total = spent + cfg.max_seconds if cfg.max_seconds else None
+    t_start = time.perf_counter()
+    paused_for = 0.0
+    last_emit, tokens_since, t_since = 0.0, 0, t_start
+    reason = "done"
+
+    def elapsed() -> float:
+        return spent + time.perf_counter() - t_start - paused_for
+
+    def progress() -> float:
+        parts = [step / cfg.steps if cfg.steps else 0.0, elapsed() / budget_total if budget_total else 0.0]
+        return max(parts)
+
+    last_eval = -1
+
+    def evaluate() -> Iterator[Event]:
+        nonlocal best, last_eval
+        last_eval = step
+        val_loss = model.cross_entropy(data.val)
+        is_best = val_loss < best
+        if is_best:
+            best = val_loss
+            runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
+            run.meta["metrics"].update(best_val_loss=val_loss, best_step=step)
+        save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
+        bpc = _bits_per_char(val_loss, len(data.val) - 1, data.val_chars)
+        ev = Eval(step, val_loss, math.exp(min(val_loss, 700)), bpc, is_best, elapsed())
+        runs.append_event(run, ev.to_dict())
+        yield ev
+        yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
+
+    while True:
+        if control.stop:
+            reason = control.reason
+            break
+        if control.paused:
+            t_pause = time.perf_counter()
+            time.sleep(0.05)
+            paused_for += time.perf_counter() - t_pause
+            continue
+        if cfg.steps and step >= cfg.steps:
+            reason = "steps"
+            break
+        if budget_total and elapsed() >= budget_total:
+            reason = "time"
+            break
+        if pos + k2 + 1 > stream_len:  # one pass over the streams is done: start again at their heads
+            pos, state = 0, None
+        idx = starts[:, None] + pos + np.arange(k2 + 1)
+        chunk = torch.from_numpy(tokens[idx].astype(np.int64)).to(device)
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        lr = _lr_at(cfg, step, progress())
+        for group in opt.param_groups:
+            group["lr"] = lr
+        net.train()
+        logits, carry = net(x[:, :k1], state)
+        if k1 < k2:  # gradients flow back k2 steps; the state carried on is the one k1 steps in
+            rest, _ = net(x[:, k1:], carry)
+            logits = torch.cat([logits, rest], dim=1)
+        loss = F.cross_entropy(logits[:, k2 - k1 :].reshape(-1, vocab), y[:, k2 - k1 :].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = cfg.clip if cfg.clip > 0 else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm))
+        loss_value = float(loss.detach())
+        if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
+            run.meta["status"] = "failed"
+            run.save_meta()
+            what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+            raise LmtuiError(
+                f"the {what} became {loss_value if what == 'loss' else grad_norm} at step {step + 1}; "
+                f"training stopped and the last good checkpoint is kept (try a lower --lr or --clip)"
+            )
+        opt.step()
+        state = detach_state(carry)
+        pos += k1
+        step += 1
+        tokens_since += batch * k1
+        now = time.perf_counter()
+        if now - last_emit >= 0.2 or step % cfg.eval_every == 0:
+            rate = tokens_since / max(now - t_since, 1e-9)
+            ev = Step(
+                step,
+                loss_value,
+                grad_norm,
+                lr,
+                rate,
+                elapsed(),
+                _eta(cfg, step, elapsed(), budget_total, now - t_since, tokens_since, batch * k1),
+                progress(),
+            )
+            runs.append_event(run, ev.to_dict())
+            yield ev
+            last_emit, tokens_since, t_since = now, 0, now
+        if step % cfg.eval_every == 0:
+            yield from evaluate()
+
+    if last_eval != step:
+        yield from evaluate()
+    if (run.path / "model.safetensors").is_file():
+        model = run.load_model(device)
+    yield _finish(run, data, model, step, reason, elapsed())
+
+
+def _eta(
+    cfg: TrainConfig, step: int, elapsed: float, budget: float | None, dt: float, tokens: int, per_step: int
+) -> float | None:
+    left = []
+    if budget:
+        left.append(max(budget - elapsed, 0.0))
+    if cfg.steps and tokens:
+        left.append((cfg.steps - step) * dt / (tokens / per_step))
+    return min(left) if left else None
+
+
+def _sample(model: LanguageModel, tokenizer: Tokenizer, length: int, seed: int) -> str:
+    from lmtui.sampling import SampleSettings, sample_text
+
+    tokens = length if tokenizer.level == "char" else max(10, length // 5)
+    return sample_text(model, tokenizer, SampleSettings(temperature=0.8, length=tokens, seed=seed))
+
+
+def result_dict(finished: Finished, run: runs.Run | None = None) -> dict[str, Any]:
+    """The JSON ``lmtui train --json`` prints: the finished event plus the run's metrics."""
+    out = finished.to_dict()
+    out.pop("event", None)
+    if run is not None:
+        out["metrics"] = run.meta.get("metrics", {})
+        out["model"] = run.meta.get("model", {})
+    return json.loads(json.dumps(out))
+
+
+__all__ = ["Control", "Data", "Job", "TrainConfig", "prepare_data", "train", "validate"]

@@ -1,0 +1,93 @@
+"""Resume checkpoints without pickle: weights, AdamW state, data position and hidden state in one safetensors
+file, the small non-tensor parts as JSON in its metadata. One file, written atomically, so the pieces can
+never disagree after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lmtui.errors import LmtuiError
+from lmtui.runs import read_tensors, write_tensors
+
+FORMAT = "lmtui-checkpoint-1"
+
+
+@dataclass
+class Resumed:
+    step: int
+    position: int
+    batch: int
+    state: Any
+    elapsed: float
+
+
+def save_checkpoint(
+    path: Path,
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    step: int,
+    position: int,
+    batch: int,
+    state: Any,
+    elapsed: float,
+) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+    opt_state = opt.state_dict()
+    for index, slots in opt_state["state"].items():
+        for key, value in slots.items():
+            tensors[f"opt.{index}.{key}"] = torch.as_tensor(value).detach().cpu().numpy().copy().reshape(-1)
+    parts = state if isinstance(state, tuple) else (() if state is None else (state,))
+    for i, part in enumerate(parts):
+        tensors[f"hidden.{i}"] = part.detach().cpu().numpy().copy()
+    tensors["rng.torch"] = torch.get_rng_state().numpy().copy()
+    meta = {
+        "format": FORMAT,
+        "step": step,
+        "position": position,
+        "batch": batch,
+        "elapsed": elapsed,
+        "hidden": "tuple" if isinstance(state, tuple) else ("none" if state is None else "tensor"),
+        "param_groups": opt_state["param_groups"],
+        "opt_shapes": {
+            f"{index}.{key}": list(torch.as_tensor(value).shape)
+            for index, slots in opt_state["state"].items()
+            for key, value in slots.items()
+        },
+    }
+    write_tensors(path, tensors, {"lmtui": json.dumps(meta)})
+
+
+def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, device: str) -> Resumed:
+    tensors, metadata = read_tensors(path)
+    try:
+        meta = json.loads(metadata.get("lmtui", ""))
+        if meta.get("format") != FORMAT:
+            raise ValueError("not an lmtui checkpoint")
+        weights = {k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")}
+        net.load_state_dict(weights, strict=True)
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, shape in meta["opt_shapes"].items():
+            index, slot = key.split(".", 1)
+            value = torch.from_numpy(np.asarray(tensors[f"opt.{key}"])).reshape(shape)
+            state.setdefault(int(index), {})[slot] = value if slot == "step" else value.to(device)
+        opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        hidden = [
+            torch.from_numpy(tensors[f"hidden.{i}"]).to(device) for i in range(2) if f"hidden.{i}" in tensors
+        ]
+        kind = meta["hidden"]
+        carried = tuple(hidden) if kind == "tuple" else (hidden[0] if kind == "tensor" else None)
+        if "rng.torch" in tensors:
+            torch.set_rng_state(torch.from_numpy(tensors["rng.torch"]))
+        return Resumed(
+            int(meta["step"]), int(meta["position"]), int(meta["batch"]), carried, float(meta["elapsed"])
+        )
+    except (ValueError, KeyError, RuntimeError, TypeError, json.JSONDecodeError) as exc:
+        raise LmtuiError(f"{path} is not a usable checkpoint: {str(exc).splitlines()[0]}") from None
