@@ -120,7 +120,7 @@ class NeuralModel(LanguageModel):
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         state: State = None
         for i in range(0, length, chunk):
-            logits, state = self.net(x_all[:, i : i + chunk], state)
+            logits, state = self.net(x_all[:, i : i + chunk].contiguous(), state)
             total += F.cross_entropy(
                 logits.flatten(0, 1).float(), y_all[:, i : i + chunk].flatten(), reduction="sum"
             )

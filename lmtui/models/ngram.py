@@ -298,10 +298,11 @@ class NgramModel(LanguageModel):
         """Write the model as an ARPA backoff file (log10 probabilities and backoff weights).
 
         Each stored k-gram gets its smoothed log10 P(w | h) and, below order n, log10 gamma(h w); a backoff
-        reader (KenLM, SRILM) then reproduces ``token_log_probs`` exactly. ``<s>`` and ``</s>`` are added
-        with log10 probability -99 when the vocabulary lacks them (KenLM requires them), so score with
-        ``bos=False, eos=False`` to match lmtui. add-k has no backoff form (its unseen mass depends on c(h)
-        without a lower-order distribution), so it raises ValueError.
+        reader (KenLM, SRILM) then reproduces ``token_log_probs`` (KenLM to ~1e-6, its float32). ``<s>`` and
+        ``</s>`` are added with log10 probability -99 when the vocabulary lacks them (KenLM requires them),
+        so score with ``bos=False, eos=False`` to match lmtui. KenLM itself reads only order >= 2. add-k has
+        no backoff form (an unseen word's k / (c(h) + kV) is not a weight times a lower-order distribution),
+        so it raises ValueError.
         """
         if self.config.smoothing == "add-k":
             raise ValueError("ARPA export supports kn and backoff smoothing")
@@ -339,7 +340,9 @@ def _discounted(
     Order by order from unigrams up, each level is max(a - D(a), 0) / a(h) plus gamma(h) times the level
     below, where a are counts (continuation counts below order n for KN) and a(h) = sum of a over h's
     children. KN interpolates (gamma(h) = freed mass / a(h), applied to all words); backoff only gives the
-    freed mass to unseen words, rescaled by the lower order's mass on them.
+    freed mass to unseen words, rescaled by the lower order's mass on them. A k-gram seen only at the very
+    start of the text has no left extension, so its KN continuation count is 0: it stays stored (prefixes
+    and suffixes must be) and simply gets gamma(h) times the lower order.
     """
     n = len(counts)
     kn = smoothing == "kn"
@@ -348,7 +351,7 @@ def _discounted(
     if kn:
         adj = [np.bincount(suffix[k], minlength=len(keys[k])) for k in range(n - 1)] + [counts[-1]]
     logp, logbow, discounts = [], [], []
-    lower = np.full(v, 1.0 / v)  # order 0: uniform over the vocabulary
+    p = lower = np.full(v, 1.0 / v)  # order 0: uniform over the vocabulary
     for k in range(n):
         a = adj[k].astype(np.float64)
         if kn:
@@ -362,7 +365,7 @@ def _discounted(
             prefix, n_ctx = np.zeros(v, dtype=np.int64), 1
         else:
             prefix, n_ctx = keys[k] // v, len(keys[k - 1])
-            lower = np.exp(logp[-1][suffix[k - 1]])  # P(w | h[1:]) of the same k-gram, already smoothed
+            lower = p[suffix[k - 1]]  # P(w | h[1:]) of the same k-gram, already smoothed
         if not kn and k > 0:
             # A context followed by every vocabulary token has no unseen word to give mass to: no discount.
             d[(np.bincount(prefix, minlength=n_ctx) == v)[prefix]] = 0.0

@@ -1,0 +1,178 @@
+"""The training child process and the Textual messages its JSON lines become.
+
+Training runs as ``python -m lmtui train … --events jsonl`` in its own session: torch never loads into the
+UI process, a crash in training cannot take the app down, and the UI only reads lines. Signals drive it:
+SIGUSR1 pauses, SIGUSR2 resumes, SIGTERM stops (the child evaluates, saves its checkpoints, says
+``finished`` and exits 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Sequence
+
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from lmtui.events import Event, parse_event
+from lmtui.models import ModelConfig
+from lmtui.training import TrainConfig
+
+RECURRENT = ("rnn", "lstm", "gru")
+TRAIN_FIELDS = ("batch_size", "seq_len", "k1", "lr", "clip", "eval_every")
+
+
+class TrainerEvent(Message):
+    """One event the child printed (Started, Step, Eval, Sample, NgramCounts, Note, Finished, Failed)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class TrainerExited(Message):
+    """The child is gone; ``error`` is its one-line ``Error: …`` when it failed."""
+
+    def __init__(self, returncode: int, error: str | None) -> None:
+        super().__init__()
+        self.returncode = returncode
+        self.error = error
+
+
+def _opt(name: str, value: object) -> list[str]:
+    return [f"--{name.replace('_', '-')}", str(value)]
+
+
+def train_argv(
+    corpus: str, model: ModelConfig, train: TrainConfig, preset: str = "small", name: str | None = None
+) -> list[str]:
+    """The ``lmtui train`` command for these configs: every value explicit, only the options the family takes."""
+    argv = [sys.executable, "-m", "lmtui", "train", corpus, "--events", "jsonl",
+            "--model", model.model, "--level", model.level, "--preset", preset]
+    if model.model == "ngram":
+        argv += _opt("order", model.order) + _opt("smoothing", model.smoothing)
+        if model.smoothing == "add-k":
+            argv += _opt("k", model.k)
+    else:
+        if model.model == "window":
+            argv += _opt("context", model.context)
+        argv += _opt("embed", model.embed) + _opt("hidden", model.hidden) + _opt("dropout", model.dropout)
+        if model.model in RECURRENT:
+            argv += _opt("layers", model.layers)
+            argv.append("--tie-weights" if model.tie_weights else "--no-tie-weights")
+        if train.steps is not None:
+            argv += _opt("steps", train.steps)
+        if train.max_seconds is not None:
+            argv += _opt("max_seconds", train.max_seconds)
+        for field in TRAIN_FIELDS:
+            value = getattr(train, field)
+            if value is not None:
+                argv += _opt(field, value)
+        argv += _opt("device", train.device)
+    argv += _opt("seed", train.seed)
+    if model.level == "word":
+        argv += _opt("max_vocab", train.max_vocab) + _opt("min_count", train.min_count)
+    if name:
+        argv += _opt("name", name)
+    return argv
+
+
+def resume_argv(name: str, max_seconds: float | None = None) -> list[str]:
+    """Continue a run from its last checkpoint (its own corpus and model; optionally a new time budget)."""
+    argv = [sys.executable, "-m", "lmtui", "train", "--resume", name, "--events", "jsonl"]
+    if max_seconds is not None:
+        argv += _opt("max_seconds", max_seconds)
+    return argv
+
+
+class TrainerProcess:
+    """Runs one training child and posts its events to ``target`` as messages."""
+
+    def __init__(self, argv: Sequence[str], target: MessagePump) -> None:
+        self.argv = list(argv)
+        self.target = target
+        self.process: asyncio.subprocess.Process | None = None
+        self.paused = False
+        self._stderr: deque[str] = deque(maxlen=20)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def start(self) -> None:
+        # A new session: the terminal's Ctrl+C / hang-up reach the app, which stops the child cleanly itself.
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
+
+    async def _read_stdout(self) -> None:
+        assert self.process and self.process.stdout
+        while line := await self.process.stdout.readline():
+            event = parse_event(line.decode("utf-8", "replace"))
+            if event is not None:
+                self.target.post_message(TrainerEvent(event))
+        code = await self.process.wait()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._tasks[1]), 2.0)
+        self.target.post_message(TrainerExited(code, self.error if code else None))
+
+    async def _read_stderr(self) -> None:
+        assert self.process and self.process.stderr
+        while line := await self.process.stderr.readline():
+            self._stderr.append(line.decode("utf-8", "replace").rstrip())
+
+    @property
+    def error(self) -> str | None:
+        """The child's last ``Error:`` line, or its last words on stderr (a traceback's last line)."""
+        lines = [line for line in self._stderr if line.strip()]
+        for line in reversed(lines):
+            if line.startswith("Error:"):
+                return line.removeprefix("Error:").strip()
+        return lines[-1] if lines else None
+
+    def _signal(self, sig: int) -> bool:
+        if not self.running:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, sig)  # type: ignore[union-attr]
+        return True
+
+    def pause(self) -> None:
+        if self._signal(signal.SIGUSR1):
+            self.paused = True
+
+    def resume(self) -> None:
+        if self._signal(signal.SIGUSR2):
+            self.paused = False
+
+    def stop(self) -> None:
+        """Ask the child to stop: it evaluates, keeps its best and last checkpoints, and exits."""
+        self._signal(signal.SIGTERM)
+
+    async def shutdown(self, timeout: float = 20.0) -> None:
+        """Stop the child and wait for it; kill it if it does not finish within ``timeout`` seconds."""
+        if self.process is None:
+            return
+        self.stop()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except asyncio.TimeoutError:
+            self.kill()
+            await self.process.wait()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)

@@ -1,0 +1,1 @@
+"""Widgets the screens share: charts, next-token bars, colour swatches, the sample view."""

@@ -1,0 +1,201 @@
+"""Neural models: scoring agrees with incremental use, weights round-trip, sizes are predicted exactly."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lmtui.models import ModelConfig, estimate_parameters, model_class
+from lmtui.models.neural import RecurrentModel, WindowModel
+
+KINDS = ["window", "rnn", "lstm", "gru"]
+VOCAB = 17
+
+
+def build(kind: str, vocab: int = VOCAB, seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    cfg = dict(model=kind, embed=8, hidden=16, context=4, layers=1)
+    cfg.update(overrides)
+    return model_class(kind)(ModelConfig(**cfg), vocab)
+
+
+def tokens(n: int, vocab: int = VOCAB, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, vocab, size=n).astype(np.int32)
+
+
+def incremental_nll(model, toks: np.ndarray) -> float:
+    """-sum log P(toks[i+1] | toks[:i+1]) with start/advance, one token at a time."""
+    state, logp = model.start(toks[:1])
+    total = -logp[toks[1]]
+    for i in range(1, len(toks) - 1):
+        state, logp = model.advance(state, int(toks[i]))
+        total -= logp[toks[i + 1]]
+    return float(total)
+
+
+def stream_nll(model, toks: np.ndarray, chunk: int) -> float:
+    """What ``nll`` documents: the text is cut into parallel streams, each read from a fresh state; the few
+    tokens left over continue the last stream."""
+    n = len(toks) - 1
+    streams = max(1, min(64, n // chunk))
+    length = n // streams
+    total = 0.0
+    for s in range(streams):
+        end = (s + 1) * length + 1 if s < streams - 1 else n + 1
+        total += incremental_nll(model, toks[s * length : end])
+    return total
+
+
+def model_variants():
+    for kind in KINDS:
+        yield pytest.param(kind, {}, id=kind)
+    yield pytest.param("lstm", {"layers": 2}, id="lstm-2layers")
+    yield pytest.param("gru", {"layers": 2, "embed": 16, "tie_weights": True}, id="gru-tied")
+    yield pytest.param("window", {"context": 1}, id="window-1")
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+def test_nll_agrees_with_incremental_path(kind, extra):
+    model = build(kind, **extra)
+    toks = tokens(60)
+    total, count = model.nll(toks)
+    assert count == 59
+    assert total == pytest.approx(incremental_nll(model, toks), rel=1e-5)
+    # a context that spans several chunks: the state is carried from chunk to chunk
+    total_chunked, _ = model.nll(toks, chunk=40)
+    assert total_chunked == pytest.approx(total, rel=1e-5)
+    assert model.cross_entropy(toks) == pytest.approx(total / 59, rel=1e-6)
+    assert model.perplexity(toks) == pytest.approx(math.exp(total / 59), rel=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+@pytest.mark.parametrize("length", [41, 44], ids=["even", "leftover"])
+def test_nll_parallel_streams_match_their_incremental_scores(kind, extra, length):
+    model = build(kind, **extra)
+    toks = tokens(length, seed=length)
+    total, count = model.nll(toks, chunk=8)  # 40 or 43 predictions -> 5 streams (+3 left over)
+    assert count == length - 1
+    assert total == pytest.approx(stream_nll(model, toks, chunk=8), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_nll_of_too_short_input_is_zero(kind):
+    model = build(kind)
+    assert model.nll(np.array([3], dtype=np.int32)) == (0.0, 0)
+    assert model.nll(np.zeros(0, dtype=np.int32)) == (0.0, 0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_with_long_context_equals_advancing(kind):
+    model = build(kind)
+    toks = tokens(12)
+    _, direct = model.start(toks)
+    state, logp = model.start(toks[:1])
+    for t in toks[1:]:
+        state, logp = model.advance(state, int(t))
+    np.testing.assert_allclose(direct, logp, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.next_log_probs(toks), direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+def test_next_log_probs_are_distributions(kind, extra):
+    model = build(kind, **extra)
+    for n in (1, 5, 30):
+        logp = model.next_log_probs(tokens(n, seed=n))
+        assert logp.shape == (VOCAB,)
+        assert np.all(np.isfinite(logp)) and np.all(logp <= 0)
+        assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+def test_tensors_round_trip_gives_identical_scores(kind, extra):
+    model = build(kind, **extra)
+    toks = tokens(80)
+    saved = model.tensors()
+    assert all(isinstance(v, np.ndarray) for v in saved.values())
+    other = build(kind, seed=99, **extra)
+    assert other.nll(toks)[0] != pytest.approx(model.nll(toks)[0], rel=1e-6)  # a different init scores differently
+    again = type(model).from_tensors(model.config, VOCAB, saved)
+    assert again.nll(toks) == model.nll(toks)
+    for key, value in again.tensors().items():
+        np.testing.assert_array_equal(value, saved[key])
+
+
+@pytest.mark.parametrize(
+    ("kind", "wrong"),
+    [("window", {"vocab": VOCAB + 1}), ("window", {"context": 5}), ("lstm", {"hidden": 20}),
+     ("gru", {"vocab": VOCAB - 1}), ("rnn", {"layers": 2}), ("lstm", {"embed": 9})],
+)
+def test_from_tensors_rejects_mismatched_shapes(kind, wrong):
+    model = build(kind)
+    vocab = wrong.pop("vocab", VOCAB)
+    cfg = ModelConfig(**{**model.config.to_dict(), **wrong})
+    with pytest.raises(ValueError, match="do not fit"):
+        type(model).from_tensors(cfg, vocab, model.tensors())
+
+
+def test_from_tensors_rejects_missing_and_extra_keys():
+    model = build("lstm")
+    saved = model.tensors()
+    missing = dict(saved)
+    missing.pop("out.bias")
+    with pytest.raises(ValueError):
+        RecurrentModel.from_tensors(model.config, VOCAB, missing)
+    with pytest.raises(ValueError):
+        RecurrentModel.from_tensors(model.config, VOCAB, {**saved, "extra": np.zeros(3, dtype=np.float32)})
+    with pytest.raises(ValueError):  # a window model's weights are no LSTM
+        RecurrentModel.from_tensors(model.config, VOCAB, build("window").tensors())
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(model="window", embed=8, hidden=16, context=4),
+        dict(model="window", embed=5, hidden=7, context=1),
+        dict(model="rnn", embed=8, hidden=16),
+        dict(model="lstm", embed=8, hidden=16),
+        dict(model="gru", embed=8, hidden=16),
+        dict(model="lstm", embed=6, hidden=10, layers=3),
+        dict(model="gru", embed=16, hidden=16, layers=2, tie_weights=True),
+        dict(model="rnn", embed=12, hidden=12, tie_weights=True),
+    ],
+)
+def test_estimate_parameters_equals_real_count(cfg):
+    config = ModelConfig(**cfg)
+    model = model_class(config.model)(config, 23)
+    real = sum(p.numel() for p in model.net.parameters())
+    assert model.num_parameters() == real
+    assert estimate_parameters(config, 23) == real
+    assert model.size_bytes() == real * 4
+
+
+def test_tied_weights_share_one_tensor():
+    model = build("lstm", embed=16, hidden=16, tie_weights=True)
+    assert model.net.out.weight is model.net.emb.weight
+    untied = build("lstm", embed=16, hidden=16)
+    assert untied.num_parameters() - model.num_parameters() == VOCAB * 16
+
+
+def test_tie_weights_needs_equal_sizes():
+    with pytest.raises(ValueError):
+        build("lstm", embed=8, hidden=16, tie_weights=True)
+
+
+def test_model_class_registry():
+    assert model_class("window") is WindowModel
+    for kind in ("rnn", "lstm", "gru"):
+        assert model_class(kind) is RecurrentModel
+    with pytest.raises(ValueError):
+        model_class("transformer")
+
+
+def test_window_model_only_sees_its_context():
+    model = build("window", context=3)
+    a = np.array([1, 2, 3, 4, 5, 6], dtype=np.int32)
+    b = np.array([9, 9, 9, 4, 5, 6], dtype=np.int32)
+    np.testing.assert_allclose(model.next_log_probs(a), model.next_log_probs(b), rtol=1e-6)
+    c = np.array([1, 2, 3, 9, 5, 6], dtype=np.int32)
+    assert not np.allclose(model.next_log_probs(a), model.next_log_probs(c))
