@@ -184,12 +184,10 @@ def corpora(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only the final result as one JSON object.")
 def train(corpus: str | None, **opts: Any) -> None:
     """Train a model on CORPUS (a bundled corpus name, a text file, or a folder of .txt files)."""
-
-    job = _job_from_options(corpus, opts)
     if opts["events"]:
-        _train_jsonl(job)
+        _train_jsonl(lambda: _job_from_options(corpus, opts))
     else:
-        _train_display(job, opts["as_json"])
+        _train_display(_job_from_options(corpus, opts), opts["as_json"])
 
 
 def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202 (returns a training.Job)
@@ -282,7 +280,8 @@ class _Signals:
             signal.signal(sig, handler)
 
 
-def _train_jsonl(job: Any) -> None:
+def _train_jsonl(make_job: Callable[[], Any]) -> None:
+    """Every outcome, a refused option included, ends in a finished or failed event line."""
     from lmtui.events import Failed, Finished
     from lmtui.training import Control, train
 
@@ -290,7 +289,7 @@ def _train_jsonl(job: Any) -> None:
     out = sys.stdout
     with _Signals(control):
         try:
-            for event in train(job, control):
+            for event in train(make_job(), control):
                 out.write(event.to_json() + "\n")
                 out.flush()
                 if isinstance(event, Finished) and event.reason == "interrupted":
@@ -322,42 +321,46 @@ def _train_display(job: Any, as_json: bool) -> None:
         transient=False,
     )
     task = None
-    with _Signals(control), progress:
-        for event in train(job, control):
-            if isinstance(event, Started):
-                console.print(
-                    f"[bold]{event.run}[/]: {event.model} ({event.level}) on {event.corpus}, "
-                    f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
-                    f"{event.train_tokens:,} training tokens, device {event.device}"
-                    + (f", resuming at step {event.start_step}" if event.start_step else "")
-                )
-                if event.model != "ngram":
-                    task = progress.add_task("training", total=1.0, info="")
-            elif isinstance(event, Step) and task is not None:
-                progress.update(
-                    task,
-                    completed=event.progress,
-                    info=f"step {event.step}  loss {event.train_loss:.3f}  |g| {event.grad_norm:.2f}  "
-                    f"{event.tokens_per_s:,.0f} tok/s",
-                )
-            elif isinstance(event, Eval):
-                bpc = f"  {event.bits_per_char:.3f} bits/char" if event.bits_per_char else ""
-                star = "  (best)" if event.best else ""
-                console.print(
-                    f"step {event.step:>6}  val loss {event.val_loss:.4f} nats  "
-                    f"perplexity {event.val_ppl:.2f}{bpc}{star}"
-                )
-            elif isinstance(event, NgramCounts):
-                counts = ", ".join(f"{n + 1}-grams {c:,}" for n, c in enumerate(event.counts))
-                console.print(f"counted in {event.seconds:.2f} s: {counts}")
-            elif isinstance(event, Sample):
-                console.print(
-                    "[dim]" + event.text.strip()[:160].replace("\n", " ⏎ ").replace("[", r"\[") + "[/]"
-                )
-            elif isinstance(event, Note):
-                console.print(f"[yellow]note:[/] {event.message}")
-            elif isinstance(event, Finished):
-                finished = event
+    with _Signals(control):
+        try:
+            for event in train(job, control):
+                if isinstance(event, Started):
+                    console.print(
+                        f"[bold]{event.run}[/]: {event.model} ({event.level}) on {event.corpus}, "
+                        f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
+                        f"{event.train_tokens:,} training tokens, device {event.device}"
+                        + (f", resuming at step {event.start_step}" if event.start_step else "")
+                    )
+                    if event.model != "ngram":
+                        progress.start()  # only now: an early error leaves no empty progress line behind
+                        task = progress.add_task("training", total=1.0, info="")
+                elif isinstance(event, Step) and task is not None:
+                    progress.update(
+                        task,
+                        completed=event.progress,
+                        info=f"step {event.step}  loss {event.train_loss:.3f}  |g| {event.grad_norm:.2f}  "
+                        f"{event.tokens_per_s:,.0f} tok/s",
+                    )
+                elif isinstance(event, Eval):
+                    bpc = f"  {event.bits_per_char:.3f} bits/char" if event.bits_per_char else ""
+                    star = "  (best)" if event.best else ""
+                    console.print(
+                        f"step {event.step:>6}  val loss {event.val_loss:.4f} nats  "
+                        f"perplexity {event.val_ppl:.2f}{bpc}{star}"
+                    )
+                elif isinstance(event, NgramCounts):
+                    counts = ", ".join(f"{n + 1}-grams {c:,}" for n, c in enumerate(event.counts))
+                    console.print(f"counted in {event.seconds:.2f} s: {counts}")
+                elif isinstance(event, Sample):
+                    console.print(
+                        "[dim]" + event.text.strip()[:160].replace("\n", " ⏎ ").replace("[", r"\[") + "[/]"
+                    )
+                elif isinstance(event, Note):
+                    console.print(f"[yellow]note:[/] {event.message}")
+                elif isinstance(event, Finished):
+                    finished = event
+        finally:
+            progress.stop()
     if finished is None:
         return
     if as_json:

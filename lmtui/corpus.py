@@ -143,7 +143,10 @@ def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
         except UnicodeDecodeError as exc:
             raise LmtuiError(f"{where} is not valid {encoding} (byte {exc.start})") from None
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")  # a BOM says exactly what this is
+        try:
+            text = data.decode("utf-16")  # a BOM says exactly what this is
+        except UnicodeDecodeError as exc:
+            raise LmtuiError(f"{where} starts like UTF-16 text but is damaged (byte {exc.start})") from None
     else:
         if b"\x00" in data[:65536]:
             raise LmtuiError(f"{where} looks like a binary file, not text")

@@ -146,7 +146,11 @@ def parse_event(line: str) -> Event | None:
         data = json.loads(line)
     except json.JSONDecodeError:
         return None
-    if not isinstance(data, dict) or data.get("event") not in EVENT_TYPES:
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("event"), str)
+        or data["event"] not in EVENT_TYPES
+    ):
         return None
     cls = EVENT_TYPES[data["event"]]
     names = {f.name for f in fields(cls)}

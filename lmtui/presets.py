@@ -1,8 +1,13 @@
 """Presets: sensible hyperparameters per model and level, so a first run needs no tuning.
 
-``quick`` shows something within seconds, ``small`` is the default (the char LSTM reaches about 1.6-1.7
+``quick`` shows something within seconds, ``small`` is the default (the char LSTM reaches about 1.67-1.68
 nats/char on ``scripts`` in a minute on two CPU cores; see BENCHMARKS.md), ``large`` wants a GPU or patience.
 Every value can still be overridden from the command line or the TUI.
+
+Tuned for time to quality on a small CPU (BENCHMARKS.md, "Neural time-to-quality"): per-token throughput
+barely changes once batch x seq_len >= 1024, so the recurrent char presets take many small updates
+(batch 32 x seq_len 32) at a high peak learning rate, and the validation pass (which the time budget
+counts) runs rarely.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ PRESETS = ("quick", "small", "large")
 
 # time budget (s) and model width per preset
 _BUDGET = {"quick": 15.0, "small": 60.0, "large": 600.0}
+# steps between full validation passes (each costs ~3 s of the budget on scripts with one CPU thread)
+_EVAL_EVERY = {"quick": 300, "small": 1000, "large": 500}
 _RECURRENT = {
     "quick": dict(embed=32, hidden=128, layers=1),
     "small": dict(embed=64, hidden=256, layers=1),
@@ -33,7 +40,7 @@ def preset_configs(model: str, level: str, preset: str = "small") -> tuple[Model
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     config = ModelConfig(model=model, level=level)
-    train = TrainConfig(max_seconds=_BUDGET[preset])
+    train = TrainConfig(max_seconds=_BUDGET[preset], eval_every=_EVAL_EVERY[preset])
     if model == "ngram":
         return replace(config, order=3), replace(train, max_seconds=None)
     if model == "window":
@@ -41,10 +48,10 @@ def preset_configs(model: str, level: str, preset: str = "small") -> tuple[Model
         train = replace(train, batch_size=64, seq_len=64, lr=2e-3)
     else:
         config = replace(config, **_RECURRENT[preset])
-        lr = {"rnn": 2e-3, "lstm": 5e-3, "gru": 4e-3}[model]
-        train = replace(train, batch_size=32, seq_len=64, lr=lr)
+        lr = {"rnn": 3e-3, "lstm": 1e-2, "gru": 8e-3}[model]
+        train = replace(train, batch_size=32, seq_len=32, lr=lr)
     if level == "word":
         # a 10k-word softmax dominates the cost: wider embeddings, shorter sequences, more dropout
         config = replace(config, embed=max(config.embed, 128), dropout=max(config.dropout, 0.1))
-        train = replace(train, seq_len=32, lr=train.lr * 0.6)
+        train = replace(train, seq_len=min(train.seq_len, 32), lr=train.lr * 0.6)
     return config, train

@@ -46,7 +46,7 @@ def runs_dir() -> Path:
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name or "") or ".." in name:
+    if not NAME_RE.fullmatch(name or "") or ".." in name:
         raise LmtuiError(
             f"invalid run name {name!r}: use letters, digits, '.', '_' and '-' (at most 64), "
             "starting with a letter or digit, no '/' or '..'"
@@ -64,8 +64,7 @@ def exists(name: str) -> bool:
 
 def unique_name(base: str) -> str:
     """``base``, or ``base-2``, ``base-3``… whichever is free."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "run"
-    base = base[:56]
+    base = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", base)).strip("-._")[:56] or "run"
     name, n = base, 1
     while run_path(name).exists():
         n += 1
@@ -214,6 +213,9 @@ def check_meta(meta: Any, where: str) -> dict[str, Any]:
     model = meta.get("model")
     if not isinstance(model, dict) or model.get("model") not in MODEL_KINDS:
         raise LmtuiError(f"{where} names no model this lmtui knows")
+    corpus = meta.get("corpus")
+    if not isinstance(corpus, dict) or not isinstance(corpus.get("name"), str):
+        raise LmtuiError(f"{where} names no corpus")
     if not isinstance(meta.get("vocab_size"), int) or meta["vocab_size"] < 1:
         raise LmtuiError(f"{where} has no valid vocabulary size")
     return meta
@@ -238,7 +240,7 @@ def list_runs() -> list[Run]:
         return []
     runs = []
     for path in sorted(folder.iterdir()):
-        if (path / "run.json").is_file() and NAME_RE.match(path.name):
+        if (path / "run.json").is_file() and NAME_RE.fullmatch(path.name):
             with contextlib.suppress(LmtuiError):
                 runs.append(load_run(path.name))
     runs.sort(key=lambda r: r.meta.get("created", 0))
@@ -299,8 +301,7 @@ def import_bundle(path: Path, name: str | None = None) -> Run:
     name = validate_name(name or str(meta.get("name", path.stem)))
     if exists(name):
         raise LmtuiError(f"a run named {name!r} already exists; import it under another name with --name")
-    corpus = meta.get("corpus") if isinstance(meta.get("corpus"), dict) else {}
-    corpus.setdefault("name", "unknown")
+    corpus = meta["corpus"]
     corpus.setdefault("spec", corpus["name"])
     meta.update(name=name, corpus=corpus, status=meta.get("status", "done"), imported_from=path.name)
     # Assemble in a hidden folder, then rename: a half-imported run never appears in the list.

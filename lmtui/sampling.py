@@ -51,12 +51,15 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
         probs = np.zeros_like(logp)
         probs[int(np.argmax(logp))] = 1.0
         return probs
-    z = logp / temperature
-    z = z - z.max()
-    probs = np.exp(z)
+    z = logp - logp.max()  # shift first: dividing by a tiny temperature then cannot overflow
+    if temperature != 1:
+        z /= temperature
+    probs = np.exp(z, out=z)
     if top_k is not None and top_k < len(probs):
-        cut = np.partition(probs, -top_k)[-top_k]
-        probs = np.where(probs >= cut, probs, 0.0)
+        keep = np.argpartition(probs, -top_k)[-top_k:]  # exactly k tokens, even when several tie
+        kept = np.zeros_like(probs)
+        kept[keep] = probs[keep]
+        probs = kept
     probs /= probs.sum()
     if top_p is not None and top_p < 1:
         order = np.argsort(-probs)
@@ -66,6 +69,13 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
         kept[keep] = probs[keep]
         probs = kept / kept.sum()
     return probs
+
+
+def _draw(rng: np.random.Generator, probs: np.ndarray) -> int:
+    """``rng.choice(len(probs), p=probs)`` without its argument checks: the same draw from the same stream."""
+    cdf = np.cumsum(probs)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random(), side="right"))
 
 
 def prime_ids(tokenizer: Tokenizer, prime: str) -> np.ndarray:
@@ -86,8 +96,11 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSetting
     prev = tokenizer.vocab[int(context[-1])]
     lines = 0
     for _ in range(settings.length):
-        probs = distribution(logp, settings.temperature, settings.top_k, settings.top_p)
-        token = int(rng.choice(len(probs), p=probs)) if settings.temperature > 0 else int(np.argmax(probs))
+        if settings.temperature > 0:
+            probs = distribution(logp, settings.temperature, settings.top_k, settings.top_p)
+            token = _draw(rng, probs)
+        else:
+            token = int(np.argmax(logp))  # greedy: what distribution()'s one-hot would give
         yield piece(tokenizer, prev, token)
         prev = tokenizer.vocab[token]
         if prev == "\n":

@@ -128,7 +128,8 @@ def card_svg(record: SampleRecord, width: int = 72, max_lines: int = 30) -> str:
     prime = record.settings.prime[: len(shown)]
     body = style_sample(shown[len(prime):], prime)
     footer = Text(f"{record.model_line()} on {record.corpus}\n{record.settings_line()}", style="dim")
-    console = Console(record=True, width=width, file=io.StringIO(), color_system="truecolor", force_terminal=True)
+    console = Console(record=True, width=width, file=io.StringIO(), color_system="truecolor",
+                      force_terminal=True)
     console.print(Panel(body, title=f"[b]{record.run}[/b]", subtitle="lmtui", padding=(1, 2)))
     console.print(footer)
     return console.export_svg(title=f"lmtui · {record.run}")

@@ -93,13 +93,20 @@ class CharTokenizer(Tokenizer):
     def split(self, text: str) -> list[str]:
         return list(text)
 
+    ENCODE_CHUNK = 1 << 22  # characters per step: temporaries stay ~100 MB however long the text
+
     def encode(self, text: str) -> np.ndarray:
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        out = np.zeros(len(text), dtype=np.int32)
         if len(self._points) == 0:
-            return np.zeros(len(points), dtype=np.int32)
-        pos = np.searchsorted(self._points, points).clip(0, len(self._points) - 1)
-        found = self._points[pos] == points
-        return np.where(found, self._ids[pos], 0).astype(np.int32)
+            return out
+        last = len(self._points) - 1
+        for i in range(0, len(text), self.ENCODE_CHUNK):
+            points = np.frombuffer(
+                text[i : i + self.ENCODE_CHUNK].encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+            )
+            pos = np.searchsorted(self._points, points).clip(0, last)
+            out[i : i + len(points)] = np.where(self._points[pos] == points, self._ids[pos], 0)
+        return out
 
     def decode(self, ids: np.ndarray | list[int]) -> str:
         vocab = self.vocab

@@ -10,6 +10,7 @@ in one counting pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -22,7 +23,7 @@ import numpy as np
 from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError
-from lmtui.events import Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_tokenizer
 
@@ -145,6 +146,29 @@ def prepare_data(
     return data
 
 
+def fitting_batch(data: Data, cfg: TrainConfig) -> int:
+    """How many parallel streams of at least one sequence each the training split holds."""
+    if len(data.train) < cfg.seq_len + 2:
+        raise LmtuiError(
+            f"the training split has {len(data.train)} tokens, fewer than one sequence of --seq-len "
+            f"{cfg.seq_len}; use a smaller --seq-len or a longer text"
+        )
+    return min(cfg.batch_size, (len(data.train) - 1) // (cfg.seq_len + 1))
+
+
+def cpu_threads() -> int:
+    """Threads for torch on the CPU: all cores but one, which stays free for the UI and everything else.
+
+    torch's OpenMP threads spin while waiting for each other; when another process holds a core they wait
+    for it, and on 2 cores two threads under load were 2-40x slower than one (BENCHMARKS.md).
+    """
+    import os
+
+    import torch
+
+    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 1))
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -170,10 +194,19 @@ def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     control = control or Control()
     validate(job.model, job.train)
     run, data = _open_run(job)
-    if job.model.model == "ngram":
-        yield from _train_ngram(job, run, data)
-    else:
-        yield from _train_neural(job, run, data, control)
+    try:
+        if job.model.model == "ngram":
+            yield from _train_ngram(job, run, data)
+        else:
+            yield from _train_neural(job, run, data, control)
+    except (LmtuiError, MemoryError) as exc:
+        run.meta["status"] = "failed"
+        run.meta["error"] = str(exc) if isinstance(exc, LmtuiError) else "out of memory"
+        with contextlib.suppress(LmtuiError):
+            run.save_meta()
+        if isinstance(exc, MemoryError):
+            raise LmtuiError("training ran out of memory; try a smaller model or --batch-size") from None
+        raise
 
 
 def _open_run(job: Job) -> tuple[runs.Run, Data]:
@@ -192,6 +225,9 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
         )
         return run, data
     data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
+    if job.model.model != "ngram":
+        fitting_batch(data, job.train)  # refuse before a run folder is made
+        resolve_device(job.train.device)
     if job.name:
         if runs.exists(job.name):
             raise LmtuiError(
@@ -322,19 +358,14 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
 
     cfg = job.train
     device = resolve_device(cfg.device)
+    if device == "cpu":
+        torch.set_num_threads(cpu_threads())
     torch.manual_seed(cfg.seed)
     vocab = len(data.tokenizer)
     k2 = cfg.seq_len
     k1 = cfg.k1 or k2
     tokens = data.train
-    if len(tokens) < k2 + 2:
-        raise LmtuiError(
-            f"the training split has {len(tokens)} tokens, fewer than one sequence of --seq-len {k2}; "
-            "use a smaller --seq-len or a longer text"
-        )
-    batch = min(cfg.batch_size, (len(tokens) - 1) // (k2 + 1))
-    if batch < cfg.batch_size:
-        yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
+    batch = fitting_batch(data, cfg)
     stream_len = len(tokens) // batch
     starts = np.arange(batch) * stream_len
 
@@ -357,6 +388,8 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         run.meta["status"] = "training"
         run.save_meta()
     yield _started(job, run, data, model, step, device)
+    if batch < cfg.batch_size:
+        yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
 
     budget_total = spent + cfg.max_seconds if cfg.max_seconds else None
     t_start = time.perf_counter()
@@ -387,6 +420,7 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         ev = Eval(step, val_loss, math.exp(min(val_loss, 700)), bpc, is_best, elapsed())
         runs.append_event(run, ev.to_dict())
         yield ev
+        yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
         yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
 
     while True:
@@ -424,8 +458,6 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm))
         loss_value = float(loss.detach())
         if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-            run.meta["status"] = "failed"
-            run.save_meta()
             what = "loss" if not math.isfinite(loss_value) else "gradient norm"
             raise LmtuiError(
                 f"the {what} became {loss_value if what == 'loss' else grad_norm} at step {step + 1}; "
@@ -484,6 +516,7 @@ def result_dict(finished: Finished, run: runs.Run | None = None) -> dict[str, An
     """The JSON ``lmtui train --json`` prints: the finished event plus the run's metrics."""
     out = finished.to_dict()
     out.pop("event", None)
+    out["name"] = finished.run
     if run is not None:
         out["metrics"] = run.meta.get("metrics", {})
         out["model"] = run.meta.get("model", {})

@@ -5,33 +5,87 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# Tiny models run fastest on one thread: with one per core, OpenMP's spinning threads compete with every
+# other process for the two cores and the neural tests get several times slower. Set before torch is
+# first imported (child `python -m lmtui` processes inherit it); the user's own setting wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 from lmtui.models import ModelConfig
 from lmtui.training import TrainConfig
 
 _SUBJECTS = [
-    "the old sailor", "a young queen", "my brother", "the quiet farmer", "our teacher", "the little dog",
-    "her father", "the king", "a tired soldier", "the baker", "his mother", "the children", "every student",
+    "the old sailor",
+    "a young queen",
+    "my brother",
+    "the quiet farmer",
+    "our teacher",
+    "the little dog",
+    "her father",
+    "the king",
+    "a tired soldier",
+    "the baker",
+    "his mother",
+    "the children",
+    "every student",
 ]
 _VERBS = [
-    "walked to", "looked at", "spoke with", "carried", "found", "remembered", "painted", "opened", "watched",
-    "waited for", "followed", "loved", "feared",
+    "walked to",
+    "looked at",
+    "spoke with",
+    "carried",
+    "found",
+    "remembered",
+    "painted",
+    "opened",
+    "watched",
+    "waited for",
+    "followed",
+    "loved",
+    "feared",
 ]
 _OBJECTS = [
-    "the river", "a green door", "the market", "an empty house", "the long road", "a silver coin",
-    "the bright window", "the garden", "a broken chair", "the dark forest", "the morning train", "the sea",
+    "the river",
+    "a green door",
+    "the market",
+    "an empty house",
+    "the long road",
+    "a silver coin",
+    "the bright window",
+    "the garden",
+    "a broken chair",
+    "the dark forest",
+    "the morning train",
+    "the sea",
 ]
 _TAILS = [
-    "before the rain came", "in the evening", "without a word", "because it was late", "with great care",
-    "after the storm", "near the old bridge", "as the sun rose", "and then went home", "for a long time",
+    "before the rain came",
+    "in the evening",
+    "without a word",
+    "because it was late",
+    "with great care",
+    "after the storm",
+    "near the old bridge",
+    "as the sun rose",
+    "and then went home",
+    "for a long time",
 ]
 _SAYINGS = [
-    "Don't go there alone", "Where is the bread", "It's a fine day", "We shall see", "I can't remember",
-    "Who opened the door", "Come back soon", "That is enough",
+    "Don't go there alone",
+    "Where is the bread",
+    "It's a fine day",
+    "We shall see",
+    "I can't remember",
+    "Who opened the door",
+    "Come back soon",
+    "That is enough",
 ]
 
 
@@ -44,10 +98,10 @@ def make_english(min_chars: int = 20_000, seed: int = 7) -> str:
         roll = rng.random()
         if roll < 0.15:
             s = f'"{rng.choice(_SAYINGS)}{rng.choice("?!.")}" said {rng.choice(_SUBJECTS)}.'
-        elif roll < 0.3:
-            s = f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)}, and {rng.choice(_TAILS)}."
         else:
-            s = f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}."
+            who, did, what = rng.choice(_SUBJECTS), rng.choice(_VERBS), rng.choice(_OBJECTS)
+            joiner = ", and" if roll < 0.3 else ""
+            s = f"{who} {did} {what}{joiner} {rng.choice(_TAILS)}."
         s = s[0].upper() + s[1:] if s[0] != '"' else s
         sentences.append(s)
         total += len(s) + 1
@@ -127,8 +181,16 @@ def tiny_model(kind: str = "lstm", **overrides) -> ModelConfig:
 
 def tiny_train(**overrides) -> TrainConfig:
     base = dict(
-        steps=40, max_seconds=None, batch_size=8, seq_len=16, lr=1e-2, warmup=5, eval_every=20,
-        sample_length=20, device="cpu", seed=1,
+        steps=40,
+        max_seconds=None,
+        batch_size=8,
+        seq_len=16,
+        lr=1e-2,
+        warmup=5,
+        eval_every=20,
+        sample_length=20,
+        device="cpu",
+        seed=1,
     )
     base.update(overrides)
     return TrainConfig(**base)
@@ -146,7 +208,16 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LMTUI_HOME", str(home))
         list(train(Job(str(text), tiny_model("lstm"), tiny_train(steps=30, eval_every=15), name="lstm-run")))
-        list(train(Job(str(text), ModelConfig(model="ngram", level="char", order=3), tiny_train(), name="ngram-run")))
+        list(
+            train(
+                Job(
+                    str(text),
+                    ModelConfig(model="ngram", level="char", order=3),
+                    tiny_train(),
+                    name="ngram-run",
+                )
+            )
+        )
     yield home
 
 

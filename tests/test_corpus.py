@@ -149,6 +149,18 @@ def test_utf16_with_bom_is_read(tmp_path: Path, codec: str):
     assert text == "Größe\nnaïve\n"
 
 
+@pytest.mark.parametrize(
+    "data", [b"\xff\xfeA\x00B", b"\xff\xfe\x00\xd8A\x00"], ids=["odd-length", "surrogate"]
+)
+def test_damaged_utf16_is_an_error(tmp_path: Path, data: bytes):
+    """Bytes after a UTF-16 BOM that do not decode are an LmtuiError, not a UnicodeDecodeError."""
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data)
+    with pytest.raises(LmtuiError) as exc:
+        load_text(str(path))
+    one_line_error(exc)
+
+
 def test_utf8_bom_is_dropped(tmp_path: Path):
     path = tmp_path / "bom.txt"
     path.write_bytes(b"\xef\xbb\xbfhello\n")
@@ -191,6 +203,19 @@ def test_lines_split_is_shuffled_deterministically_and_partitions_lines():
     assert [len(p) for p in parts] == [360, 20, 20]
     assert Counter(parts[0] + parts[1] + parts[2]) == Counter(lines)
     assert parts[0] != lines[:360]  # shuffled, not the file's order
+
+
+def test_colour_list_split_by_lines(colours_file: Path):
+    _, text = load_text(str(colours_file))
+    lines = text.rstrip("\n").split("\n")
+    s = split_text(text, "lines")
+    assert s == split_text(text, "lines")
+    parts = [p.rstrip("\n").split("\n") for p in (s.train, s.val, s.test)]
+    assert [len(p) for p in parts] == [270, 15, 15]
+    assert Counter(parts[0] + parts[1] + parts[2]) == Counter(lines)
+    for line in parts[1]:  # whole "Name R G B" items, never cut
+        *name, r, g, b = line.split()
+        assert name and all(0 <= int(v) <= 255 for v in (r, g, b))
 
 
 def test_text_stats_on_a_hand_example():

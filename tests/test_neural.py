@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lmtui.models import ModelConfig, estimate_parameters, model_class
+from lmtui.models import ModelConfig, estimate_parameters, model_class, neural
 from lmtui.models.neural import RecurrentModel, WindowModel
 
 KINDS = ["window", "rnn", "lstm", "gru"]
@@ -55,6 +55,7 @@ def model_variants():
     yield pytest.param("lstm", {"layers": 2}, id="lstm-2layers")
     yield pytest.param("gru", {"layers": 2, "embed": 16, "tie_weights": True}, id="gru-tied")
     yield pytest.param("window", {"context": 1}, id="window-1")
+    yield pytest.param("lstm", {"layers": 2, "dropout": 0.5}, id="lstm-dropout")  # scoring runs in eval mode
 
 
 @pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
@@ -101,6 +102,56 @@ def test_start_with_long_context_equals_advancing(kind):
 
 
 @pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+def test_long_context_start_hands_over_to_incremental_steps(kind, extra):
+    """A context longer than SHORT_CONTEXT is read in one torch pass; steps after it must carry on from it."""
+    model = build(kind, **extra)
+    toks = tokens(neural.NeuralModel.SHORT_CONTEXT + 30, seed=5)
+    long_ctx, rest = toks[:-10], toks[-10:]
+    assert len(long_ctx) > neural.NeuralModel.SHORT_CONTEXT
+    state, logp = model.start(long_ctx)
+    total = -logp[rest[0]]
+    for i in range(len(rest) - 1):
+        state, logp = model.advance(state, int(rest[i]))
+        total -= logp[rest[i + 1]]
+    # the same predictions, read the slow way: every token through the net at once
+    with torch.no_grad():
+        logits, _ = model.net(torch.as_tensor(toks, dtype=torch.int64).view(1, -1))
+        ref = torch.log_softmax(logits[0].double(), dim=-1).numpy()
+    n = len(long_ctx)
+    expected = -sum(ref[n - 1 + i, rest[i]] for i in range(len(rest)))
+    assert float(total) == pytest.approx(expected, rel=1e-5)
+    assert incremental_nll(model, toks) == pytest.approx(model.nll(toks)[0], rel=1e-5)
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
+def test_incremental_path_without_lookup_tables(kind, extra, monkeypatch):
+    """Big vocabularies skip the per-token projection tables; that path must give the same numbers."""
+    monkeypatch.setattr(neural, "_TABLE_LIMIT", 0)
+    model = build(kind, **extra)
+    toks = tokens(40, seed=3)
+    assert model._weights().table is None
+    assert incremental_nll(model, toks) == pytest.approx(model.nll(toks)[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_incremental_path_sees_weight_updates(kind):
+    """The numpy copies of the weights must be refreshed when training changes the net in place."""
+    model = build(kind)
+    toks = tokens(20, seed=4)
+    before = model.next_log_probs(toks)
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    after = model.next_log_probs(toks)
+    assert not np.allclose(before, after)
+    assert incremental_nll(model, toks) == pytest.approx(model.nll(toks)[0], rel=1e-5)
+    # and after loading other weights wholesale
+    other = build(kind, seed=42)
+    model.net.load_state_dict(other.net.state_dict())
+    np.testing.assert_allclose(model.next_log_probs(toks), other.next_log_probs(toks), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
 def test_next_log_probs_are_distributions(kind, extra):
     model = build(kind, **extra)
     for n in (1, 5, 30):
@@ -117,7 +168,9 @@ def test_tensors_round_trip_gives_identical_scores(kind, extra):
     saved = model.tensors()
     assert all(isinstance(v, np.ndarray) for v in saved.values())
     other = build(kind, seed=99, **extra)
-    assert other.nll(toks)[0] != pytest.approx(model.nll(toks)[0], rel=1e-6)  # a different init scores differently
+    assert other.nll(toks)[0] != pytest.approx(
+        model.nll(toks)[0], rel=1e-6
+    )  # a different init scores differently
     again = type(model).from_tensors(model.config, VOCAB, saved)
     assert again.nll(toks) == model.nll(toks)
     for key, value in again.tensors().items():
@@ -126,8 +179,14 @@ def test_tensors_round_trip_gives_identical_scores(kind, extra):
 
 @pytest.mark.parametrize(
     ("kind", "wrong"),
-    [("window", {"vocab": VOCAB + 1}), ("window", {"context": 5}), ("lstm", {"hidden": 20}),
-     ("gru", {"vocab": VOCAB - 1}), ("rnn", {"layers": 2}), ("lstm", {"embed": 9})],
+    [
+        ("window", {"vocab": VOCAB + 1}),
+        ("window", {"context": 5}),
+        ("lstm", {"hidden": 20}),
+        ("gru", {"vocab": VOCAB - 1}),
+        ("rnn", {"layers": 2}),
+        ("lstm", {"embed": 9}),
+    ],
 )
 def test_from_tensors_rejects_mismatched_shapes(kind, wrong):
     model = build(kind)

@@ -55,6 +55,22 @@ def test_char_astral_characters_are_one_token():
     assert tok.decode(ids) == "😀a"
 
 
+def test_char_encode_across_chunk_boundaries(monkeypatch):
+    """Long texts are encoded a chunk at a time; the chunk edges must not shift or drop anything."""
+    text = "abcabxcba\nzzab" * 5
+    tok = CharTokenizer.build("abc\n")
+    expected = [tok.index.get(c, 0) for c in text]
+    monkeypatch.setattr(CharTokenizer, "ENCODE_CHUNK", 4)
+    assert tok.encode(text).tolist() == expected
+    assert tok.encode("").tolist() == []
+
+
+def test_char_encode_lone_surrogate_is_unknown():
+    """Lone surrogates (undecodable argv bytes) map to <unk> instead of raising UnicodeEncodeError."""
+    tok = CharTokenizer.build("ab")
+    assert tok.encode("a\udcffb").tolist() == [tok.index["a"], 0, tok.index["b"]]
+
+
 def test_char_vocabulary_must_be_single_characters():
     with pytest.raises(ValueError):
         CharTokenizer([UNK, "ab"])
@@ -171,7 +187,9 @@ def test_display_shows_whitespace_as_symbols():
     assert CharTokenizer.build("ab").newline_id() is None
 
 
-@pytest.mark.parametrize("tok", [CharTokenizer.build(SAMPLE), WordTokenizer.build(SAMPLE)], ids=["char", "word"])
+@pytest.mark.parametrize(
+    "tok", [CharTokenizer.build(SAMPLE), WordTokenizer.build(SAMPLE)], ids=["char", "word"]
+)
 def test_to_dict_from_dict_round_trip(tok):
     again = Tokenizer.from_dict(tok.to_dict())
     assert type(again) is type(tok)
@@ -180,8 +198,14 @@ def test_to_dict_from_dict_round_trip(tok):
 
 
 @pytest.mark.parametrize(
-    "data", [{"level": "char", "vocab": "abc"}, {"level": "char", "vocab": [UNK, 3]}, {"level": "bpe", "vocab": [UNK]},
-             {"vocab": [UNK]}, {"level": "word", "vocab": []}],
+    "data",
+    [
+        {"level": "char", "vocab": "abc"},
+        {"level": "char", "vocab": [UNK, 3]},
+        {"level": "bpe", "vocab": [UNK]},
+        {"vocab": [UNK]},
+        {"level": "word", "vocab": []},
+    ],
 )
 def test_from_dict_rejects_bad_data(data):
     with pytest.raises(ValueError):

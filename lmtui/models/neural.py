@@ -89,6 +89,11 @@ class NeuralModel(LanguageModel):
         self.net = self.net_class(config, vocab_size).to(self.device)
 
     # -- incremental use: sampling and the next-token panel
+    # One token through torch costs ~0.5 ms of dispatch overhead, so single steps run in numpy on the net's
+    # own weights (float32, like the net; log-softmax in float64, like ``_run``). ``start`` reads a long
+    # context through torch in one call and hands its state over; states here are numpy arrays.
+    SHORT_CONTEXT = 64  # contexts up to this long are read token by token in numpy (no torch call at all)
+
     @torch.no_grad()
     def _run(self, ids: np.ndarray | list[int], state: State) -> tuple[State, np.ndarray]:
         self.net.eval()
@@ -96,6 +101,21 @@ class NeuralModel(LanguageModel):
         logits, state = self.net(x, state)
         logp = F.log_softmax(logits[0, -1].double(), dim=-1)
         return state, logp.cpu().numpy()
+
+    def _weights(self) -> _StepWeights:
+        """numpy copies of the weights, rebuilt only when a parameter changed (training updates in place)."""
+        params = getattr(self, "_params", None)
+        if params is None:
+            params = self._params = list(self.net.parameters())
+        key = tuple([(p.data_ptr(), p._version) for p in params])
+        cached = getattr(self, "_step_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, self._step_weights())
+            self._step_cache = cached
+        return cached[1]
+
+    def _step_weights(self) -> _StepWeights:
+        raise NotImplementedError
 
     def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
         return self._run(context, None)
@@ -165,9 +185,151 @@ def _select_stream(state: State, index: int) -> State:
     return state[:, index : index + 1].contiguous() if state.dim() == 3 else state[index : index + 1]
 
 
+def _np(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().float().cpu().numpy())
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64)
+    z -= z.max()
+    return z - np.log(np.exp(z).sum())
+
+
+# precompute per-token input projections when the table stays this small (elements): char vocabularies
+_TABLE_LIMIT = 1 << 22
+
+
+class _StepWeights:
+    """The weights a single numpy step needs, laid out for it."""
+
+    def __init__(self, **arrays: Any):
+        self.__dict__.update(arrays)
+
+
 class WindowModel(NeuralModel):
     net_class = WindowNet
+
+    def _step_weights(self) -> _StepWeights:
+        net = self.net
+        n, emb = net.n, _np(net.emb.weight)  # [V+1, E]
+        w_h, b_h = _np(net.hidden.weight), _np(net.hidden.bias)  # [H, n*E], [H]
+        e = emb.shape[1]
+        table = None
+        if n * emb.shape[0] * w_h.shape[0] <= _TABLE_LIMIT:
+            # table[p, tok] = emb[tok] @ W_h[:, p*E:(p+1)*E].T: a window's hidden input is a sum of n rows
+            table = np.stack([emb @ w_h[:, p * e : (p + 1) * e].T for p in range(n)])
+        return _StepWeights(
+            n=n, emb=emb, w_h=w_h, b_h=b_h, table=table, w_out=_np(net.out.weight), b_out=_np(net.out.bias)
+        )
+
+    def _step(self, w: _StepWeights, window: np.ndarray) -> np.ndarray:
+        if w.table is not None:
+            pre = w.table[np.arange(w.n), window].sum(axis=0) + w.b_h
+        else:
+            pre = w.w_h @ w.emb[window].reshape(-1) + w.b_h
+        return _log_softmax(w.w_out @ np.tanh(pre) + w.b_out)
+
+    def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
+        ids = np.asarray(context, dtype=np.int64).reshape(-1)
+        w = self._weights()
+        pad = np.full(w.n, self.vocab_size, dtype=np.int64)  # "before the start of the text"
+        window = np.concatenate([pad, ids])[-w.n :]
+        return window, self._step(w, window)
+
+    def advance(self, state: State, token: int) -> tuple[State, np.ndarray]:
+        w = self._weights()
+        if isinstance(state, torch.Tensor):
+            state = state.reshape(-1).cpu().numpy().astype(np.int64)
+        window = np.empty(w.n, dtype=np.int64)
+        window[:-1] = state[1:]
+        window[-1] = token
+        return window, self._step(w, window)
 
 
 class RecurrentModel(NeuralModel):
     net_class = RecurrentNet
+
+    def _step_weights(self) -> _StepWeights:
+        net, rnn = self.net, self.net.rnn
+        kind, hs = self.config.model, self.config.hidden
+        # A sigmoid is 0.5 tanh(x / 2) + 0.5: the sigmoid gates' rows are halved here (exact: a power of two)
+        # so that one tanh over all gates serves them all. LSTM gates are (i, f, g, o), GRU's (r, z, n).
+        scale = np.ones({"rnn": 1, "lstm": 4, "gru": 3}[kind] * hs, dtype=np.float32)
+        if kind == "lstm":
+            scale[: 2 * hs] = scale[3 * hs :] = 0.5
+        elif kind == "gru":
+            scale[: 2 * hs] = 0.5
+        layers = []
+        for i in range(rnn.num_layers):
+            w_ih, w_hh = _np(getattr(rnn, f"weight_ih_l{i}")), _np(getattr(rnn, f"weight_hh_l{i}"))
+            b_ih, b_hh = _np(getattr(rnn, f"bias_ih_l{i}")), _np(getattr(rnn, f"bias_hh_l{i}"))
+            if kind != "gru":  # rnn/lstm add both biases; a GRU's candidate gate needs b_hn apart
+                b_ih, b_hh = b_ih + b_hh, np.zeros_like(b_hh)
+            # transposed ([in, gates]): a row vector times a C-ordered matrix is the faster product here
+            layers.append(
+                (
+                    np.ascontiguousarray(w_ih.T * scale),
+                    np.ascontiguousarray(w_hh.T * scale),
+                    b_ih * scale,
+                    b_hh * scale,
+                )
+            )
+        emb = _np(net.emb.weight)
+        w_ih0, _, b_ih0, _ = layers[0]
+        # layer 0's input projection per token, when small: one row lookup instead of a matrix product
+        table = emb @ w_ih0 + b_ih0 if emb.shape[0] * w_ih0.shape[1] <= _TABLE_LIMIT else None
+        w_out = np.ascontiguousarray(_np(net.out.weight).T)
+        return _StepWeights(
+            kind=kind, hs=hs, emb=emb, layers=layers, table=table, w_out=w_out, b_out=_np(net.out.bias)
+        )
+
+    def _step(self, w: _StepWeights, state: tuple[np.ndarray, ...], token: int) -> tuple[State, np.ndarray]:
+        """One token through the stack; ``state`` is (h,) (rnn, gru) or (h, c) (lstm), each [layers, H]."""
+        hs, kind = w.hs, w.kind
+        new = tuple(np.empty_like(s) for s in state)
+        x = None
+        for i, (w_ih, w_hh, b_ih, b_hh) in enumerate(w.layers):
+            if i == 0:
+                gi = w.table[token] if w.table is not None else w.emb[token] @ w_ih + b_ih
+            else:
+                gi = x @ w_ih + b_ih
+            h = state[0][i]
+            if kind == "lstm":
+                t = np.tanh(gi + h @ w_hh)
+                s = t * 0.5 + 0.5  # sigmoid of the i, f and o gates (their rows were halved)
+                c = s[hs : 2 * hs] * state[1][i] + s[:hs] * t[2 * hs : 3 * hs]
+                x = s[3 * hs :] * np.tanh(c)
+                new[1][i] = c
+            elif kind == "gru":
+                gh = h @ w_hh + b_hh
+                rz = np.tanh(gi[: 2 * hs] + gh[: 2 * hs]) * 0.5 + 0.5
+                cand = np.tanh(gi[2 * hs :] + rz[:hs] * gh[2 * hs :])
+                x = cand + rz[hs:] * (h - cand)  # (1 - z) n + z h
+            else:
+                x = np.tanh(gi + h @ w_hh)
+            new[0][i] = x
+        return new, _log_softmax(x @ w.w_out + w.b_out)
+
+    def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
+        ids = np.asarray(context, dtype=np.int64).reshape(-1)
+        if len(ids) > self.SHORT_CONTEXT:  # a long context: one batched torch pass, then numpy from there
+            state, logp = self._run(ids, None)
+            return self._numpy_state(state), logp
+        w = self._weights()
+        shape = (len(w.layers), w.hs)
+        state: State = tuple(np.zeros(shape, dtype=np.float32) for _ in range(2 if w.kind == "lstm" else 1))
+        logp = np.zeros(0)
+        for token in ids.tolist():
+            state, logp = self._step(w, state, token)
+        return state, logp
+
+    def advance(self, state: State, token: int) -> tuple[State, np.ndarray]:
+        return self._step(self._weights(), self._numpy_state(state), int(token))
+
+    @staticmethod
+    def _numpy_state(state: State) -> tuple[np.ndarray, ...]:
+        """A torch state ([layers, 1, H] tensors) as the numpy step's; numpy states pass through."""
+        parts = tuple(state) if isinstance(state, tuple | list) else (state,)
+        if not any(isinstance(p, torch.Tensor) for p in parts):
+            return parts
+        return tuple(p[:, 0].float().cpu().numpy() if isinstance(p, torch.Tensor) else p for p in parts)

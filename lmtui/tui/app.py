@@ -38,11 +38,11 @@ class LmtuiApp(App[None]):
     DEFAULT_MODE = "corpus"
     BINDINGS = [
         Binding("f1", "toggle_keys", "Keys", tooltip="Show or hide every key of this screen"),
-        Binding("f2", "switch_mode('corpus')", "New run", tooltip="Choose a text and a model to train"),
-        Binding("f3", "switch_mode('training')", "Training", tooltip="The training dashboard"),
-        Binding("f4", "switch_mode('playground')", "Playground", tooltip="Sample from a trained model"),
+        Binding("f2", "switch_mode('corpus')", "New", tooltip="Choose a text and a model to train"),
+        Binding("f3", "switch_mode('training')", "Train", tooltip="The training dashboard"),
+        Binding("f4", "switch_mode('playground')", "Play", tooltip="Sample from a trained model"),
         Binding("f5", "switch_mode('runs')", "Runs", tooltip="Trained runs: open, resume, delete"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (a training run is stopped and saved)"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (training is stopped and saved)"),
     ]
 
     def __init__(self, mode: str | None = None, run: str | None = None, **kwargs: Any) -> None:
@@ -105,6 +105,11 @@ class LmtuiApp(App[None]):
             self.run_worker(self._stop_and_exit(), group="quit")
             return
         self.exit()
+
+    async def on_unmount(self) -> None:
+        """However the app ends (quit, an error, a test), the training child ends with it."""
+        if self.trainer and self.trainer.running:
+            await self.trainer.shutdown()
 
     async def _stop_and_exit(self) -> None:
         assert self.trainer is not None

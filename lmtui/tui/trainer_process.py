@@ -51,7 +51,7 @@ def _opt(name: str, value: object) -> list[str]:
 def train_argv(
     corpus: str, model: ModelConfig, train: TrainConfig, preset: str = "small", name: str | None = None
 ) -> list[str]:
-    """The ``lmtui train`` command for these configs: every value explicit, only the options the family takes."""
+    """The ``lmtui train`` command for these configs: every value explicit, only options the family takes."""
     argv = [sys.executable, "-m", "lmtui", "train", corpus, "--events", "jsonl",
             "--model", model.model, "--level", model.level, "--preset", preset]
     if model.model == "ngram":
@@ -98,6 +98,7 @@ class TrainerProcess:
         self.target = target
         self.process: asyncio.subprocess.Process | None = None
         self.paused = False
+        self.run_name: str | None = None  # known once the child says "started" (or given when resuming)
         self._stderr: deque[str] = deque(maxlen=20)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -169,7 +170,7 @@ class TrainerProcess:
         self.stop()
         try:
             await asyncio.wait_for(self.process.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.kill()
             await self.process.wait()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -32,7 +32,8 @@ def style_line(line: str) -> Text:
     """One line of a sample, with its swatch or speaker style."""
     rgb = colour_of(line)
     if rgb is not None:
-        text = Text(SWATCH, style=Style(color=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"))
+        text = Text()
+        text.append(SWATCH, style=Style(color=f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"))
         text.append(line)
         return text
     if SPEAKER_LINE.match(line):

@@ -1,0 +1,85 @@
+"""TUI responsiveness (issue 5.6): key press -> screen change while a run trains, with Textual's Pilot.
+
+The real app (``make_app()``) runs headless at 120x40; a training child (``lmtui train scripts``, the default
+char LSTM, streaming JSONL events to the dashboard) starts first. Then mode keys are pressed in a cycle
+(F5 runs, F3 training dashboard, F2 new run, F3 ...). One latency = from ``pilot.press(key)`` until the app's
+active screen is the new mode's screen and the pending messages (including the repaint) are processed
+(``pilot.pause()``). Reports median and 95th percentile.
+
+    python bench/tui.py [--presses 60] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+
+from common import median, parser, write_json
+
+
+async def measure(presses: int, train_seconds: float) -> dict:
+    from lmtui.tui.app import make_app
+
+    app = make_app()
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        argv = [
+            sys.executable,
+            "-m",
+            "lmtui",
+            "train",
+            "scripts",
+            "--events",
+            "jsonl",
+            "--max-seconds",
+            str(train_seconds),
+            "--name",
+            f"tui-bench-{os.getpid()}",
+        ]
+        await app.start_training(argv)
+        await pilot.pause(3.0)  # the child is importing torch and reading the corpus; let it train
+        cycle = ["f5", "f3", "f2", "f3"]
+        for i in range(presses):
+            key = cycle[i % len(cycle)]
+            before = app.screen
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            while app.screen is before and time.perf_counter() - t0 < 5:
+                await asyncio.sleep(0.0005)
+            await pilot.pause()
+            latencies.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.05)
+        training = bool(app.trainer and app.trainer.running)
+        if app.trainer and app.trainer.running:
+            app.trainer.stop()
+            await pilot.pause(1.0)
+    lat = sorted(latencies)
+    p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    return {
+        "presses": len(lat),
+        "median_ms": median(lat) * 1000,
+        "p95_ms": p95 * 1000,
+        "max_ms": lat[-1] * 1000,
+        "still_training_at_end": training,
+    }
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--presses", type=int, default=60)
+    args = p.parse_args()
+    os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-tui-bench-"))
+    r = asyncio.run(measure(args.presses, 60.0))
+    print(
+        f"key -> screen change while training: median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
+        f"max {r['max_ms']:.1f} ms over {r['presses']} presses (training still running: "
+        f"{r['still_training_at_end']})"
+    )
+    write_json(args.json, "tui", r)
+
+
+if __name__ == "__main__":
+    main()

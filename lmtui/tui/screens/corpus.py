@@ -1,0 +1,205 @@
+"""Step 1: choose a text — a bundled corpus, or your own file or folder — and see its stats and problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import Button, DirectoryTree, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from lmtui import corpus
+from lmtui.errors import LmtuiError
+from lmtui.tui.data import LoadedCorpus, human_bytes, load_corpus
+
+OWN = "__own__"
+
+
+class PathSuggester(Suggester):
+    """Completes file and folder names as you type a path (→ or End accepts)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        folder, prefix = (path, "") if value.endswith("/") else (path.parent, path.name)
+        try:
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                           if p.name.startswith(prefix) and not p.name.startswith("."))
+        except OSError:
+            return None
+        return value + names[0][len(prefix):] if names else None
+
+
+class TextTree(DirectoryTree):
+    """Folders and files, hidden ones left out."""
+
+    def filter_paths(self, paths):  # type: ignore[no-untyped-def, override]
+        return [p for p in paths if not p.name.startswith(".")]
+
+
+class CorpusScreen(Screen[None]):
+    """Pick what to train on; the stats and any problem with the text show before you go on."""
+
+    CSS_PATH = "corpus.tcss"
+    SUB_TITLE = "1 · Choose a text"
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next: model", tooltip="Go on to choosing a model for this text"),
+        Binding("ctrl+o", "own_text", "Your own text", tooltip="Type a path or pick a file or folder"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec: str | None = None
+        self.loaded: LoadedCorpus | None = None
+        self.problem: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="choices"):
+                yield Static("Choose a text to train on", classes="step-title")
+                options = [Option(f"{c.title}\n[dim]{c.name} · {c.level} level[/]", id=c.name)
+                           for c in corpus.bundled_corpora()]
+                options.append(Option("Your own text…\n[dim]a .txt file or a folder of them[/]", id=OWN))
+                yield OptionList(*options, id="corpora")
+                with Vertical(id="own"):
+                    yield Input(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
+                                suggester=PathSuggester())
+            with Vertical(id="details"):
+                yield Static("", id="title", classes="step-title")
+                yield Static("", id="description", classes="hint")
+                yield Static("", id="stats")
+                yield Static("", id="problem", classes="problem")
+                with VerticalScroll(id="preview-box", classes="panel"):
+                    yield Static("", id="preview")
+                with Horizontal(id="actions"):
+                    yield Static("Enter or Ctrl+N: go on to choose a model", classes="hint", id="next-hint")
+                    yield Button("Next: choose a model ▸", id="next", variant="primary", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#preview-box").border_title = "Preview"
+        self.query_one("#own").display = False
+        options = self.query_one(OptionList)
+        options.focus()
+        options.highlighted = 0
+
+    # -- choosing -------------------------------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#corpora")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        own = event.option.id == OWN
+        self.query_one("#own").display = own
+        if own and not self.query("#tree"):  # the tree lists the disk: only when asked for
+            self.query_one("#own").mount(TextTree(Path.cwd(), id="tree"))
+        if own:
+            self.query_one("#title", Static).update("Your own text")
+            self.query_one("#description", Static).update(
+                "Type a path (Tab or → completes it) or pick a file or folder in the tree; "
+                "a folder means all the .txt files in it.")
+            path = self.query_one("#path", Input).value.strip()
+            self.choose(path or None)
+        else:
+            self.choose(event.option.id)
+
+    @on(OptionList.OptionSelected, "#corpora")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == OWN:
+            self.query_one("#path", Input).focus()
+        else:
+            self.action_next()
+
+    @on(Input.Submitted, "#path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        spec = event.value.strip()
+        if spec and spec == self.spec and self.loaded and self.loaded.spec == spec:
+            self.action_next()
+        else:
+            self.choose(spec or None)
+
+    @on(DirectoryTree.FileSelected, "#tree")
+    @on(DirectoryTree.DirectorySelected, "#tree")
+    def _tree_selected(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
+        path_input = self.query_one("#path", Input)
+        path_input.value = str(event.path)
+        self.choose(str(event.path))
+
+    def choose(self, spec: str | None) -> None:
+        """Show what we know about ``spec`` now and read it in a thread (6 MB texts take a moment)."""
+        self.spec, self.loaded, self.problem = spec, None, None
+        self.query_one("#next", Button).disabled = True
+        self.query_one("#problem", Static).update("")
+        if spec is None:
+            self.query_one("#stats", Static).update("")
+            self.query_one("#preview", Static).update("")
+            return
+        info = next((c for c in corpus.bundled_corpora() if c.name == spec), None)
+        if info is not None:
+            self.query_one("#title", Static).update(info.title)
+            self.query_one("#description", Static).update(info.description)
+        self.query_one("#stats", Static).update("[i]reading the text…[/]")
+        self.read(spec)
+
+    @work(thread=True, exclusive=True, group="read")
+    def read(self, spec: str) -> None:
+        try:
+            loaded, problem = load_corpus(spec), None
+        except LmtuiError as exc:
+            loaded, problem = None, str(exc)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, spec, loaded, problem)
+
+    def _show(self, spec: str, loaded: LoadedCorpus | None, problem: str | None) -> None:
+        if spec != self.spec:
+            return
+        self.loaded, self.problem = loaded, problem
+        stats = self.query_one("#stats", Static)
+        if problem or loaded is None:
+            stats.update("")
+            self.query_one("#preview", Static).update("")
+            self.query_one("#problem", Static).update(Text(f"✗ {problem}"))
+            return
+        s = loaded.stats
+        if not loaded.info.bundled:
+            self.query_one("#title", Static).update(Text(loaded.info.title))
+        unit = "one item per line" if loaded.info.unit == "lines" else "running text"
+        stats.update(
+            f"[b]{human_bytes(loaded.size_bytes)}[/] · {s.chars:,} characters · {s.words:,} words · "
+            f"{s.lines:,} lines\n"
+            f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
+            f"{unit} · suggested level: [b]{loaded.info.level}[/]"
+        )
+        self.query_one("#preview", Static).update(Text(loaded.preview))
+        self.query_one("#next", Button).disabled = False
+
+    # -- going on -------------------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#next")
+    def action_next(self) -> None:
+        if self.loaded is None:
+            if self.problem:
+                self.notify(self.problem, title="This text cannot be used", severity="error")
+            elif self.spec:
+                self.notify("Still reading the text…")
+            else:
+                self.notify("Choose a corpus, or type the path of your own text.")
+            return
+        from lmtui.tui.screens.model import ModelScreen
+
+        self.app.push_screen(ModelScreen(self.loaded))
+
+    def action_own_text(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = options.option_count - 1
+        self.query_one("#path", Input).focus()

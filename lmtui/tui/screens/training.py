@@ -1,0 +1,283 @@
+"""The training dashboard: live curves, speed and ETA, what the model writes now; pause, resume, stop.
+
+Events come from the training child (``trainer_process``); the charts are redrawn on a timer, not per
+event, so a fast stream of steps never floods the UI.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, Static
+
+from lmtui.errors import LmtuiError
+from lmtui.events import Eval, Failed, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.tui.data import duration, human_bytes
+from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
+from lmtui.tui.widgets.charts import LineChart
+from lmtui.tui.widgets.sample_view import SampleView
+
+IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
+REASONS = {"steps": "step budget reached", "time": "time budget used", "stopped": "stopped",
+           "interrupted": "interrupted", "done": "done"}
+
+
+class TrainingScreen(Screen[None]):
+    """Shows one training run at a time, from the child's events (and a resumed run's history)."""
+
+    CSS_PATH = "training.tcss"
+    SUB_TITLE = "Training"
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume training"),
+        Binding("s", "stop", "Stop", tooltip="Stop training; the best checkpoint is kept"),
+        Binding("g", "playground", "Playground", tooltip="Sample from this run's best checkpoint"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trainer: TrainerProcess | None = None
+        self.run_name: str | None = None
+        self.started: Started | None = None
+        self.status = "idle"
+        self.last_step: Step | None = None
+        self.best_ppl: float | None = None
+        self.last_ppl: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(IDLE, id="run-line")
+        with Horizontal(id="progress-row"):
+            yield Static("idle", id="status")
+            yield ProgressBar(total=1.0, show_eta=False, id="progress")
+        yield Static("", id="numbers")
+        with Grid(id="charts"):
+            with Vertical(id="loss-box", classes="panel"):
+                yield LineChart(id="loss-chart")
+            with Vertical(id="ppl-box", classes="panel"):
+                yield LineChart(id="ppl-chart")
+            with Vertical(id="grad-box", classes="panel"):
+                yield LineChart(id="grad-chart")
+            with Vertical(id="sample-box", classes="panel"):
+                yield SampleView("The model's writing appears here after each evaluation.", id="sample")
+        with Vertical(id="ngram-box", classes="panel"):
+            yield Static("", id="ngram-counts")
+        yield Static("", id="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {"#loss-box": "Loss (nats/token)", "#ppl-box": "Validation perplexity",
+                  "#grad-box": "Gradient norm", "#sample-box": "What it writes now"}
+        for selector, title in titles.items():
+            self.query_one(selector).border_title = title
+        loss = self.query_one("#loss-chart", LineChart)
+        loss.add_series("train", "bright_blue")
+        loss.add_series("validation", "bright_magenta")
+        self.query_one("#ppl-chart", LineChart).add_series("validation", "bright_magenta")
+        self.query_one("#grad-chart", LineChart).add_series("|g|", "yellow")
+        self.query_one("#ngram-box").display = False
+        self.set_interval(0.3, self.redraw)
+
+    def redraw(self) -> None:
+        for chart in self.query(LineChart):
+            chart.redraw()
+
+    # -- starting -------------------------------------------------------------------------------------------
+
+    async def begin(self, argv: list[str], resume: str | None = None) -> None:
+        """Clear the dashboard and start a training child with ``argv``."""
+        for chart in self.query(LineChart):
+            chart.reset()
+        self.query_one("#sample", SampleView).clear()
+        self.query_one("#ngram-box").display = False
+        self.query_one("#charts").display = True
+        self.run_name, self.started, self.last_step = resume, None, None
+        self.best_ppl = self.last_ppl = None
+        self.query_one("#progress", ProgressBar).update(progress=0)
+        self.query_one("#numbers", Static).update("")
+        self._message("")
+        self._status("starting")
+        self.query_one("#run-line", Static).update(
+            Text(f"Resuming {resume}…" if resume else "Starting: reading the text, building the model…"))
+        if resume:
+            self.load_history(resume)
+        self.trainer = TrainerProcess(argv, self)
+        self.trainer.run_name = resume
+        self.app.trainer = self.trainer  # type: ignore[attr-defined]
+        try:
+            await self.trainer.start()
+        except OSError as exc:
+            self._fail(f"could not start training: {exc}")
+
+    @work(thread=True, exclusive=True, group="history")
+    def load_history(self, name: str) -> None:
+        """A resumed run's curve carries on from its past steps and evaluations."""
+        from lmtui.runs import load_run
+
+        try:
+            past = load_run(name).history()
+        except LmtuiError:
+            return
+        self.app.call_from_thread(self._history, past)
+
+    def _history(self, past: list[dict]) -> None:
+        loss, ppl, grad = (self.query_one(f"#{n}-chart", LineChart) for n in ("loss", "ppl", "grad"))
+        for e in past:
+            if e.get("event") == "step":
+                loss.add("train", e["step"], e.get("train_loss"))
+                grad.add("|g|", e["step"], e.get("grad_norm"))
+            elif e.get("event") == "eval":
+                loss.add("validation", e["step"], e.get("val_loss"))
+                ppl.add("validation", e["step"], e.get("val_ppl"))
+
+    # -- events from the child ------------------------------------------------------------------------------
+
+    def on_trainer_event(self, message: TrainerEvent) -> None:
+        event = message.event
+        if isinstance(event, Started):
+            self._started(event)
+        elif isinstance(event, Step):
+            self._step(event)
+        elif isinstance(event, Eval):
+            self._eval(event)
+        elif isinstance(event, Sample):
+            box = self.query_one("#sample-box")
+            box.border_title = f"What it writes now (step {event.step:,})"
+            self.query_one("#sample", SampleView).set_text(event.text)
+        elif isinstance(event, NgramCounts):
+            self._counts(event)
+        elif isinstance(event, Note):
+            self._message(f"note: {event.message}", "warning")
+        elif isinstance(event, Finished):
+            self._finished(event)
+        elif isinstance(event, Failed):
+            self._fail(event.message)
+
+    def on_trainer_exited(self, message: TrainerExited) -> None:
+        if message.returncode != 0 and self.status != "failed":
+            self._fail(message.error or f"training stopped unexpectedly (exit status {message.returncode})")
+        elif self.status in ("starting", "training", "paused", "stopping"):
+            self._status("ended")
+
+    def _started(self, e: Started) -> None:
+        self.started, self.run_name = e, e.run
+        if self.trainer:
+            self.trainer.run_name = e.run
+        budget = [f"{e.max_seconds:g} s"] if e.max_seconds else []
+        budget += [f"{e.max_steps:,} steps"] if e.max_steps else []
+        what = "n-gram entries" if e.model == "ngram" else "parameters"
+        size = f"{e.parameters:,} {what} ({human_bytes(e.size_bytes)})"
+        self.query_one("#run-line", Static).update(Text.assemble(
+            (e.run, "bold"), f" · {e.model} ({e.level}) on {e.corpus} · {size} · vocabulary {e.vocab_size:,}"
+            f" · {e.train_tokens:,} training tokens · {e.device}",
+            f" · budget {' / '.join(budget)}" if budget else "",
+            f" · resuming at step {e.start_step:,}" if e.start_step else ""))
+        if e.model == "ngram":
+            self.query_one("#charts").display = False
+            self.query_one("#ngram-box").display = True
+            self.query_one("#ngram-counts", Static).update("counting…")
+        self._status("training")
+
+    def _step(self, e: Step) -> None:
+        self.last_step = e
+        self.query_one("#loss-chart", LineChart).add("train", e.step, e.train_loss)
+        self.query_one("#grad-chart", LineChart).add("|g|", e.step, e.grad_norm)
+        self.query_one("#progress", ProgressBar).update(progress=min(e.progress, 1.0))
+        self._numbers()
+
+    def _eval(self, e: Eval) -> None:
+        self.query_one("#loss-chart", LineChart).add("validation", e.step, e.val_loss)
+        self.query_one("#ppl-chart", LineChart).add("validation", e.step, e.val_ppl)
+        self.last_ppl = e.val_ppl
+        if e.best:
+            self.best_ppl = e.val_ppl
+        self._numbers()
+
+    def _numbers(self) -> None:
+        e = self.last_step
+        parts = []
+        if e is not None:
+            parts += [f"step [b]{e.step:,}[/]", f"loss [b]{e.train_loss:.3f}[/]", f"|g| {e.grad_norm:.2f}",
+                      f"lr {e.lr:.2g}", f"[b]{e.tokens_per_s:,.0f}[/] tokens/s",
+                      f"elapsed {duration(e.elapsed)}",
+                      f"ETA {duration(e.eta) if e.eta is not None else '–'}"]
+        if self.last_ppl is not None:
+            best = f" (best {self.best_ppl:.2f})" if self.best_ppl is not None else ""
+            parts.append(f"val perplexity [b]{self.last_ppl:.2f}[/]{best}")
+        self.query_one("#numbers", Static).update("  ·  ".join(parts))
+
+    def _counts(self, e: NgramCounts) -> None:
+        table = Table(title=f"{e.order}-gram model: counted in {e.seconds:.2f} s", title_justify="left",
+                      box=None, padding=(0, 2), min_width=60, caption_justify="left")
+        table.add_column("n", justify="right")
+        table.add_column("distinct n-grams", justify="right")
+        for n, count in enumerate(e.counts, 1):
+            table.add_row(str(n), f"{count:,}")
+        if self.started:
+            s = self.started
+            table.caption = (f"stored entries: {s.parameters:,} · size {human_bytes(s.size_bytes)} · "
+                             f"vocabulary {s.vocab_size:,}")
+        self.query_one("#ngram-counts", Static).update(table)
+
+    def _finished(self, e: Finished) -> None:
+        self.query_one("#progress", ProgressBar).update(progress=1.0)
+        self._status("finished")
+        test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
+        val = f"validation perplexity {e.val_ppl:.2f}" if e.val_ppl else "no validation score"
+        self._message(f"✓ {e.run} finished ({REASONS.get(e.reason, e.reason)}) after {e.step:,} steps, "
+                      f"{duration(e.elapsed)}: {val}{test}. Press g to sample from it.", "success")
+        if self.started and self.started.model == "ngram":
+            self.query_one("#numbers", Static).update(f"{val}{test}")
+        self.notify(f"{val}{test}", title=f"{e.run} finished")
+
+    def _fail(self, message: str) -> None:
+        self._status("failed")
+        self._message(f"✗ Training failed: {message}", "error")
+        self.notify(message, title="Training failed", severity="error", timeout=10)
+
+    def _status(self, status: str) -> None:
+        self.status = status
+        pill = self.query_one("#status", Static)
+        pill.update(status)
+        pill.set_classes(f"status-{status}")
+
+    def _message(self, text: str, kind: str = "") -> None:
+        widget = self.query_one("#message", Static)
+        widget.update(Text(text))
+        widget.set_classes(kind)
+
+    # -- actions --------------------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        if not (self.trainer and self.trainer.running) or self.status not in ("training", "paused"):
+            self.notify("Nothing is training right now.")
+            return
+        if self.trainer.paused:
+            self.trainer.resume()
+            self._status("training")
+        else:
+            self.trainer.pause()
+            self._status("paused")
+
+    def action_stop(self) -> None:
+        if not (self.trainer and self.trainer.running):
+            self.notify("Nothing is training right now.")
+            return
+        if self.trainer.paused:
+            self.trainer.resume()
+        self.trainer.stop()
+        self._status("stopping")
+        self._message("Stopping: evaluating and saving the checkpoints…")
+
+    async def action_playground(self) -> None:
+        if not self.run_name:
+            self.notify("Train a model first (F2), or open a run from Runs (F5).")
+            return
+        if self.status in ("starting", "training", "paused") and self.best_ppl is None:
+            self.notify("No checkpoint yet: the first evaluation saves one.")
+            return
+        await self.app.open_playground(self.run_name)  # type: ignore[attr-defined]

@@ -1,0 +1,39 @@
+"""A stand-in for ``lmtui train --events jsonl`` that starts at once (no torch): it steps until SIGTERM
+(or ``--steps N``), pauses on SIGUSR1, resumes on SIGUSR2, and says ``finished`` like the real child."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+
+state = {"stop": False, "paused": False}
+signal.signal(signal.SIGTERM, lambda *_: state.update(stop=True))
+signal.signal(signal.SIGUSR1, lambda *_: state.update(paused=True))
+signal.signal(signal.SIGUSR2, lambda *_: state.update(paused=False))
+steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 10**9
+name = sys.argv[sys.argv.index("--name") + 1] if "--name" in sys.argv else "fake-run"
+
+
+def say(**event: object) -> None:
+    print(json.dumps(event), flush=True)
+
+
+say(event="started", run=name, corpus="fake", model="lstm", level="char", vocab_size=10, parameters=100,
+    size_bytes=400, train_tokens=1000, val_tokens=100, max_steps=None, max_seconds=None)
+step, reason = 0, "steps"
+while step < steps:
+    if state["stop"]:
+        reason = "stopped"
+        break
+    if state["paused"]:
+        time.sleep(0.02)
+        continue
+    step += 1
+    say(event="step", step=step, train_loss=3.0 - step / 1000, grad_norm=1.0, lr=0.001, tokens_per_s=1000.0,
+        elapsed=step * 0.02, eta=None, progress=0.1)
+    time.sleep(0.02)
+say(event="eval", step=step, val_loss=2.0, val_ppl=7.39, bits_per_char=2.9, best=True, elapsed=step * 0.02)
+say(event="finished", run=name, step=step, reason=reason, val_loss=2.0, val_ppl=7.39, test_loss=2.1,
+    test_ppl=8.17, elapsed=step * 0.02, train_tokens=1000, val_tokens=100, test_tokens=100)

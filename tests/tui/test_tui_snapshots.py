@@ -1,0 +1,87 @@
+"""Snapshots of the main screens at 120x40, with fixed content (fake corpora, runs with fixed metrics,
+synthetic training events, a seeded sample). Update them with ``pytest tests/tui --snapshot-update``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+from tui_helpers import fix_metrics, settle, wait_for
+
+from lmtui.events import Eval, NgramCounts, Sample, Started, Step
+from lmtui.tui.app import make_app
+from lmtui.tui.trainer_process import TrainerEvent
+
+SIZE = (120, 40)
+
+
+def test_corpus_screen(snap_compare, fake_corpora: Path) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_model_screen(snap_compare, fake_corpora: Path) -> None:
+    async def open_form(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_form)
+
+
+def training_events() -> list:
+    events: list = [Started("scripts-lstm-char", "scripts", "lstm", "char", 80, 95_824, 383_296, 4_131_973,
+                            229_554, None, 60.0)]
+    for step in range(1, 301):
+        loss = 1.6 + 2.8 / (1 + step / 25)
+        events.append(Step(step, loss, 0.2 + 0.6 / (1 + abs(step - 40) / 10), 0.004, 61_000.0, step * 0.1,
+                           60 - step * 0.1, step * 0.1 / 60))
+        if step % 25 == 0:
+            events.append(Eval(step, loss + 0.05, 2.718281828 ** (loss + 0.05), (loss + 0.05) * 1.44, True,
+                               step * 0.1))
+    events.append(Sample(300, "HAMLET:\nWhat is the matter of the world,\nAnd then the king is the dead.\n\n"
+                              "OPHELIA:\nI will not speak to thee."))
+    return events
+
+
+def test_training_dashboard(snap_compare) -> None:
+    async def feed(pilot: Pilot) -> None:
+        for event in training_events():
+            pilot.app.screen.post_message(TrainerEvent(event))
+        await pilot.pause(0.6)
+
+    assert snap_compare(make_app(mode="training"), terminal_size=SIZE, run_before=feed)
+
+
+def test_ngram_dashboard(snap_compare) -> None:
+    async def feed(pilot: Pilot) -> None:
+        for event in (Started("colours-ngram-char", "paint-colours", "ngram", "char", 124, 48_000, 576_000,
+                              690_000, 38_000, None, None),
+                      NgramCounts(4, [124, 2_900, 21_000, 62_000], 0.41),
+                      Eval(1, 1.9, 6.69, 2.74, True, 0.5)):
+            pilot.app.screen.post_message(TrainerEvent(event))
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(mode="training"), terminal_size=SIZE, run_before=feed)
+
+
+def test_playground(snap_compare, trained_runs: Path) -> None:
+    fix_metrics(trained_runs)
+
+    async def generate(pilot: Pilot) -> None:
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        screen.query_one("#prime", Input).value = "The old "
+        screen.query_one("#seed", Input).value = "7"
+        screen.query_one("#length", Input).value = "200"
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
+        await settle(pilot)
+        await pilot.pause(0.4)
+
+    assert snap_compare(make_app(run="ngram-run"), terminal_size=SIZE, run_before=generate)
+
+
+def test_runs_screen(snap_compare, trained_runs: Path) -> None:
+    fix_metrics(trained_runs)
+    assert snap_compare(make_app(mode="runs"), terminal_size=SIZE, run_before=settle)

@@ -1,0 +1,64 @@
+"""Helpers for the TUI tests: deterministic metrics, and waiting for workers and conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.pilot import Pilot
+
+
+def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test with asyncio.run (no async plugin needed); fixtures still come by name."""
+
+    @functools.wraps(test)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        asyncio.run(test(*args, **kwargs))  # type: ignore[arg-type]
+
+    return wrapper
+
+
+def fix_metrics(runs_dir: Path) -> None:
+    """Replace clock-dependent numbers in run.json files so screens showing them are deterministic."""
+    for meta_path in runs_dir.glob("*/run.json"):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta.setdefault("metrics", {})["train_seconds"] = 12.0
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
+    """Wait until the app's own thread workers are done (DirectoryTree's loader never is, so skip it)."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        busy = [w for w in app.workers if w.is_running and "loader" not in w.name]
+        if not busy:
+            break
+    await pilot.pause(0.05)
+
+
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0, what: str = ""
+                   ) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+def screen_text(app: App) -> str:
+    """Everything on screen as plain text (for asserting what a person would read)."""
+    from textual.widgets import Static
+
+    parts = []
+    for widget in app.screen.query(Static):
+        rendered = widget.render()
+        parts.append(str(getattr(rendered, "plain", rendered)))
+    return "\n".join(parts)
+
