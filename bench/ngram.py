@@ -232,8 +232,6 @@ def quality(results: dict) -> None:
             train, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing=smoothing, k=k)
         )
         rows[label] = model.perplexity(test)
-        if smoothing == "kn":
-            kn = model
     results["smoothing_test_ppl"] = rows
     results["test_tokens"] = len(test)
     print(
@@ -243,19 +241,44 @@ def quality(results: dict) -> None:
     if not has("kenlm"):
         print("kenlm not installed: skipping the ARPA check")
         return
+    # through the CLI, as a user would: lmtui train ... --json; lmtui export-arpa NAME FILE
+    import json
+    import subprocess
+    import sys
+
     import kenlm
 
     arpa = TMP / "speeches-kn3.arpa"
     TMP.mkdir(parents=True, exist_ok=True)
-    kn.write_arpa(arpa, arpa_token_names(tok))
+    env = dict(os.environ, LMTUI_HOME=tempfile.mkdtemp(prefix="lmtui-arpa-"))
+    cli = [sys.executable, "-m", "lmtui"]
+    trained = subprocess.run(
+        [*cli, "train", "speeches", "--model", "ngram", "--name", "kn3", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    cli_test_ppl = json.loads(trained.stdout)["test_ppl"]
+    subprocess.run([*cli, "export-arpa", "kn3", str(arpa)], capture_output=True, env=env, check=True)
     names = arpa_token_names(tok)
     sentence = " ".join(names[i] for i in test)
     ken = kenlm.Model(str(arpa))
     scores = [s[0] for s in ken.full_scores(sentence, bos=False, eos=False)][1:]
     ken_ppl = 10 ** (-sum(scores) / len(scores))
-    rel = abs(ken_ppl - rows["kn"]) / rows["kn"]
-    results["kenlm"] = {"kenlm_ppl": ken_ppl, "lmtui_ppl": rows["kn"], "rel_diff": rel, "tokens": len(scores)}
-    print(f"KenLM on lmtui's ARPA: perplexity {ken_ppl:.3f} vs lmtui {rows['kn']:.3f} (rel. diff {rel:.2e})")
+    rel = abs(ken_ppl - cli_test_ppl) / cli_test_ppl
+    results["kenlm"] = {
+        "kenlm_ppl": ken_ppl,
+        "lmtui_cli_test_ppl": cli_test_ppl,
+        "lmtui_api_ppl": rows["kn"],
+        "rel_diff": rel,
+        "tokens": len(scores),
+    }
+    print(
+        f"KenLM on `lmtui export-arpa`'s file: test perplexity {ken_ppl:.3f} vs `lmtui train --json` "
+        f"test_ppl "
+        f"{cli_test_ppl:.3f} (rel. diff {rel:.2e}; API {rows['kn']:.3f})"
+    )
 
 
 def main() -> None:

@@ -161,8 +161,8 @@ def corpora(as_json: bool) -> None:
 @click.option("--layers", type=int, help="Recurrent layers.")
 @click.option("--dropout", type=float, help="Dropout probability.")
 @click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
-@click.option("--steps", type=int, help="Budget in optimizer steps.")
-@click.option("--max-seconds", type=float, help="Budget in seconds (whichever budget ends first).")
+@click.option("--steps", type=int, help="Budget: total optimizer steps (a resumed run past it gets this many more).")
+@click.option("--max-seconds", type=float, help="Budget: seconds of this session (whichever budget ends first).")
 @click.option("--batch-size", type=int, help="Parallel streams per step.")
 @click.option("--seq-len", type=int, help="k2: tokens gradients flow back through (truncated BPTT).")
 @click.option("--k1", type=int, help="Tokens read between updates (default: --seq-len).")
@@ -184,6 +184,8 @@ def corpora(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print only the final result as one JSON object.")
 def train(corpus: str | None, **opts: Any) -> None:
     """Train a model on CORPUS (a bundled corpus name, a text file, or a folder of .txt files)."""
+    if opts["events"] and opts["as_json"]:
+        raise LmtuiError("--events jsonl and --json are two output formats; choose one")
     if opts["events"]:
         _train_jsonl(lambda: _job_from_options(corpus, opts))
     else:
@@ -200,13 +202,14 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         run = load_run(opts["resume"])
         fixed = [
             f"--{n.replace('_', '-')}"
-            for n in (*MODEL_FIELDS, "model", "level", "preset", "name")
-            if given(n)
+            for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS)
+            if given(n) and n not in ("steps", "max_seconds", "device")
         ]
         if corpus or fixed:
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
             raise LmtuiError(
-                f"--resume continues run {run.name!r} with its own corpus and model; drop {what}"
+                f"--resume continues run {run.name!r} with its own corpus, model and settings "
+                f"(only --steps, --max-seconds and --device change); drop {what}"
             )
         from lmtui.models import ModelConfig
         from lmtui.training import TrainConfig
@@ -243,8 +246,12 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     if opts["name"]:
         validate_name(opts["name"])
     level = opts["level"] or find_corpus(corpus).level
+    if level == "char" and (given("max_vocab") or given("min_count")):
+        raise LmtuiError("--max-vocab and --min-count apply to word-level models (--level word)")
     model_cfg, train_cfg = preset_configs(model, level, opts["preset"])
     model_cfg = replace(model_cfg, **{n: opts[n] for n in MODEL_FIELDS if opts[n] is not None})
+    if given("k") and model_cfg.smoothing != "add-k":
+        raise LmtuiError(f"--k is add-k's constant; it does not apply to --smoothing {model_cfg.smoothing}")
     train_cfg = replace(train_cfg, **{n: opts[n] for n in TRAIN_FIELDS if opts[n] is not None})
     if given("steps") and not given("max_seconds"):
         train_cfg = replace(train_cfg, max_seconds=None)  # --steps alone: train exactly that many steps
@@ -280,6 +287,23 @@ class _Signals:
             signal.signal(sig, handler)
 
 
+def _stop_when_orphaned(control: Any) -> None:
+    """A child whose parent died (a crashed app) stops and saves, even while paused and writing nothing."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not control.stop:
+            if os.getppid() != parent:
+                control.reason, control.paused, control.stop = "stopped", False, True
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def _train_jsonl(make_job: Callable[[], Any]) -> None:
     """Every outcome, a refused option included, ends in a finished or failed event line."""
     from lmtui.events import Failed, Finished
@@ -287,6 +311,7 @@ def _train_jsonl(make_job: Callable[[], Any]) -> None:
 
     control = Control()
     out = sys.stdout
+    _stop_when_orphaned(control)
     with _Signals(control):
         try:
             for event in train(make_job(), control):

@@ -112,6 +112,12 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
             raise LmtuiError(
                 f"the folder {info.path} holds no .txt files; point lmtui at a text file or a folder of them"
             )
+        total = sum(p.stat().st_size for p in files)
+        if total > MAX_BYTES:
+            raise LmtuiError(
+                f"the .txt files in {info.path} hold {_size(total)} together; lmtui reads at most "
+                f"{_size(MAX_BYTES)} of text: train on a folder with fewer of them"
+            )
         text = "\n\n".join(read_text_file(p, encoding) for p in files)
     else:
         text = read_text_file(info.path, encoding)
@@ -123,15 +129,25 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
 def read_text_file(path: Path, encoding: str | None = None) -> str:
     """Read a user's text file, refusing binaries and naming the fix for text in another encoding."""
     try:
+        if not path.is_file():  # /dev/zero or a pipe would be read forever
+            raise LmtuiError(f"{path} is not a regular file; give lmtui a text file or a folder of them")
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise LmtuiError(
-                f"{path} is {size / 2**20:.0f} MiB; lmtui reads texts of at most {MAX_BYTES >> 20} MiB"
+                f"{path} is {_size(size)}; lmtui keeps a text in memory and reads at most "
+                f"{_size(MAX_BYTES)}: train on a part of it (e.g. head -c {MAX_BYTES} {path} > part.txt)"
             )
         data = path.read_bytes()
     except OSError as exc:
         raise LmtuiError(f"cannot read {path}: {exc.strerror or exc}") from None
     return decode_bytes(data, str(path), encoding)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
@@ -176,13 +192,15 @@ def split_text(
         return Splits(join(lines[:a]) + "\n", join(lines[a:b]) + "\n", join(lines[b:]) + "\n")
     a = int(len(text) * train_frac)
     b = a + int(len(text) * val_frac)
-    a, b = _at_boundary(text, a), _at_boundary(text, b)
+    # A cut never moves past the next one nor onto the final newline: that would empty a split.
+    a, b = _at_boundary(text, a, b - 1), _at_boundary(text, b, len(text) - 1)
     return Splits(text[:a], text[a:b], text[b:])
 
 
-def _at_boundary(text: str, pos: int) -> int:
-    """Move a cut forward to the next newline (within a little), so no split starts mid-word."""
-    nl = text.find("\n", pos, pos + 2000)
+def _at_boundary(text: str, pos: int, limit: int) -> int:
+    """Move a cut forward to the next newline (within a little, before ``limit``), so no split starts
+    mid-word."""
+    nl = text.find("\n", pos, min(pos + 2000, limit))
     return nl + 1 if nl >= 0 else pos
 
 
@@ -200,5 +218,12 @@ def text_stats(text: str) -> Stats:
     )
 
 
-def preview(text: str, lines: int = 12, width: int = 200) -> str:
-    return "\n".join(line[:width] for line in text[:20000].split("\n")[:lines])
+def preview(text: str, lines: int = 12, width: int = 400) -> str:
+    """The first lines of a text, each cut at ``width`` characters with an ellipsis."""
+    head, start = [], 0
+    while len(head) < lines and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        head.append(text[start : min(end, start + width + 1)])
+        start = end + 1
+    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in head)

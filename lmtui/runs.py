@@ -28,7 +28,7 @@ import numpy as np
 import platformdirs
 
 from lmtui.errors import LmtuiError
-from lmtui.models import MODEL_KINDS, LanguageModel, ModelConfig, model_class
+from lmtui.models import MODEL_KINDS, LanguageModel, ModelConfig, estimate_parameters, model_class
 from lmtui.tokens import Tokenizer
 
 RUN_FORMAT = "lmtui-run"
@@ -193,13 +193,41 @@ class Run:
 def build_model(
     config: ModelConfig, vocab_size: int, tensors: dict[str, np.ndarray], device: str = "cpu", name: str = "?"
 ) -> LanguageModel:
+    check_model_config(config, f"run {name!r}")
     cls = model_class(config.model)
+    if config.model != "ngram":  # a config from a stranger must not make us allocate more than the file holds
+        needed = estimate_parameters(config, vocab_size)
+        stored = sum(int(np.asarray(t).size) for t in tensors.values())
+        if needed > stored:
+            raise LmtuiError(
+                f"run {name!r}: the weights do not fit the model's config "
+                f"({stored:,} numbers stored, {needed:,} needed)"
+            )
     try:
         if config.model == "ngram":
             return cls.from_tensors(config, vocab_size, tensors)
         return cls.from_tensors(config, vocab_size, tensors, device=device)  # type: ignore[call-arg]
-    except ValueError as exc:
-        raise LmtuiError(f"run {name!r}: {exc}") from None
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise LmtuiError(f"run {name!r}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def check_model_config(config: ModelConfig, where: str) -> None:
+    """Refuse a model config (from run.json or a shared bundle) with values of the wrong type or range."""
+    from lmtui.training import TrainConfig, validate
+
+    types = {"order": int, "context": int, "embed": int, "hidden": int, "layers": int}
+    types |= {"k": (int, float), "dropout": (int, float), "tie_weights": bool, "smoothing": str, "level": str}
+    wrong = [
+        n
+        for n, t in types.items()
+        if not isinstance(getattr(config, n), t) or (t is not bool and isinstance(getattr(config, n), bool))
+    ]
+    if wrong:
+        raise LmtuiError(f"{where}: the model config has values of the wrong type ({', '.join(wrong)})")
+    try:
+        validate(config, TrainConfig())
+    except LmtuiError as exc:
+        raise LmtuiError(f"{where}: the model config is invalid ({exc})") from None
 
 
 def check_meta(meta: Any, where: str) -> dict[str, Any]:
@@ -252,6 +280,27 @@ def delete_run(name: str) -> None:
     if not (path / "run.json").is_file():
         raise LmtuiError(f"no run named {name!r}")
     shutil.rmtree(path)
+
+
+def trim_history(run: Run, step: int) -> None:
+    """Drop the curve past ``step``: after a crash, the steps logged since the last checkpoint are redone."""
+    path = run.path / "events.jsonl"
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            data = json.loads(line)
+            if not (isinstance(data, dict) and isinstance(data.get("step"), int) and data["step"] > step):
+                keep.append(line)
+    atomic_write(path, lambda p: p.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8"))
+
+
+def remove_leftovers(run: Run) -> None:
+    """Remove temporary files a killed writer left behind (``.NAME.XXXX.tmp``, see atomic_write)."""
+    for tmp in run.path.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def append_event(run: Run, data: dict[str, Any]) -> None:

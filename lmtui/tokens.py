@@ -6,6 +6,7 @@ model never saw: they map to id 0, ``<unk>``, which is a real vocabulary entry t
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from typing import Any
@@ -61,6 +62,8 @@ class Tokenizer:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Tokenizer:
+        if not isinstance(data, dict):
+            raise ValueError("a tokenizer must be a JSON object with a level and a vocabulary")
         level, vocab = data.get("level"), data.get("vocab")
         if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
             raise ValueError("tokenizer vocabulary must be a list of strings")
@@ -118,12 +121,23 @@ class WordTokenizer(Tokenizer):
 
     level = "word"
 
+    def __init__(self, vocab: list[str]):
+        super().__init__(vocab)
+        if not all(vocab):
+            raise ValueError("a word vocabulary holds no empty tokens")
+
     @classmethod
     def build(cls, text: str, max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
         counts = Counter(WORD_RE.findall(text))
+        floor = min_count
+        if len(counts) > max_vocab:  # millions of distinct words: rank only those that can make the cut
+            values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+            floor = max(floor, int(np.partition(values, -max_vocab)[-max_vocab]))
         # Most frequent first; ties broken alphabetically so the vocabulary is deterministic.
-        ranked = sorted((c for c in counts.items() if c[1] >= min_count), key=lambda c: (-c[1], c[0]))
-        return cls([UNK, *(tok for tok, _ in ranked[:max_vocab])])
+        above = sorted(((t, c) for t, c in counts.items() if c > floor), key=lambda c: (-c[1], c[0]))
+        ties = [t for t, c in counts.items() if c == floor] if len(above) < max_vocab else []
+        ranked = [tok for tok, _ in above] + heapq.nsmallest(max_vocab - len(above), ties)
+        return cls([UNK, *ranked[:max_vocab]])
 
     def split(self, text: str) -> list[str]:
         return WORD_RE.findall(text)

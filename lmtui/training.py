@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -30,8 +30,8 @@ from lmtui.tokens import Tokenizer, build_tokenizer
 
 @dataclass
 class TrainConfig:
-    steps: int | None = None  # budget in optimizer steps (total, counting steps before a resume)
-    max_seconds: float | None = 60.0  # budget in seconds of this session; the first budget to run out ends it
+    steps: int | None = None  # total optimizer steps (a resume past it gets this many more)
+    max_seconds: float | None = 60.0  # seconds for this session; the first budget to run out ends it
     batch_size: int = 32  # parallel streams
     seq_len: int = 64  # k2: how many steps gradients flow back
     k1: int | None = None  # tokens read between updates; default seq_len
@@ -86,6 +86,7 @@ class Data:
     test: np.ndarray
     val_chars: int = 0
     test_chars: int = 0
+    notes: list[str] = field(default_factory=list)  # shown once training has started
 
 
 def validate(model: ModelConfig, train: TrainConfig) -> None:
@@ -127,6 +128,7 @@ def prepare_data(
     """Read, split and encode a corpus; the tokenizer is built from the training split unless given."""
     info, text = load_text(corpus, encoding)
     splits = split_text(text, info.unit)
+    built = tokenizer is None
     if tokenizer is None:
         tokenizer = build_tokenizer(level, splits.train, train.max_vocab, train.min_count)
     data = Data(
@@ -142,6 +144,13 @@ def prepare_data(
         raise LmtuiError(
             f"{info.path} is too small: {len(data.train)} training and {len(data.val)} validation "
             f"{level} tokens after the 90/5/5 split; give it a longer text"
+        )
+    unknown = int(np.count_nonzero(data.train == 0))
+    if built and unknown:  # only a --max-vocab or --min-count cut leaves training words out
+        data.notes.append(
+            f"{unknown / len(data.train):.1%} of the training words are outside the "
+            f"{len(tokenizer) - 1:,}-word vocabulary (--max-vocab {train.max_vocab}, "
+            f"--min-count {train.min_count}) and read as <unk>"
         )
     return data
 
@@ -326,6 +335,7 @@ def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
     model = cls.fit(data.train, len(data.tokenizer), job.model)  # type: ignore[attr-defined]
     seconds = time.perf_counter() - t0
     yield _started(job, run, data, model, 0, "cpu")
+    yield from (Note(message) for message in data.notes)
     yield NgramCounts(job.model.order, list(model.counts_per_order()), seconds)
     runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
     finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0)
@@ -382,16 +392,22 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         resumed = load_checkpoint(run.path / "last.safetensors", net, opt, device)
         step, pos, state, spent = resumed.step, resumed.position, resumed.state, resumed.elapsed
         best = run.meta.get("metrics", {}).get("best_val_loss", math.inf)
-        if resumed.batch != batch or pos + k2 + 1 > stream_len:
+        if resumed.batch != batch or not 0 <= pos <= stream_len - k2 - 1:
             pos, state = 0, None  # the data layout changed: start the streams again
+        runs.trim_history(run, step)  # steps logged after this checkpoint (then a crash) are redone
+        runs.remove_leftovers(run)
         run.meta["train"].update(steps=cfg.steps, max_seconds=cfg.max_seconds)
         run.meta["status"] = "training"
         run.save_meta()
     yield _started(job, run, data, model, step, device)
+    yield from (Note(message) for message in data.notes)
     if batch < cfg.batch_size:
         yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
 
+    # --steps is the run's total, so an interrupted run resumes towards the same target (and ends where an
+    # uninterrupted one would); a run that already reached it gets that many more. Time is per session.
     budget_total = spent + cfg.max_seconds if cfg.max_seconds else None
+    target_steps = (cfg.steps if cfg.steps > step else step + cfg.steps) if cfg.steps else None
     t_start = time.perf_counter()
     paused_for = 0.0
     last_emit, tokens_since, t_since = 0.0, 0, t_start
@@ -401,7 +417,10 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         return spent + time.perf_counter() - t_start - paused_for
 
     def progress() -> float:
-        parts = [step / cfg.steps if cfg.steps else 0.0, elapsed() / budget_total if budget_total else 0.0]
+        parts = [
+            step / target_steps if target_steps else 0.0,
+            elapsed() / budget_total if budget_total else 0.0,
+        ]
         return max(parts)
 
     last_eval = -1
@@ -410,6 +429,11 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         nonlocal best, last_eval
         last_eval = step
         val_loss = model.cross_entropy(data.val)
+        if not math.isfinite(val_loss):  # checked before anything is saved: the last good files stay
+            raise LmtuiError(
+                f"the validation loss became {val_loss} at step {step}; training stopped and the last good "
+                f"checkpoint is kept (try a lower --lr or --clip)"
+            )
         is_best = val_loss < best
         if is_best:
             best = val_loss
@@ -432,7 +456,7 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
             time.sleep(0.05)
             paused_for += time.perf_counter() - t_pause
             continue
-        if cfg.steps and step >= cfg.steps:
+        if target_steps and step >= target_steps:
             reason = "steps"
             break
         if budget_total and elapsed() >= budget_total:
@@ -478,7 +502,7 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
                 lr,
                 rate,
                 elapsed(),
-                _eta(cfg, step, elapsed(), budget_total, now - t_since, tokens_since, batch * k1),
+                _eta(target_steps, step, elapsed(), budget_total, now - t_since, tokens_since, batch * k1),
                 progress(),
             )
             runs.append_event(run, ev.to_dict())
@@ -495,13 +519,19 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
 
 
 def _eta(
-    cfg: TrainConfig, step: int, elapsed: float, budget: float | None, dt: float, tokens: int, per_step: int
+    target_steps: int | None,
+    step: int,
+    elapsed: float,
+    budget: float | None,
+    dt: float,
+    tokens: int,
+    per_step: int,
 ) -> float | None:
     left = []
     if budget:
         left.append(max(budget - elapsed, 0.0))
-    if cfg.steps and tokens:
-        left.append((cfg.steps - step) * dt / (tokens / per_step))
+    if target_steps and tokens:
+        left.append((target_steps - step) * dt / (tokens / per_step))
     return min(left) if left else None
 
 

@@ -72,6 +72,15 @@ def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, devi
         if meta.get("format") != FORMAT:
             raise ValueError("not an lmtui checkpoint")
         weights = {k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")}
+        want = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+        got = {k: tuple(v.shape) for k, v in weights.items()}
+        if got != want:
+            diff = sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
+            name = diff[0]
+            raise ValueError(
+                f"its weights do not fit this run's model ({name}: {list(got.get(name, ()))} in the file, "
+                f"{list(want.get(name, ()))} needed); is it another run's checkpoint?"
+            )
         net.load_state_dict(weights, strict=True)
         state: dict[int, dict[str, torch.Tensor]] = {}
         for key, shape in meta["opt_shapes"].items():
@@ -86,8 +95,11 @@ def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, devi
         carried = tuple(hidden) if kind == "tuple" else (hidden[0] if kind == "tensor" else None)
         if "rng.torch" in tensors:
             torch.set_rng_state(torch.from_numpy(tensors["rng.torch"]))
-        return Resumed(
+        resumed = Resumed(
             int(meta["step"]), int(meta["position"]), int(meta["batch"]), carried, float(meta["elapsed"])
         )
+        if min(resumed.step, resumed.position, resumed.batch) < 0 or not resumed.elapsed >= 0:
+            raise ValueError("its step, data position or time is negative")
+        return resumed
     except (ValueError, KeyError, RuntimeError, TypeError, json.JSONDecodeError) as exc:
         raise LmtuiError(f"{path} is not a usable checkpoint: {str(exc).splitlines()[0]}") from None

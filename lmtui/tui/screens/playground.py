@@ -126,9 +126,9 @@ class PlaygroundScreen(Screen[None]):
     # -- settings -------------------------------------------------------------------------------------------
 
     def _show_temperature(self) -> None:
-        greedy = " (greedy)" if self.temperature == 0 else ""
+        greedy = " greedy" if self.temperature == 0 else ""
         self.query_one("#temperature", Static).update(
-            Text.assemble("temperature ", (f"{self.temperature:.1f}", "bold"), greedy, ("  ↑↓", "dim")))
+            Text.assemble("temp ", (f"{self.temperature:.1f}", "bold"), greedy, (" ↑↓", "dim")))
 
     def action_temperature(self, delta: float) -> None:
         self.temperature = round(min(MAX_TEMPERATURE, max(0.0, self.temperature + delta)), 1)
