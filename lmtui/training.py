@@ -488,7 +488,9 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
                 f"training stopped and the last good checkpoint is kept (try a lower --lr or --clip)"
             )
         opt.step()
-        state = detach_state(carry)
+        # seeded by step, so a resumed run restarts the same streams an uninterrupted one would
+        restart_rng = np.random.default_rng((cfg.seed, step))
+        state = _restart_some(detach_state(carry), restart_rng, RESTART_RATE, vocab)
         pos += k1
         step += 1
         tokens_since += batch * k1
@@ -516,6 +518,28 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
     if (run.path / "model.safetensors").is_file():
         model = run.load_model(device)
     yield _finish(run, data, model, step, reason, elapsed())
+
+
+# Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
+# it must when sampling starts (otherwise it only ever sees a fresh state once per pass over the text).
+RESTART_RATE = 0.01
+
+
+def _restart_some(state: Any, rng: np.random.Generator, rate: float, pad: int) -> Any:
+    """Reset a random few streams' carried state: zero hidden vectors, or "start of text" window tokens."""
+    if state is None:
+        return None
+    parts = state if isinstance(state, tuple) else (state,)
+    batch = parts[0].shape[1] if parts[0].dim() == 3 else parts[0].shape[0]
+    rows = np.flatnonzero(rng.random(batch) < rate)
+    if len(rows) == 0:
+        return state
+    for part in parts:
+        if part.dim() == 3:  # recurrent: [layers, batch, hidden]
+            part[:, rows] = 0
+        else:  # window: [batch, n] token ids, reset to the "before the text" pad id
+            part[rows] = pad
+    return state
 
 
 def _eta(

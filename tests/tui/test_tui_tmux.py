@@ -58,6 +58,8 @@ def test_lmtui_in_tmux(english_file: Path, lmtui_home: Path) -> None:
     try:
         tmux.wait_for("Choose a text to train on")
         tmux.keys("C-o")
+        tmux.wait_for("Type a path")  # the path input has focus: typing before it would lose keys
+        time.sleep(0.3)
         tmux.type(str(english_file))
         tmux.keys("Enter")
         chars = len(english_file.read_text(encoding="utf-8"))

@@ -16,8 +16,8 @@ from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 
-COLUMNS = ("name", "corpus", "model", "level", "parameters", "size", "val ppl", "test ppl", "bits/char",
-           "time", "status")
+COLUMNS = ("name", "corpus", "model", "level", "status", "parameters", "size", "val ppl", "test ppl",
+           "bits/char", "time")
 EMPTY = "No runs yet. Press F2 to choose a text and train your first model."
 
 
@@ -73,9 +73,9 @@ class RunsScreen(Screen[None]):
         for r in rows:
             size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
             seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
-            table.add_row(r["name"], r["corpus"], r["model"], r["level"], _num(r["parameters"], ","), size,
-                          _num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"),
-                          _num(r["bits_per_char"], ".3f"), seconds, r["status"] or "", key=r["name"])
+            table.add_row(r["name"], r["corpus"], r["model"], r["level"], r["status"] or "",
+                          _num(r["parameters"], ","), size, _num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"),
+                          _num(r["bits_per_char"], ".3f"), seconds, key=r["name"])
         if current in self.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
