@@ -492,3 +492,23 @@ def test_validate_accepts_good_values(model_cfg, train_cfg):
         validate(model_cfg("lstm", tie_weights=True, embed=24, hidden=24), train_cfg(k1=16, clip=0)) is None
     )
     assert validate(ModelConfig(model="ngram", order=6, smoothing="add-k", k=0.01), TrainConfig()) is None
+
+
+# -- streams that restart
+
+
+def test_restart_some_resets_only_the_chosen_streams():
+    from lmtui.training import _restart_some
+
+    h, c = torch.ones(2, 64, 3), torch.ones(2, 64, 3)
+    state = _restart_some((h, c), np.random.default_rng(0), 0.5, pad=99)
+    reset = (state[0][0, :, 0] == 0).numpy()
+    assert 0 < reset.sum() < 64  # some streams forget, the others carry on
+    for part in state:
+        assert torch.all(part[:, reset] == 0) and torch.all(part[:, ~reset] == 1)
+    window = torch.zeros(64, 4, dtype=torch.long)
+    state = _restart_some(window, np.random.default_rng(0), 0.5, pad=99)
+    reset_rows = (state[:, 0] == 99).numpy()
+    assert 0 < reset_rows.sum() < 64
+    assert torch.all(state[reset_rows] == 99) and torch.all(state[~reset_rows] == 0)
+    assert _restart_some(None, np.random.default_rng(0), 0.5, pad=99) is None
