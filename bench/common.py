@@ -71,13 +71,18 @@ def timed(fn, repeat: int = 3) -> tuple[float, list[float], Any]:
 def child(code: str, timeout: float | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh Python; it prints one JSON object last. Adds the child's peak RSS (MiB).
 
-    A fresh process per tool keeps one tool's memory from hiding in another's peak.
+    A fresh process per tool keeps one tool's memory from hiding in another's peak. The peak is VmHWM from
+    /proc/self/status (Linux), the high-water mark of this process's own address space: ``ru_maxrss`` is not
+    used because Linux carries the parent's peak over a fork+exec, so a child of a big parent reads big.
     """
     wrapper = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
+        "def peak_rss_mib():\n"
+        "    with open('/proc/self/status') as f:\n"
+        "        return next(int(x.split()[1]) for x in f if x.startswith('VmHWM:')) / 1024\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         f"{code}\n"
-        "out['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "out['maxrss_mib'] = peak_rss_mib()\n"
         "print(json.dumps(out))\n"
     )
     try:

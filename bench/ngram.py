@@ -48,8 +48,7 @@ tok = WordTokenizer.build(text)
 words = [tok.vocab[i] for i in tok.encode(text)[:{limit}]]
 del text
 import gc; gc.collect()
-import resource
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+base = peak_rss_mib()
 from nltk.lm import KneserNeyInterpolated
 from nltk.util import everygrams
 t0 = time.perf_counter()

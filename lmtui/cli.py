@@ -16,39 +16,11 @@ import click
 from lmtui import __version__
 from lmtui.errors import LmtuiError
 
-NEURAL_ONLY = (
-    "context",
-    "embed",
-    "hidden",
-    "layers",
-    "dropout",
-    "tie_weights",
-    "steps",
-    "max_seconds",
-    "batch_size",
-    "seq_len",
-    "k1",
-    "lr",
-    "clip",
-    "eval_every",
-    "device",
-)
-NGRAM_ONLY = ("order", "smoothing", "k")
 MODEL_FIELDS = ("order", "smoothing", "k", "context", "embed", "hidden", "layers", "dropout", "tie_weights")
-TRAIN_FIELDS = (
-    "steps",
-    "max_seconds",
-    "batch_size",
-    "seq_len",
-    "k1",
-    "lr",
-    "clip",
-    "eval_every",
-    "seed",
-    "device",
-    "max_vocab",
-    "min_count",
-)
+TRAIN_FIELDS = ("steps", "max_seconds", "batch_size", "seq_len", "k1", "lr", "clip", "eval_every", "device")
+SHARED_FIELDS = ("seed", "max_vocab", "min_count")  # every model takes these
+NGRAM_ONLY = MODEL_FIELDS[:3]
+NEURAL_ONLY = MODEL_FIELDS[3:] + TRAIN_FIELDS  # an n-gram model has no layers and trains in one counting pass
 
 
 class Group(click.Group):
@@ -202,7 +174,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         run = load_run(opts["resume"])
         fixed = [
             f"--{n.replace('_', '-')}"
-            for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS)
+            for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS, *SHARED_FIELDS)
             if given(n) and n not in ("steps", "max_seconds", "device")
         ]
         if corpus or fixed:
@@ -252,7 +224,9 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     model_cfg = replace(model_cfg, **{n: opts[n] for n in MODEL_FIELDS if opts[n] is not None})
     if given("k") and model_cfg.smoothing != "add-k":
         raise LmtuiError(f"--k is add-k's constant; it does not apply to --smoothing {model_cfg.smoothing}")
-    train_cfg = replace(train_cfg, **{n: opts[n] for n in TRAIN_FIELDS if opts[n] is not None})
+    train_cfg = replace(
+        train_cfg, **{n: opts[n] for n in TRAIN_FIELDS + SHARED_FIELDS if opts[n] is not None}
+    )
     if given("steps") and not given("max_seconds"):
         train_cfg = replace(train_cfg, max_seconds=None)  # --steps alone: train exactly that many steps
     return Job(corpus, model_cfg, train_cfg, name=opts["name"], encoding=opts["encoding"])
