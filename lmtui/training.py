@@ -203,6 +203,8 @@ def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     control = control or Control()
     validate(job.model, job.train)
     run, data = _open_run(job)
+    if job.resume:  # a run continues as the model it is, whatever config the caller passed
+        job = replace(job, model=run.model_config)
     try:
         if job.model.model == "ngram":
             yield from _train_ngram(job, run, data)
