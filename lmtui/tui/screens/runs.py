@@ -73,9 +73,9 @@ class RunsScreen(Screen[None]):
         for r in rows:
             size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
             seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
-            numbers = (_num(r["parameters"], ","), size, _num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"))
-            table.add_row(r["name"], r["corpus"], r["model"], r["level"], r["status"] or "", *numbers,
-                          _num(r["bits_per_char"], ".3f"), seconds, key=r["name"])
+            ppl = (_num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f"))
+            table.add_row(r["name"], r["corpus"], r["model"], r["level"], r["status"] or "",
+                          _num(r["parameters"], ","), size, *ppl, seconds, key=r["name"])
         if current in self.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
