@@ -76,6 +76,8 @@ def test_playground(snap_compare, trained_runs: Path) -> None:
         screen.query_one("#length", Input).value = "200"
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
+        next_box = screen.query_one("#next-box")
+        await wait_for(pilot, lambda: str(next_box.border_title).endswith("after the prime"), 30, "next tokens")
         await settle(pilot)
         await pilot.pause(0.4)
 
