@@ -77,7 +77,8 @@ def test_playground(snap_compare, trained_runs: Path) -> None:
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
         next_box = screen.query_one("#next-box")
-        await wait_for(pilot, lambda: str(next_box.border_title).endswith("after the prime"), 30, "next tokens")
+        primed = lambda: str(next_box.border_title).endswith("after the prime")  # noqa: E731
+        await wait_for(pilot, primed, 30, "next tokens")
         await settle(pilot)
         await pilot.pause(0.4)
 

@@ -28,7 +28,7 @@ def fix_metrics(runs_dir: Path) -> None:
     so screens showing them are deterministic."""
     for n, meta_path in enumerate(sorted(runs_dir.glob("*/run.json"))):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        pinned = {"train_seconds": 12.0, "val_ppl": 10.0 + n, "test_ppl": 11.0 + n, "bits_per_char": 3.0 + n / 10}
+        pinned = {"train_seconds": 12.0, "val_ppl": 10 + n, "test_ppl": 11 + n, "bits_per_char": 3 + n / 10}
         meta.setdefault("metrics", {}).update(pinned)
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
 
