@@ -20,7 +20,7 @@ import time
 from common import median, parser, write_json
 
 
-async def measure(presses: int, train_seconds: float) -> dict:
+async def measure(presses: int, train_seconds: float, train: bool = True) -> dict:
     from lmtui.tui.app import make_app
 
     app = make_app()
@@ -39,7 +39,8 @@ async def measure(presses: int, train_seconds: float) -> dict:
             "--name",
             f"tui-bench-{os.getpid()}",
         ]
-        await app.start_training(argv)
+        if train:
+            await app.start_training(argv)
         await pilot.pause(3.0)  # the child is importing torch and reading the corpus; let it train
         cycle = ["f5", "f3", "f2", "f3"]
         for i in range(presses):
@@ -70,11 +71,13 @@ async def measure(presses: int, train_seconds: float) -> dict:
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--presses", type=int, default=60)
+    p.add_argument("--no-train", action="store_true", help="the same key presses with nothing training")
     args = p.parse_args()
     os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-tui-bench-"))
-    r = asyncio.run(measure(args.presses, 60.0))
+    r = asyncio.run(measure(args.presses, 60.0, not args.no_train))
     print(
-        f"key -> screen change while training: median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
+        f"key -> screen change{'' if args.no_train else ' while training'}: "
+        f"median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
         f"max {r['max_ms']:.1f} ms over {r['presses']} presses (training still running: "
         f"{r['still_training_at_end']})"
     )
