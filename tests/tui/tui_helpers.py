@@ -36,6 +36,8 @@ def fix_metrics(runs_dir: Path) -> None:
 async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
     """Wait until the app's own thread workers are done (DirectoryTree's loader never is, so skip it)."""
     app = pilot.app
+    for field in app.screen.query("Input"):
+        field.cursor_blink = False  # a blinking cursor makes a snapshot depend on the moment it is taken
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.02)
