@@ -45,6 +45,10 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
         if not busy:
             break
     await pilot.pause(0.05)
+    # then let what the workers handed over (rows, column widths, layout) be processed and painted
+    await pilot.wait_for_scheduled_animations()
+    for _ in range(3):
+        await pilot.pause(0.02)
 
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0, what: str = ""
