@@ -26,11 +26,11 @@ t0 = time.perf_counter()
 from lmtui.corpus import read_text_file
 from lmtui.models import ModelConfig
 from lmtui.models.ngram import NgramModel
-from lmtui.tokens import WordTokenizer
+from lmtui.tokens import build_and_encode
 from pathlib import Path
 text = read_text_file(Path({path!r}))
-tok = WordTokenizer.build(text)
-ids = tok.encode(text)[:{limit}]
+tok, ids = build_and_encode("word", text)  # the words are split once, as `lmtui train` does
+ids = ids[:{limit}]
 t1 = time.perf_counter()
 model = NgramModel.fit(ids, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing="kn"))
 t2 = time.perf_counter()

@@ -128,7 +128,11 @@ class WordTokenizer(Tokenizer):
 
     @classmethod
     def build(cls, text: str, max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
-        counts = Counter(WORD_RE.findall(text))
+        return cls.from_words(WORD_RE.findall(text), max_vocab, min_count)
+
+    @classmethod
+    def from_words(cls, words: list[str], max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
+        counts = Counter(words)
         floor = min_count
         if len(counts) > max_vocab:  # millions of distinct words: rank only those that can make the cut
             values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
@@ -143,8 +147,11 @@ class WordTokenizer(Tokenizer):
         return WORD_RE.findall(text)
 
     def encode(self, text: str) -> np.ndarray:
+        return self.encode_words(WORD_RE.findall(text))
+
+    def encode_words(self, words: list[str]) -> np.ndarray:
         get = self.index.get
-        return np.fromiter((get(t, 0) for t in WORD_RE.findall(text)), dtype=np.int32)
+        return np.fromiter((get(t, 0) for t in words), dtype=np.int32, count=len(words))
 
     def decode(self, ids: np.ndarray | list[int]) -> str:
         return detokenize([self.vocab[i] for i in ids])
@@ -160,6 +167,18 @@ def detokenize(tokens: list[str]) -> str:
         out.append(tok)
         prev = tok
     return "".join(out)
+
+
+def build_and_encode(
+    level: str, text: str, max_vocab: int = 10_000, min_count: int = 1
+) -> tuple[Tokenizer, np.ndarray]:
+    """Build a tokenizer from a text and encode that same text, splitting it into words only once."""
+    if level == "word":
+        words = WORD_RE.findall(text)
+        tokenizer = WordTokenizer.from_words(words, max_vocab, min_count)
+        return tokenizer, tokenizer.encode_words(words)
+    tokenizer = build_tokenizer(level, text, max_vocab, min_count)
+    return tokenizer, tokenizer.encode(text)
 
 
 def build_tokenizer(level: str, text: str, max_vocab: int = 10_000, min_count: int = 1) -> Tokenizer:

@@ -25,7 +25,7 @@ from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import LanguageModel, ModelConfig, model_class
-from lmtui.tokens import Tokenizer, build_tokenizer
+from lmtui.tokens import Tokenizer, build_and_encode
 
 
 @dataclass
@@ -130,11 +130,13 @@ def prepare_data(
     splits = split_text(text, info.unit)
     built = tokenizer is None
     if tokenizer is None:
-        tokenizer = build_tokenizer(level, splits.train, train.max_vocab, train.min_count)
+        tokenizer, train_ids = build_and_encode(level, splits.train, train.max_vocab, train.min_count)
+    else:
+        train_ids = tokenizer.encode(splits.train)
     data = Data(
         info,
         tokenizer,
-        tokenizer.encode(splits.train),
+        train_ids,
         tokenizer.encode(splits.val),
         tokenizer.encode(splits.test),
         len(splits.val),
