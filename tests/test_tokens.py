@@ -231,3 +231,15 @@ def test_arpa_names_unique_and_whitespace_free(text, level):
     for name in names:
         assert name and not any(c.isspace() for c in name)
         assert name.split() == [name]
+
+
+@pytest.mark.parametrize("level", ["char", "word"])
+def test_build_and_encode_matches_build_then_encode(level):
+    from lmtui.tokens import build_and_encode, build_tokenizer
+
+    text = "The cat sat.\nThe dog, too!\n" * 5 + "rare words once"
+    tokenizer, ids = build_and_encode(level, text, max_vocab=6, min_count=1)
+    separate = build_tokenizer(level, text, max_vocab=6, min_count=1)
+    assert tokenizer.vocab == separate.vocab
+    assert ids.tolist() == separate.encode(text).tolist()
+    assert ids.dtype == np.int32 and (level == "char" or 0 in ids)  # the word cap leaves some words unknown
