@@ -112,31 +112,21 @@ def write_json(path: Path | None, name: str, results: dict[str, Any]) -> None:
 
 def repeated_text(source: Path, target_bytes: int, out: Path, seed: int = 0) -> Path:
     """About ``target_bytes`` of ``source``'s paragraphs (blank-line separated), shuffled, repeated."""
-    if out.is_file() and abs(out.stat().st_size - target_bytes) < target_bytes * 0.05:
-        return out
-    paras = source.read_text(encoding="utf-8").split("\n\n")
-    rng = random.Random(seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with open(out, "w", encoding="utf-8") as f:
-        while written < target_bytes:
-            rng.shuffle(paras)
-            for p in paras:
-                chunk = p + "\n\n"
-                f.write(chunk)
-                written += len(chunk.encode("utf-8"))
-                if written >= target_bytes:
-                    break
-    return out
+    return _shuffled_paragraphs(source.read_text(encoding="utf-8").split("\n\n"), target_bytes, out, seed)
 
 
 def mixed_text(target_bytes: int, out: Path, seed: int = 0) -> Path:
     """All bundled corpora's paragraphs, shuffled together and repeated to about ``target_bytes``."""
-    if out.is_file() and abs(out.stat().st_size - target_bytes) < target_bytes * 0.05:
-        return out
     paras: list[str] = []
     for name in ("speeches.txt", "scripts.txt", "paint-colours.txt"):
         paras += (CORPORA / name).read_text(encoding="utf-8").split("\n\n")
+    return _shuffled_paragraphs(paras, target_bytes, out, seed)
+
+
+def _shuffled_paragraphs(paras: list[str], target_bytes: int, out: Path, seed: int) -> Path:
+    """Write ``paras`` shuffled, again and again, until ``out`` holds about ``target_bytes``."""
+    if out.is_file() and abs(out.stat().st_size - target_bytes) < target_bytes * 0.05:
+        return out
     rng = random.Random(seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0

@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,12 +24,12 @@ from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
-from lmtui.models import LanguageModel, ModelConfig, model_class
+from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     steps: int | None = None  # total optimizer steps (a resume past it gets this many more)
     max_seconds: float | None = 60.0  # seconds for this session; the first budget to run out ends it
     batch_size: int = 32  # parallel streams
@@ -46,14 +46,6 @@ class TrainConfig:
     device: str = "auto"
     max_vocab: int = 10_000
     min_count: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

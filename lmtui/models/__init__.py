@@ -19,8 +19,20 @@ RECURRENT_KINDS = ("rnn", "lstm", "gru")
 SMOOTHINGS = ("kn", "add-k", "backoff")
 
 
+class JsonConfig:
+    """A dataclass config that goes to and from JSON; unknown keys (from other versions) are ignored."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """Everything needed to rebuild a model's shape; saved as JSON next to the weights."""
 
     model: str = "lstm"
@@ -37,14 +49,6 @@ class ModelConfig:
     layers: int = 1
     dropout: float = 0.0
     tie_weights: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class LanguageModel(ABC):
