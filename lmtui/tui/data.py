@@ -28,8 +28,25 @@ def load_corpus(spec: str) -> LoadedCorpus:
         return _load(spec)
 
 
-@lru_cache(maxsize=4)
+def cached_corpus(spec: str) -> LoadedCorpus | None:
+    """The corpus if it was read already: the screen then shows it at once, without a worker round trip."""
+    return _loaded.get(spec)
+
+
+_loaded: dict[str, LoadedCorpus] = {}  # the last few corpora read, newest last
+
+
 def _load(spec: str) -> LoadedCorpus:
+    if spec in _loaded:
+        return _loaded[spec]
+    loaded = _read(spec)
+    _loaded[spec] = loaded
+    while len(_loaded) > 4:  # a few 6 MB texts at most
+        del _loaded[next(iter(_loaded))]
+    return loaded
+
+
+def _read(spec: str) -> LoadedCorpus:
     info, text = load_text(spec)
     if info.path.is_file():
         size = info.path.stat().st_size
@@ -54,7 +71,7 @@ def _vocab(spec: str, level: str, max_vocab: int, min_count: int) -> int:
 def clear_cache() -> None:
     """Forget cached corpora (tests point the app at other files under the same names)."""
     with _lock:
-        _load.cache_clear()
+        _loaded.clear()
         _vocab.cache_clear()
 
 

@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 
 from lmtui import corpus
 from lmtui.errors import LmtuiError
-from lmtui.tui.data import LoadedCorpus, human_bytes, load_corpus
+from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
 
 OWN = "__own__"
 
@@ -148,6 +148,10 @@ class CorpusScreen(Screen[None]):
         if info is not None:
             self.query_one("#title", Static).update(info.title)
             self.query_one("#description", Static).update(info.description)
+        cached = cached_corpus(spec)
+        if cached is not None:  # read before: show it now, in the same repaint as the highlight
+            self._show(spec, cached, None)
+            return
         self.query_one("#stats", Static).update("[i]reading the text…[/]")
         self.read(spec)
 
