@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 from tui_helpers import fix_metrics, settle, wait_for
 
 from lmtui.events import Eval, NgramCounts, Sample, Started, Step
@@ -89,4 +89,13 @@ def test_playground(snap_compare, trained_runs: Path) -> None:
 
 def test_runs_screen(snap_compare, trained_runs: Path) -> None:
     fix_metrics(trained_runs)
-    assert snap_compare(make_app(mode="runs"), terminal_size=SIZE, run_before=settle)
+
+    async def table_laid_out(pilot: Pilot) -> None:
+        await settle(pilot)
+        table = pilot.app.screen.query_one(DataTable)
+        # DataTable sizes its columns when idle: wait until the names fit, or the picture catches it half-done
+        names_fit = lambda: table.row_count == 2 and table.ordered_columns[0].content_width >= 9  # noqa: E731
+        await wait_for(pilot, names_fit, 10, "the runs table's column widths")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(mode="runs"), terminal_size=SIZE, run_before=table_laid_out)
