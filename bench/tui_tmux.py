@@ -1,0 +1,104 @@
+"""TUI responsiveness in a real terminal (issue 5.6): key press -> first visible change, read from tmux.
+
+The app runs in a tmux pane (120x40) exactly as `lmtui` does; a small launcher starts a training child
+first (`lmtui train scripts`, the default char LSTM, 60 s budget) and then shows the corpus screen. Each
+measurement sends ↓ or ↑ to the corpus list with `tmux send-keys` and polls `tmux capture-pane -e` (with
+colours, so the moved highlight counts) until the pane differs from before the key. One capture takes a
+few milliseconds, which this figure includes: it is what a person watching the terminal would see.
+
+    python bench/tui_tmux.py [--presses 40] [--no-train] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import median, parser, write_json
+
+LAUNCH = """
+import sys
+from lmtui.tui.app import make_app, stop_child
+
+TRAIN = {train!r}
+app = make_app()
+
+
+async def begin() -> None:
+    if TRAIN:
+        await app.start_training([sys.executable, "-m", "lmtui", "train", "scripts", "--events", "jsonl",
+                                  "--max-seconds", "60", "--name", "tui-latency"])
+    await app.switch_mode("corpus")
+
+
+app.call_later(begin)
+try:
+    app.run()
+finally:
+    stop_child(app.trainer)
+"""
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def measure(presses: int, train: bool) -> dict:
+    session = f"lmtui-latency-{os.getpid()}"
+    home = tempfile.mkdtemp(prefix="lmtui-tui-tmux-")
+    script = os.path.join(home, "launch.py")
+    with open(script, "w", encoding="utf-8") as fh:
+        fh.write(LAUNCH.format(train=train))
+    cmd = f"LMTUI_HOME={home} {sys.executable} {script}"
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
+    try:
+        deadline = time.monotonic() + 60
+        while "Choose a text" not in tmux("capture-pane", "-p", "-t", session):
+            if time.monotonic() > deadline:
+                raise SystemExit("the app did not show the corpus screen within 60 s")
+            time.sleep(0.2)
+        time.sleep(8 if train else 2)  # the child imports torch and starts training; the first corpus loads
+        latencies = []
+        for i in range(presses):
+            before = tmux("capture-pane", "-p", "-e", "-t", session)
+            t0 = time.perf_counter()
+            tmux("send-keys", "-t", session, "Down" if i % 2 == 0 else "Up")
+            while tmux("capture-pane", "-p", "-e", "-t", session) == before:
+                if time.perf_counter() - t0 > 5:
+                    break
+            latencies.append(time.perf_counter() - t0)
+            time.sleep(0.3)  # let the stats and preview settle before the next key
+        # was the training child still at work when the last key was pressed?
+        training = subprocess.run(["pgrep", "-f", "lmtui train scripts"], capture_output=True).returncode == 0
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        time.sleep(1)
+        shutil.rmtree(home, ignore_errors=True)
+    lat = sorted(latencies)
+    p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    ms = {"median_ms": median(lat) * 1000, "p95_ms": p95 * 1000, "max_ms": lat[-1] * 1000}
+    return {"presses": len(lat), **ms, "training": training}
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--presses", type=int, default=40)
+    p.add_argument("--no-train", action="store_true", help="the same key presses with nothing training")
+    args = p.parse_args()
+    if shutil.which("tmux") is None:
+        raise SystemExit("tmux is not installed (apt-get install tmux)")
+    r = measure(args.presses, not args.no_train)
+    print(
+        f"key -> first visible change in tmux{'' if args.no_train else ' while training'}: "
+        f"median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms "
+        f"over {r['presses']} presses (training child alive at the end: {r['training']})"
+    )
+    write_json(args.json, "tui_tmux", r)
+
+
+if __name__ == "__main__":
+    main()
