@@ -47,9 +47,6 @@ class RunsScreen(Screen[None]):
         yield Static("", id="detail")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
-
     def on_screen_resume(self) -> None:
         self.refresh_runs()
 
@@ -68,14 +65,15 @@ class RunsScreen(Screen[None]):
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:
         table = self.query_one(DataTable)
         current = self.selected()
-        table.clear()
         self.rows = {r["name"]: r for r in rows}
-        for r in rows:
-            size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
-            seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
-            ppl = (_num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f"))
-            table.add_row(r["name"], r["corpus"], r["model"], r["level"], r["status"] or "",
-                          _num(r["parameters"], ","), size, *ppl, seconds, key=r["name"])
+        cells = [_cells(r) for r in rows]
+        # Columns sized here, from what they will hold: DataTable's own auto-sizing of rows re-added after
+        # clear() sometimes kept the header widths, cutting names short.
+        table.clear(columns=True)
+        for i, label in enumerate(COLUMNS):
+            table.add_column(label, width=max([len(label), *(len(c[i]) for c in cells)]))
+        for r, row in zip(rows, cells, strict=True):
+            table.add_row(*row, key=r["name"])
         if current in self.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
@@ -131,3 +129,12 @@ class RunsScreen(Screen[None]):
             return
         self.notify(f"Deleted {name}.")
         self.refresh_runs()
+
+
+def _cells(r: dict[str, Any]) -> list[str]:
+    """One row of the table, as text."""
+    size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
+    seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
+    scores = [_num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f")]
+    params = _num(r["parameters"], ",")
+    return [r["name"], r["corpus"], r["model"], r["level"], r["status"] or "", params, size, *scores, seconds]
