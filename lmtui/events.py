@@ -75,6 +75,7 @@ class Eval(Event):
     bits_per_char: float | None
     best: bool
     elapsed: float
+    scope: str = "full"  # "full": the whole validation split; "slice": a fixed cheap slice of it
 
 
 @dataclass
@@ -118,6 +119,7 @@ class Finished(Event):
     train_tokens: int
     val_tokens: int
     test_tokens: int
+    eval_pending: bool = False  # stopped before its full evaluation: val/test figures come later
 
 
 @dataclass

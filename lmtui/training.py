@@ -22,7 +22,7 @@ import numpy as np
 
 from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
-from lmtui.errors import LmtuiError
+from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_and_encode
@@ -82,32 +82,32 @@ class Data:
 
 
 def validate(model: ModelConfig, train: TrainConfig) -> None:
-    """Reject values no training could use, with the option's name in the message."""
+    """Reject values no training could use; the error names the field (OptionError)."""
     checks = [
-        (model.level in ("char", "word"), "--level must be char or word"),
-        (1 <= model.order <= 6, "--order must be between 1 and 6"),
-        (model.smoothing in ("kn", "add-k", "backoff"), "--smoothing must be kn, add-k or backoff"),
-        (model.k > 0, "add-k's k must be > 0"),
-        (model.context >= 1, "--context must be at least 1"),
-        (model.embed >= 1 and model.hidden >= 1 and model.layers >= 1, "sizes must be at least 1"),
-        (0 <= model.dropout < 1, "--dropout must be in [0, 1)"),
-        (
-            not model.tie_weights or model.embed == model.hidden,
-            "--tie-weights needs --embed equal to --hidden",
-        ),
-        (train.steps is None or train.steps >= 1, "--steps must be at least 1"),
-        (train.max_seconds is None or train.max_seconds > 0, "--max-seconds must be > 0"),
-        (train.batch_size >= 1, "--batch-size must be at least 1"),
-        (train.seq_len >= 1, "--seq-len must be at least 1"),
-        (train.k1 is None or 1 <= train.k1 <= train.seq_len, "--k1 must be between 1 and --seq-len (k2)"),
-        (train.lr > 0 and math.isfinite(train.lr), "--lr must be a positive number"),
-        (train.clip >= 0, "--clip must be >= 0"),
-        (train.eval_every >= 1, "--eval-every must be at least 1"),
-        (train.max_vocab >= 1 and train.min_count >= 1, "--max-vocab and --min-count must be at least 1"),
+        ("level", model.level in ("char", "word"), "must be char or word"),
+        ("order", 1 <= model.order <= 6, "must be between 1 and 6"),
+        ("smoothing", model.smoothing in ("kn", "add-k", "backoff"), "must be kn, add-k or backoff"),
+        ("k", model.k > 0, "must be > 0"),
+        ("context", model.context >= 1, "must be at least 1"),
+        ("embed", model.embed >= 1, "must be at least 1"),
+        ("hidden", model.hidden >= 1, "must be at least 1"),
+        ("layers", model.layers >= 1, "must be at least 1"),
+        ("dropout", 0 <= model.dropout < 1, "must be in [0, 1)"),
+        ("tie_weights", not model.tie_weights or model.embed == model.hidden, "needs embed equal to hidden"),
+        ("steps", train.steps is None or train.steps >= 1, "must be at least 1"),
+        ("max_seconds", train.max_seconds is None or train.max_seconds > 0, "must be > 0"),
+        ("batch_size", train.batch_size >= 1, "must be at least 1"),
+        ("seq_len", train.seq_len >= 1, "must be at least 1"),
+        ("k1", train.k1 is None or 1 <= train.k1 <= train.seq_len, "must be between 1 and seq-len (k2)"),
+        ("lr", train.lr > 0 and math.isfinite(train.lr), "must be a positive number"),
+        ("clip", train.clip >= 0, "must be >= 0"),
+        ("eval_every", train.eval_every >= 1, "must be at least 1"),
+        ("max_vocab", train.max_vocab >= 1, "must be at least 1"),
+        ("min_count", train.min_count >= 1, "must be at least 1"),
     ]
-    for ok, message in checks:
+    for name, ok, problem in checks:
         if not ok:
-            raise LmtuiError(message)
+            raise OptionError(name, problem)
 
 
 def prepare_data(

@@ -16,7 +16,7 @@ import torch
 
 import lmtui.training_state as training_state
 from lmtui import runs
-from lmtui.errors import LmtuiError
+from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import ModelConfig, estimate_parameters, model_class
 from lmtui.training import Control, Job, TrainConfig, prepare_data, train, validate
@@ -456,9 +456,9 @@ def test_ngram_job_counts_and_finishes(english_file, train_cfg):
         ({"smoothing": "good-turing"}, {}, "--smoothing"),
         ({"k": 0.0}, {}, "k must be"),
         ({"context": 0}, {}, "--context"),
-        ({"embed": 0}, {}, "sizes"),
-        ({"hidden": 0}, {}, "sizes"),
-        ({"layers": 0}, {}, "sizes"),
+        ({"embed": 0}, {}, "--embed"),
+        ({"hidden": 0}, {}, "--hidden"),
+        ({"layers": 0}, {}, "--layers"),
         ({"dropout": 1.0}, {}, "--dropout"),
         ({"dropout": -0.1}, {}, "--dropout"),
         ({"tie_weights": True, "embed": 8, "hidden": 16}, {}, "--tie-weights"),
@@ -482,6 +482,7 @@ def test_validate_rejects_bad_values(model_over, train_over, fragment, model_cfg
     with pytest.raises(LmtuiError) as exc:
         validate(model, tcfg)
     assert fragment in str(exc.value)
+    assert isinstance(exc.value, OptionError) and exc.value.labelled("Field").startswith("Field ")
     with pytest.raises(LmtuiError):  # train() checks before touching anything
         run_job(Job(str(english_file), model, tcfg, name="invalid"))
     assert not runs.exists("invalid")
