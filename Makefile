@@ -9,15 +9,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# torch==2.13.0 is pinned in pyproject.toml: pip takes the CPU build where one is offered locally and never a
-# newer multi-GB CUDA build by accident (README: "CPU and GPU builds of torch").
-$(VENV)/.app: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# pyproject.toml allows a range of torch; constraints.txt pins the tested one (2.13.0), so pip here takes the
+# CPU build offered locally and never a newer multi-GB CUDA build by accident (README: "CPU and GPU builds").
+PIP_INSTALL := $(BIN)/python -m pip install -q -c constraints.txt
+
+$(VENV)/.app: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
 # the test tools too (kenlm's query module compiles for about a minute, once)
-$(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@
 
 run: $(VENV)/.app
