@@ -14,21 +14,32 @@ from typing import Any
 import click
 
 from lmtui import __version__
-from lmtui.errors import LmtuiError
+from lmtui.errors import LmtuiError, OptionError
+from lmtui.options import OPTIONS, SEED_MAX, Option
 
-MODEL_FIELDS = ("order", "smoothing", "k", "context", "embed", "hidden", "layers", "dropout", "tie_weights")
-TRAIN_FIELDS = ("steps", "max_seconds", "batch_size", "seq_len", "k1", "lr", "clip", "eval_every", "device")
-SHARED_FIELDS = ("seed", "max_vocab", "min_count")  # every model takes these
-NGRAM_ONLY = MODEL_FIELDS[:3]
-NEURAL_ONLY = MODEL_FIELDS[3:] + TRAIN_FIELDS  # an n-gram model has no layers and trains in one counting pass
+MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
+TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
+
+
+class BadUsage(LmtuiError):
+    """Options that contradict each other or are missing: exit status 2, like a bad option value."""
+
+
+class _UsageExit(click.ClickException):
+    """One line and exit status 2 (click's own usage errors exit 2 too, but print the usage first)."""
+
+    exit_code = 2
 
 
 class Group(click.Group):
-    """Turns the engine's LmtuiError into a one-line error and exit status 1 (never a traceback)."""
+    """Turns the engine's errors into one line (never a traceback): a bad option value (OptionError) exits 2
+    like a usage error, any other LmtuiError (files, runs, training) exits 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (OptionError, BadUsage) as exc:
+            raise _UsageExit(str(exc)) from None
         except LmtuiError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
@@ -37,6 +48,65 @@ class Group(click.Group):
         except BrokenPipeError:  # `lmtui sample … | head`
             sys.stderr.close()
             sys.exit(0)
+
+
+class PresetOption(click.Option):
+    """A training option whose help ends with its default under the small preset, computed only when help is
+    shown (presets differ per model family: "[small preset: lstm 0.01, gru 0.008, …]")."""
+
+    def __init__(self, *args: Any, lmtui_option: Option, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lmtui_option = lmtui_option
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], f"{record[1]} [{preset_default(self.lmtui_option)}]"
+
+
+def preset_default(opt: Option, preset: str = "small") -> str:
+    """The option's default under a preset at char level, per family where families differ."""
+    from lmtui.presets import preset_configs
+
+    values: dict[str, Any] = {}
+    for family in opt.families:
+        model, train = preset_configs(family, "char", preset)
+        values[family] = getattr(model if opt.group == "model" else train, opt.name)
+
+    def show(v: Any) -> str:
+        if v is None:
+            return "none" if opt.name != "k1" else "= --seq-len"
+        return f"{v:g}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else str(v)
+
+    if len({show(v) for v in values.values()}) == 1:
+        return f"{preset} preset: {show(next(iter(values.values())))}"
+    return f"{preset} preset: " + ", ".join(f"{f} {show(v)}" for f, v in values.items())
+
+
+FAMILY_NOTE = {
+    ("ngram",): " (n-gram)",
+    ("window",): " (window)",
+    ("window", "rnn", "lstm", "gru"): " (neural)",
+    ("rnn", "lstm", "gru"): " (rnn/lstm/gru)",
+}
+
+
+def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``lmtui train``'s hyperparameter options, one per entry of ``lmtui.options.OPTIONS``."""
+    types: dict[str, Any] = {"int": int, "float": float}
+    for opt in reversed(OPTIONS):
+        family = FAMILY_NOTE.get(opt.families, "")
+        if opt.kind == "bool":
+            decls = [f"{opt.flag}/--no-{opt.flag[2:]}"]
+            extra: dict[str, Any] = {"default": None}
+        else:
+            decls = [opt.flag]
+            extra = {"type": click.Choice(opt.choices) if opt.kind == "choice" else types[opt.kind]}
+        command = click.option(
+            *decls, opt.name, cls=PresetOption, lmtui_option=opt, help=opt.help + family, **extra
+        )(command)
+    return command
 
 
 def given(name: str) -> bool:
@@ -124,31 +194,11 @@ def corpora(as_json: bool) -> None:
     show_default=True,
     help="Starting hyperparameters and time budget.",
 )
-@click.option("--order", type=int, help="n-gram order, 1-6 [3].")
-@click.option("--smoothing", type=click.Choice(["kn", "add-k", "backoff"]), help="n-gram smoothing [kn].")
-@click.option("--k", type=float, help="add-k's k: 1 is Laplace, else Lidstone [1].")
-@click.option("--context", type=int, help="Window model: how many previous tokens it sees.")
-@click.option("--embed", type=int, help="Embedding size.")
-@click.option("--hidden", type=int, help="Hidden size.")
-@click.option("--layers", type=int, help="Recurrent layers.")
-@click.option("--dropout", type=float, help="Dropout probability.")
-@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
-@click.option("--steps", type=int, help="Total optimizer steps (a run resumed past it gets this many more).")
-@click.option("--max-seconds", type=float, help="Seconds for this session (first budget used up ends it).")
-@click.option("--batch-size", type=int, help="Parallel streams per step.")
-@click.option("--seq-len", type=int, help="k2: tokens gradients flow back through (truncated BPTT).")
-@click.option("--k1", type=int, help="Tokens read between updates (default: --seq-len).")
-@click.option("--lr", type=float, help="Peak learning rate (AdamW, warm-up then cosine decay).")
-@click.option("--clip", type=float, help="Gradient-norm clipping threshold (0: off).")
-@click.option("--eval-every", type=int, help="Steps between validation passes.")
-@click.option("--max-vocab", type=int, help="Word level: keep the most frequent N words [10000].")
-@click.option("--min-count", type=int, help="Word level: drop words seen fewer times [1].")
+@training_options
 @click.option("--name", help="Run name [CORPUS-MODEL-LEVEL].")
 @click.option(
     "--resume", "resume", metavar="NAME", help="Continue training this run from its last checkpoint."
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="Where to train [auto].")
-@click.option("--seed", type=int, help="Random seed [1337].")
 @click.option("--encoding", help="Text encoding of your file if it is not UTF-8 (e.g. latin-1).")
 @click.option(
     "--events", type=click.Choice(["jsonl"]), help="Write one JSON event per line to stdout instead."
@@ -157,7 +207,7 @@ def corpora(as_json: bool) -> None:
 def train(corpus: str | None, **opts: Any) -> None:
     """Train a model on CORPUS (a bundled corpus name, a text file, or a folder of .txt files)."""
     if opts["events"] and opts["as_json"]:
-        raise LmtuiError("--events jsonl and --json are two output formats; choose one")
+        raise BadUsage("--events jsonl and --json are two output formats; choose one")
     if opts["events"]:
         _train_jsonl(lambda: _job_from_options(corpus, opts))
     else:
@@ -174,12 +224,12 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         run = load_run(opts["resume"])
         fixed = [
             f"--{n.replace('_', '-')}"
-            for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS, *SHARED_FIELDS)
+            for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS)
             if given(n) and n not in ("steps", "max_seconds", "device")
         ]
         if corpus or fixed:
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
-            raise LmtuiError(
+            raise BadUsage(
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
                 f"(only --steps, --max-seconds and --device change); drop {what}"
             )
@@ -201,35 +251,41 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
             encoding=opts["encoding"],
         )
     if not corpus:
-        raise LmtuiError(
+        raise BadUsage(
             "name a corpus to train on (see `lmtui corpora`) or a path to your text, or --resume NAME"
         )
     model = opts["model"]
-    wrong = NEURAL_ONLY if model == "ngram" else NGRAM_ONLY
-    clashes = [f"--{n.replace('_', '-')}" for n in wrong if given(n)]
+    clashes = [o.flag for o in OPTIONS if model not in o.families and given(o.name)]
     if clashes:
         family = "n-gram models" if model == "ngram" else f"the {model} model"
+        where = {o.flag: o.families for o in OPTIONS}
         hint = " (the window model's size is --context)" if "--order" in clashes and model == "window" else ""
-        raise LmtuiError(f"{', '.join(clashes)} does not apply to {family}{hint}")
-    if model != "window" and given("context"):
-        raise LmtuiError("--context applies to the window model only")
-    if model not in ("rnn", "lstm", "gru") and (given("layers") or given("tie_weights")):
-        raise LmtuiError("--layers and --tie-weights apply to rnn, lstm and gru models")
+        if not hint and model != "ngram":
+            hint = f" ({clashes[0]} is for {_families(where[clashes[0]])})"
+        raise BadUsage(f"{', '.join(clashes)} does not apply to {family}{hint}")
     if opts["name"]:
         validate_name(opts["name"])
     level = opts["level"] or find_corpus(corpus).level
     if level == "char" and (given("max_vocab") or given("min_count")):
-        raise LmtuiError("--max-vocab and --min-count apply to word-level models (--level word)")
+        raise BadUsage("--max-vocab and --min-count apply to word-level models (--level word)")
     model_cfg, train_cfg = preset_configs(model, level, opts["preset"])
     model_cfg = replace(model_cfg, **{n: opts[n] for n in MODEL_FIELDS if opts[n] is not None})
     if given("k") and model_cfg.smoothing != "add-k":
-        raise LmtuiError(f"--k is add-k's constant; it does not apply to --smoothing {model_cfg.smoothing}")
+        raise BadUsage(f"--k is add-k's constant; it does not apply to --smoothing {model_cfg.smoothing}")
     train_cfg = replace(
-        train_cfg, **{n: opts[n] for n in TRAIN_FIELDS + SHARED_FIELDS if opts[n] is not None}
+        train_cfg, **{n: opts[n] for n in TRAIN_FIELDS if opts[n] is not None}
     )
     if given("steps") and not given("max_seconds"):
         train_cfg = replace(train_cfg, max_seconds=None)  # --steps alone: train exactly that many steps
     return Job(corpus, model_cfg, train_cfg, name=opts["name"], encoding=opts["encoding"])
+
+
+def _families(families: tuple[str, ...]) -> str:
+    if families == ("ngram",):
+        return "n-gram models"
+    if len(families) == 1:
+        return f"the {families[0]} model"
+    return ", ".join(families[:-1]) + f" and {families[-1]} models"
 
 
 class _Signals:
@@ -380,8 +436,9 @@ def _train_display(job: Any, as_json: bool) -> None:
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """``--count 0``: the same one-line, exit-2 error as any other bad value."""
     if value is not None and value < 1:
-        raise click.BadParameter("must be at least 1")
+        raise OptionError(param.name or "", "must be at least 1")
     return value
 
 
@@ -423,7 +480,7 @@ def sample(
         click.echo(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
     texts = []
     for i in range(count):
-        one = replace(settings, seed=None if seed is None else seed + i)
+        one = replace(settings, seed=None if seed is None else (seed + i) % (SEED_MAX + 1))
         pieces: Iterator[str] = generate(model, tokenizer, one)
         if as_json:
             texts.append("".join(pieces))

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from lmtui.errors import LmtuiError
+from lmtui.options import check_encoding
 
 # A folder of your own text: these are read, in name order.
 TEXT_SUFFIXES = (".txt",)
@@ -152,12 +153,12 @@ def _size(n: int) -> str:
 
 def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
     if encoding:
+        check_encoding(encoding)
         try:
             text = data.decode(encoding)
-        except LookupError:
-            raise LmtuiError(f"unknown encoding {encoding!r}") from None
-        except UnicodeDecodeError as exc:
-            raise LmtuiError(f"{where} is not valid {encoding} (byte {exc.start})") from None
+        except UnicodeError as exc:  # a codec may raise the base class
+            at = f" (byte {exc.start})" if isinstance(exc, UnicodeDecodeError) else ""
+            raise LmtuiError(f"{where} is not valid {encoding}{at}") from None
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")  # a BOM says exactly what this is

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from lmtui.errors import LmtuiError
+from lmtui.errors import OptionError
 from lmtui.models import LanguageModel
+from lmtui.options import check_seed
 from lmtui.tokens import Tokenizer, detokenize
 
 
@@ -28,17 +29,19 @@ class SampleSettings:
     seed: int | None = None
 
     def validate(self) -> SampleSettings:
+        """Raise OptionError (the field, what is wrong) for a setting no sampling can use."""
         t = self.temperature
-        if not isinstance(t, int | float) or math.isnan(t) or math.isinf(t) or t < 0:
-            raise LmtuiError(f"temperature must be a finite number >= 0 (0 is greedy), not {t}")
-        if self.top_k is not None and self.top_k < 1:
-            raise LmtuiError(f"top-k must be at least 1, not {self.top_k}")
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise OptionError("temperature", f"must be a finite number >= 0 (0 is greedy), not {t}")
+        if self.top_k is not None and (isinstance(self.top_k, bool) or self.top_k < 1):
+            raise OptionError("top_k", f"must be at least 1, not {self.top_k}")
         if self.top_p is not None and not (0 < self.top_p <= 1):
-            raise LmtuiError(f"top-p must be in (0, 1], not {self.top_p}")
+            raise OptionError("top_p", f"must be in (0, 1], not {self.top_p}")
         if self.length < 1:
-            raise LmtuiError(f"length must be at least 1 token, not {self.length}")
+            raise OptionError("length", f"must be at least 1 token, not {self.length}")
         if self.stop_lines is not None and self.stop_lines < 1:
-            raise LmtuiError(f"stop-lines must be at least 1, not {self.stop_lines}")
+            raise OptionError("stop_lines", f"must be at least 1, not {self.stop_lines}")
+        check_seed(self.seed)
         return self
 
     def to_dict(self) -> dict:

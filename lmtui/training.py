@@ -24,7 +24,7 @@ from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
-from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
+from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -81,33 +81,22 @@ class Data:
     notes: list[str] = field(default_factory=list)  # shown once training has started
 
 
-def validate(model: ModelConfig, train: TrainConfig) -> None:
-    """Reject values no training could use; the error names the field (OptionError)."""
-    checks = [
-        ("level", model.level in ("char", "word"), "must be char or word"),
-        ("order", 1 <= model.order <= 6, "must be between 1 and 6"),
-        ("smoothing", model.smoothing in ("kn", "add-k", "backoff"), "must be kn, add-k or backoff"),
-        ("k", model.k > 0, "must be > 0"),
-        ("context", model.context >= 1, "must be at least 1"),
-        ("embed", model.embed >= 1, "must be at least 1"),
-        ("hidden", model.hidden >= 1, "must be at least 1"),
-        ("layers", model.layers >= 1, "must be at least 1"),
-        ("dropout", 0 <= model.dropout < 1, "must be in [0, 1)"),
-        ("tie_weights", not model.tie_weights or model.embed == model.hidden, "needs embed equal to hidden"),
-        ("steps", train.steps is None or train.steps >= 1, "must be at least 1"),
-        ("max_seconds", train.max_seconds is None or train.max_seconds > 0, "must be > 0"),
-        ("batch_size", train.batch_size >= 1, "must be at least 1"),
-        ("seq_len", train.seq_len >= 1, "must be at least 1"),
-        ("k1", train.k1 is None or 1 <= train.k1 <= train.seq_len, "must be between 1 and seq-len (k2)"),
-        ("lr", train.lr > 0 and math.isfinite(train.lr), "must be a positive number"),
-        ("clip", train.clip >= 0, "must be >= 0"),
-        ("eval_every", train.eval_every >= 1, "must be at least 1"),
-        ("max_vocab", train.max_vocab >= 1, "must be at least 1"),
-        ("min_count", train.min_count >= 1, "must be at least 1"),
-    ]
-    for name, ok, problem in checks:
-        if not ok:
-            raise OptionError(name, problem)
+def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None) -> None:
+    """Reject values no training could use, before anything is created; the error names the field
+    (OptionError). Every range comes from the one list of options (``lmtui.options``)."""
+    from lmtui import options
+
+    if model.model not in MODEL_KINDS:
+        raise OptionError("model", f"must be one of {', '.join(MODEL_KINDS)}")
+    if model.level not in ("char", "word"):
+        raise OptionError("level", "must be char or word")
+    for opt in options.OPTIONS:
+        options.check(opt.name, getattr(model if opt.group == "model" else train, opt.name))
+    if model.tie_weights and model.embed != model.hidden:
+        raise OptionError("tie_weights", "needs embed equal to hidden")
+    if train.k1 is not None and train.k1 > train.seq_len:
+        raise OptionError("k1", "must be between 1 and seq-len (k2)")
+    options.check_encoding(encoding)
 
 
 def prepare_data(
@@ -195,7 +184,7 @@ def resolve_device(device: str) -> str:
 def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date."""
     control = control or Control()
-    validate(job.model, job.train)
+    validate(job.model, job.train, job.encoding)
     run, data = _open_run(job)
     if job.resume:  # a run continues as the model it is, whatever config the caller passed
         job = replace(job, model=run.model_config)

@@ -110,7 +110,7 @@ def test_latin1_text_for_eval_names_the_option_and_it_works(trained_runs, tmp_pa
 
 
 def test_unknown_encoding_name(tmp_path, english_file):
-    clean_error(invoke("train", english_file, *NGRAM, "--encoding", "klingon-8"), "unknown encoding")
+    clean_error(invoke("train", english_file, *NGRAM, "--encoding", "klingon-8"), "unknown encoding", code=2)
 
 
 # -- texts that are too small, or odd
@@ -267,7 +267,7 @@ def test_prime_of_only_unseen_characters(trained_runs, run):
     ],
 )
 def test_more_bad_sample_settings(trained_runs, args, fragment):
-    clean_error(invoke("sample", "ngram-run", *args), fragment)
+    clean_error(invoke("sample", "ngram-run", *args), fragment, code=2)
 
 
 def test_predict_and_count_must_be_positive(trained_runs):
@@ -311,7 +311,7 @@ def test_import_under_an_existing_or_invalid_name(trained_runs, tmp_path):
     ],
 )
 def test_more_contradicting_options(english_file, args, fragment):
-    clean_error(invoke("train", english_file, *args, "--name", "clash"), fragment)
+    clean_error(invoke("train", english_file, *args, "--name", "clash"), fragment, code=2)
     assert not runs.exists("clash")
 
 
@@ -327,5 +327,5 @@ def test_k_with_add_k_and_max_vocab_with_words_are_fine(english_file):
 )
 def test_resume_refuses_settings_it_would_ignore(trained_runs, args):
     before = (trained_runs / "lstm-run" / "run.json").read_bytes()
-    clean_error(invoke("train", "--resume", "lstm-run", *args), f"drop {args[0]}")
+    clean_error(invoke("train", "--resume", "lstm-run", *args), f"drop {args[0]}", code=2)
     assert (trained_runs / "lstm-run" / "run.json").read_bytes() == before

@@ -204,7 +204,7 @@ def test_export_arpa_of_neural_run_is_an_error(trained_runs, tmp_path):
     ],
 )
 def test_contradicting_options(english_file, args, fragment):
-    clean_error(invoke("train", english_file, *args, "--name", "clash"), fragment)
+    clean_error(invoke("train", english_file, *args, "--name", "clash"), fragment, code=2)
     assert not runs.exists("clash")
 
 
@@ -219,7 +219,7 @@ def test_contradicting_options(english_file, args, fragment):
     ],
 )
 def test_bad_values_are_clean_errors(english_file, args, fragment):
-    clean_error(invoke("train", english_file, "--model", "lstm", *args, "--name", "bad"), fragment)
+    clean_error(invoke("train", english_file, "--model", "lstm", *args, "--name", "bad"), fragment, code=2)
     assert not runs.exists("bad")
 
 
@@ -236,12 +236,12 @@ def test_invalid_name_is_an_error(english_file, lmtui_home, name):
 
 
 def test_resume_with_fixed_options_is_an_error(trained_runs):
-    clean_error(invoke("train", "--resume", "lstm-run", "--model", "gru"), "--model")
-    clean_error(invoke("train", "--resume", "lstm-run", "--hidden", "32"), "--hidden")
+    clean_error(invoke("train", "--resume", "lstm-run", "--model", "gru"), "--model", code=2)
+    clean_error(invoke("train", "--resume", "lstm-run", "--hidden", "32"), "--hidden", code=2)
 
 
 def test_train_without_corpus_is_an_error():
-    clean_error(invoke("train"), "corpus")
+    clean_error(invoke("train"), "corpus", code=2)
 
 
 def test_missing_path_is_an_error(tmp_path):
@@ -343,7 +343,7 @@ def test_sample_prime_with_unknown_characters(trained_runs):
     ],
 )
 def test_sample_bad_settings_are_clean_errors(trained_runs, args, fragment):
-    clean_error(invoke("sample", "lstm-run", *args), fragment)
+    clean_error(invoke("sample", "lstm-run", *args), fragment, code=2)
 
 
 def test_sample_count_zero_is_a_usage_error(trained_runs):

@@ -34,6 +34,7 @@ from textual.worker import get_current_worker
 from lmtui import runs
 from lmtui.errors import LmtuiError
 from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig, estimate_parameters
+from lmtui.options import OPTIONS
 from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
@@ -64,26 +65,11 @@ class Field:
     word_only: bool = False
 
 
-FIELDS = (
-    Field("order", "order (n)", "int", ("ngram",)),
-    Field("smoothing", "smoothing", "choice", ("ngram",)),
-    Field("k", "add-k's k", "float", ("ngram",)),
-    Field("context", "context tokens", "int", ("window",)),
-    Field("embed", "embedding size", "int", NEURAL),
-    Field("hidden", "hidden size", "int", NEURAL),
-    Field("layers", "layers", "int", RECURRENT),
-    Field("dropout", "dropout", "float", NEURAL),
-    Field("tie_weights", "tie weights", "bool", RECURRENT),
-    Field("max_seconds", "time budget (s)", "float", NEURAL, optional=True),
-    Field("steps", "max steps", "int", NEURAL, optional=True),
-    Field("batch_size", "batch size", "int", NEURAL),
-    Field("seq_len", "sequence length", "int", NEURAL),
-    Field("lr", "learning rate", "float", NEURAL),
-    Field("clip", "gradient clip", "float", NEURAL),
-    Field("eval_every", "eval every", "int", NEURAL),
-    Field("seed", "seed", "int", ("ngram", *NEURAL)),
-    Field("max_vocab", "max vocabulary", "int", ("ngram", *NEURAL), word_only=True),
-    Field("min_count", "min word count", "int", ("ngram", *NEURAL), word_only=True),
+# labels, kinds and families come from the one list of options the CLI's `train` flags are made from
+FIELDS = tuple(
+    Field(o.name, o.label, o.kind, o.families, optional=o.optional, word_only=o.word_only)
+    for o in OPTIONS
+    if o.in_form
 )
 OPTION_RE = re.compile(r"--([a-z0-9-]+)")
 

@@ -1,0 +1,252 @@
+"""The one list of training options: name, command-line flag, label, type, families, range and help.
+
+``lmtui train``'s options are generated from it, the app's model form takes its labels and families from it,
+and ``training.validate`` checks every range with it, so a check, a label and a message never drift between
+the two faces. Defaults are not here: they depend on the preset, model and level (``presets.py``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from lmtui.errors import OptionError
+
+NGRAM = ("ngram",)
+NEURAL = ("window", "rnn", "lstm", "gru")
+RECURRENT = ("rnn", "lstm", "gru")
+ALL = NGRAM + NEURAL
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding and every torch accept 0 .. 2**32-1
+LR_MAX = 10.0  # AdamW's step is about lr; far above 1 every model diverges, and 1e308 overflows
+
+
+@dataclass(frozen=True)
+class Option:
+    """One training option. ``low``/``high`` bound numbers (``low_open``: strictly above ``low``); numbers
+    must be finite; ``optional`` ones may be None (no limit); ``choices`` lists a choice's values."""
+
+    name: str  # the ModelConfig / TrainConfig field
+    label: str  # as the app's form shows it
+    kind: str  # "int", "float", "choice" or "bool"
+    families: tuple[str, ...]  # model families that have it
+    help: str
+    group: str = "train"  # "model" or "train": which config holds it
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    word_only: bool = False
+    in_form: bool = True  # shown in the app's model form
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` for this option, or None if nothing is."""
+        if value is None:
+            return None if self.optional else "needs a value"
+        if self.kind == "choice":
+            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else "must be true or false"
+        number = int if self.kind == "int" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, number):
+            return "must be a whole number" if self.kind == "int" else "must be a number"
+        if not math.isfinite(value):
+            return "must be a finite number"
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        above = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        return self.range_text() if below or above else None
+
+    def range_text(self) -> str:
+        low, high = _num(self.low), _num(self.high)
+        if self.low is not None and self.high is not None:
+            if self.low_open or self.high_open:
+                return (
+                    f"must be in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+                )
+            return f"must be between {low} and {high}"
+        if self.low is not None:
+            if self.low_open:
+                return f"must be > {low}"
+            return "must be at least 1" if self.low == 1 else f"must be >= {low}"
+        return f"must be at most {high}"
+
+
+def _num(x: float | None) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _model(name: str, label: str, kind: str, families: tuple[str, ...], help: str, **kw: Any) -> Option:
+    return Option(name, label, kind, families, help, group="model", **kw)
+
+
+OPTIONS: tuple[Option, ...] = (
+    _model(
+        "order",
+        "order (n)",
+        "int",
+        NGRAM,
+        "n-gram order: how many tokens a prediction looks at.",
+        low=1,
+        high=6,
+    ),
+    _model(
+        "smoothing",
+        "smoothing",
+        "choice",
+        NGRAM,
+        "n-gram smoothing: Kneser-Ney, add-k or backoff.",
+        choices=("kn", "add-k", "backoff"),
+    ),
+    _model("k", "add-k's k", "float", NGRAM, "add-k's k: 1 is Laplace, else Lidstone.", low=0, low_open=True),
+    _model(
+        "context",
+        "context tokens",
+        "int",
+        ("window",),
+        "Window model: how many previous tokens it sees.",
+        low=1,
+    ),
+    _model("embed", "embedding size", "int", NEURAL, "Embedding size.", low=1),
+    _model("hidden", "hidden size", "int", NEURAL, "Hidden size.", low=1),
+    _model("layers", "layers", "int", RECURRENT, "Recurrent layers.", low=1),
+    _model(
+        "dropout",
+        "dropout",
+        "float",
+        NEURAL,
+        "Dropout probability, in [0, 1).",
+        low=0,
+        high=1,
+        high_open=True,
+    ),
+    _model(
+        "tie_weights",
+        "tie weights",
+        "bool",
+        RECURRENT,
+        "Share embedding and output weights (needs --embed equal to --hidden).",
+    ),
+    Option(
+        "max_seconds",
+        "time budget (s)",
+        "float",
+        NEURAL,
+        "Seconds for this session (the first budget used up ends it).",
+        low=0,
+        low_open=True,
+        optional=True,
+    ),
+    Option(
+        "steps",
+        "max steps",
+        "int",
+        NEURAL,
+        "Total optimizer steps (a run resumed past it gets this many more).",
+        low=1,
+        optional=True,
+    ),
+    Option("batch_size", "batch size", "int", NEURAL, "Parallel streams per step.", low=1),
+    Option(
+        "seq_len",
+        "sequence length",
+        "int",
+        NEURAL,
+        "k2: tokens gradients flow back through (truncated BPTT).",
+        low=1,
+    ),
+    Option(
+        "k1",
+        "tokens per update",
+        "int",
+        NEURAL,
+        "Tokens read between updates, at most --seq-len (default: --seq-len).",
+        low=1,
+        optional=True,
+        in_form=False,
+    ),
+    Option(
+        "lr",
+        "learning rate",
+        "float",
+        NEURAL,
+        "Peak learning rate (AdamW, warm-up then cosine decay).",
+        low=0,
+        high=LR_MAX,
+        low_open=True,
+    ),
+    Option("clip", "gradient clip", "float", NEURAL, "Gradient-norm clipping threshold (0: off).", low=0),
+    Option("eval_every", "eval every", "int", NEURAL, "Steps between validation passes.", low=1),
+    Option("seed", "seed", "int", ALL, "Random seed.", low=0, high=SEED_MAX),
+    Option(
+        "max_vocab",
+        "max vocabulary",
+        "int",
+        ALL,
+        "Word level: keep the most frequent N words.",
+        low=1,
+        word_only=True,
+    ),
+    Option(
+        "min_count",
+        "min word count",
+        "int",
+        ALL,
+        "Word level: drop words seen fewer times.",
+        low=1,
+        word_only=True,
+    ),
+    Option(
+        "device",
+        "device",
+        "choice",
+        NEURAL,
+        "Where to train.",
+        choices=("auto", "cpu", "cuda", "mps"),
+        in_form=False,
+    ),
+)
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def option(name: str) -> Option:
+    return BY_NAME[name]
+
+
+def label(name: str) -> str:
+    """The app's label for a field (an OptionError's ``labelled(label(err.field))``)."""
+    return BY_NAME[name].label if name in BY_NAME else name.replace("_", " ")
+
+
+def check(name: str, value: Any) -> None:
+    """Raise OptionError if ``value`` is out of the option's range."""
+    problem = BY_NAME[name].problem(value)
+    if problem:
+        raise OptionError(name, problem)
+
+
+def check_seed(value: int | None, field: str = "seed") -> None:
+    """Seeds of training and sampling: a whole number in 0 .. 2**32-1, or None for a random one."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX
+    ):
+        raise OptionError(field, f"must be a whole number between 0 and {SEED_MAX}")
+
+
+def check_encoding(encoding: str | None) -> None:
+    """A codec of text files: ``base64`` or ``rot13`` are codecs but not of text, and ``punycode``/``idna``
+    encode domain names (they fail on ordinary text with errors no file decoder gives)."""
+    if encoding is None:
+        return
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, TypeError, ValueError):
+        raise OptionError("encoding", f"{encoding!r} is an unknown encoding (e.g. latin-1, cp1252)") from None
+    if not getattr(info, "_is_text_encoding", True) or info.name in ("punycode", "idna"):
+        raise OptionError("encoding", f"{encoding!r} is not a text encoding (e.g. latin-1, cp1252, utf-16)")
