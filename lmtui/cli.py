@@ -21,6 +21,9 @@ MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
 
 
+NEEDS_TERMINAL = "the lmtui app needs a terminal; in scripts, run one of the commands above"
+
+
 class BadUsage(LmtuiError):
     """Options that contradict each other or are missing: exit status 2, like a bad option value."""
 
@@ -119,6 +122,26 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def print_table(table: Any) -> None:
+    """A rich Table on a terminal; in a pipe or a file, whole rows as tab-separated text after a header line
+    (``lmtui runs | cut -f1``), never cut to a terminal's width. Headerless columns (bars) are left out."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(table)
+        return
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        return text.replace("\t", " ").replace("\n", " ")
+
+    columns = [c for c in table.columns if str(c.header)]
+    click.echo("\t".join(str(c.header) for c in columns))
+    for row in zip(*(list(c.cells) for c in columns), strict=True):
+        click.echo("\t".join(plain(cell) for cell in row))
+
+
 @click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lmtui")
 @click.pass_context
@@ -128,6 +151,10 @@ def main(ctx: click.Context) -> None:
     Run bare `lmtui` to open the terminal app.
     """
     if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):  # `lmtui </dev/null >out`, cron, a pipe
+            click.echo(ctx.get_help())
+            click.echo(f"Error: {NEEDS_TERMINAL}", err=True)
+            ctx.exit(2)
         try:
             from lmtui.tui.app import run_app
         except ImportError:
@@ -161,7 +188,6 @@ def corpora(as_json: bool) -> None:
     if as_json:
         print_json({"corpora": items})
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("name", "title", "size", "unit", "level", "description")
@@ -169,7 +195,7 @@ def corpora(as_json: bool) -> None:
         table.add_row(
             c["name"], c["title"], f"{c['bytes'] / 1e6:.1f} MB", c["unit"], c["level"], c["description"]
         )
-    Console().print(table)
+    print_table(table)
 
 
 # -- train
@@ -518,13 +544,12 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
             }
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("token", "probability", "", title=f"after {context!r}")
     for p in preds:
         table.add_row(p.token, f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
-    Console().print(table)
+    print_table(table)
 
 
 @main.command(name="eval")
@@ -587,7 +612,6 @@ def runs_(as_json: bool) -> None:
     if not rows:
         click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
-    from rich.console import Console
     from rich.table import Table
 
     def num(v: Any, fmt: str) -> str:
@@ -609,7 +633,7 @@ def runs_(as_json: bool) -> None:
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 @main.command()
