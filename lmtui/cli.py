@@ -259,6 +259,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
                 f"(only --steps, --max-seconds and --device change); drop {what}"
             )
+        _needs_stdin(run.name, run.meta["corpus"]["spec"], f"lmtui train --resume {run.name}")
         from lmtui.models import ModelConfig
         from lmtui.training import TrainConfig
 
@@ -304,6 +305,17 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     if given("steps") and not given("max_seconds"):
         train_cfg = replace(train_cfg, max_seconds=None)  # --steps alone: train exactly that many steps
     return Job(corpus, model_cfg, train_cfg, name=opts["name"], encoding=opts["encoding"])
+
+
+def _needs_stdin(name: str, spec: Any, command: str, other: str = "") -> None:
+    """A run trained on piped text re-reads it from standard input, so that must not be the terminal."""
+    from lmtui.corpus import STDIN
+
+    if spec == STDIN and sys.stdin.isatty():
+        raise BadUsage(
+            f"run {name!r} was trained on text from standard input or a pipe: pipe the same text in "
+            f"again (cat novel.txt | {command}){other}"
+        )
 
 
 def _families(families: tuple[str, ...]) -> str:
@@ -570,6 +582,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         _, text = load_text(str(text_path), encoding)
         source = str(text_path)
     else:
+        _needs_stdin(name, run.meta["corpus"]["spec"], f"lmtui eval {name}", " or score a file with --text")
         _, full = load_text(run.meta["corpus"]["spec"], encoding)
         text, source = split_text(full, run.meta["corpus"].get("unit", "text")).test, "test split"
     ids = tokenizer.encode(text)

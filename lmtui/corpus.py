@@ -9,8 +9,11 @@ a fair sample of items.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import stat
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,6 +26,7 @@ TEXT_SUFFIXES = (".txt",)
 # Refuse (rather than half-read) texts larger than this; lmtui keeps a corpus in memory as one string.
 MAX_BYTES = 1 << 30
 SPLIT_SEED = 1234
+STDIN = "-"  # `cat novel.txt | lmtui train -`
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,15 @@ class CorpusInfo:
     bundled: bool = True
     source: str = ""
     licence: str = ""
+    stream: bool = False  # standard input or a pipe: read once, cannot be read again later
+
+    @property
+    def spec(self) -> str:
+        """What a run stores to find this text again: a bundled name, an absolute path, or ``-`` for text
+        that came through standard input or a pipe (``eval`` and ``--resume`` then read standard input)."""
+        if self.bundled:
+            return self.name
+        return STDIN if self.stream else str(self.path.resolve())
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,18 @@ def bundled_corpora() -> tuple[CorpusInfo, ...]:
 
 
 def find_corpus(spec: str) -> CorpusInfo:
-    """A bundled corpus by name, or the user's file or folder by path."""
+    """A bundled corpus by name, the user's file or folder by path, or ``-``: standard input."""
+    if spec == STDIN:
+        return CorpusInfo(
+            "stdin",
+            "standard input",
+            "text read from standard input",
+            "text",
+            "char",
+            Path("/dev/stdin"),
+            bundled=False,
+            stream=True,
+        )
     for info in bundled_corpora():
         if info.name == spec:
             return info
@@ -93,21 +117,32 @@ def find_corpus(spec: str) -> CorpusInfo:
     if not path.exists():
         names = ", ".join(c.name for c in bundled_corpora())
         raise LmtuiError(f"no corpus named {spec!r} and no such file or folder (bundled corpora: {names})")
+    stream = _is_pipe(path)  # `train <(zcat novel.txt.gz)`: /dev/fd/63, or a named FIFO
     return CorpusInfo(
-        name=path.stem or path.name,
+        name="pipe" if stream and path.parent == Path("/dev/fd") else path.stem or path.name,
         title=path.name,
         description=f"your text at {path}",
         unit="text",
         level="char",
         path=path,
         bundled=False,
+        stream=stream,
     )
+
+
+def _is_pipe(path: Path) -> bool:
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode) or stat.S_ISSOCK(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     """Find a corpus and read its text, checked and with line endings normalised to ``\\n``."""
     info = find_corpus(spec)
-    if info.path.is_dir():
+    if info.stream:
+        text = read_stream(info, encoding)
+    elif info.path.is_dir():
         files = sorted(p for p in info.path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
         if not files:
             raise LmtuiError(
@@ -125,6 +160,42 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     if not text.strip():
         raise LmtuiError(f"{info.path} holds no text (it is empty or only whitespace)")
     return info, text
+
+
+def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
+    """Standard input or a pipe, read to its end: at most MAX_BYTES, the same checks as a file."""
+    is_stdin = info.name == "stdin" and info.path == Path("/dev/stdin")
+    where = "standard input" if is_stdin else str(info.path)
+    try:
+        if is_stdin:
+            stdin = sys.stdin.buffer
+            if stdin.isatty():
+                raise LmtuiError(
+                    "standard input is a terminal, not a text: pipe one in (cat novel.txt | lmtui train -)"
+                )
+            mode = os.fstat(stdin.fileno()).st_mode if _has_fileno(stdin) else stat.S_IFIFO
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # < /dev/zero would be read forever
+                raise LmtuiError("standard input is a device, not a text; pipe a text in")
+            data = stdin.read(MAX_BYTES + 1)
+        else:
+            with open(info.path, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise LmtuiError(f"cannot read {where}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise LmtuiError(
+            f"{where} holds more than {_size(MAX_BYTES)}; lmtui keeps a text in memory and reads at most "
+            f"that: train on a part of it (e.g. head -c {MAX_BYTES})"
+        )
+    return decode_bytes(data, where, encoding)
+
+
+def _has_fileno(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # a test runner's in-memory stdin
+        return False
+    return True
 
 
 def read_text_file(path: Path, encoding: str | None = None) -> str:

@@ -239,7 +239,7 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
         "status": "training",
         "corpus": {
             "name": data.info.name,
-            "spec": data.info.name if data.info.bundled else str(data.info.path.resolve()),
+            "spec": data.info.spec,
             "bundled": data.info.bundled,
             "unit": data.info.unit,
         },
