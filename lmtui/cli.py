@@ -652,21 +652,26 @@ def runs_(as_json: bool) -> None:
 @main.command()
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def delete(name: str, yes: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def delete(name: str, yes: bool, as_json: bool) -> None:
     """Delete run NAME and its files."""
     from lmtui.runs import delete_run, load_run
 
     load_run(name)
     if not yes:
-        click.confirm(f"delete run {name!r} and all its files?", abort=True)
+        click.confirm(f"delete run {name!r} and all its files?", abort=True, err=as_json)
     delete_run(name)
-    click.echo(f"deleted {name}")
+    if as_json:
+        print_json({"deleted": name})
+    else:
+        click.echo(f"deleted {name}")
 
 
 @main.command(name="export-arpa")
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
-def export_arpa(name: str, path: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def export_arpa(name: str, path: Path, as_json: bool) -> None:
     """Write n-gram run NAME as an ARPA file (KenLM, SRILM)."""
     from lmtui.runs import load_run
     from lmtui.tokens import arpa_token_names
@@ -681,31 +686,44 @@ def export_arpa(name: str, path: Path) -> None:
         raise LmtuiError(str(exc)) from None
     except OSError as exc:
         raise LmtuiError(f"cannot write {path}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {path}")
+    _wrote(name, path, as_json)
 
 
 @main.command()
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
-def export(name: str, path: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def export(name: str, path: Path, as_json: bool) -> None:
     """Write run NAME as one shareable file (safetensors: weights, config and vocabulary; no pickle)."""
     from lmtui.runs import export_bundle
 
-    click.echo(f"wrote {export_bundle(name, path)}")
+    _wrote(name, Path(export_bundle(name, path)), as_json)
 
 
 @main.command(name="import")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", help="Name for the imported run [the name it was exported with].")
-def import_(path: Path, name: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def import_(path: Path, name: str | None, as_json: bool) -> None:
     """Add a run someone shared (made by `lmtui export`), after checking all of it."""
     from lmtui.runs import import_bundle
 
     run = import_bundle(path, name)
+    if as_json:
+        print_json({"imported": run.name, "path": str(run.path), "summary": run.summary()})
+        return
     click.echo(
         f"imported {run.name}: {run.meta['model']['model']} ({run.meta['model']['level']}) "
         f"trained on {run.meta['corpus']['name']}"
     )
+
+
+def _wrote(name: str, path: Path, as_json: bool) -> None:
+    if as_json:
+        size = path.stat().st_size if path.is_file() else None
+        print_json({"run": name, "path": str(path.resolve()), "bytes": size})
+    else:
+        click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

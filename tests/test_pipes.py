@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
-from test_cli import invoke, ok
+import pytest
+from test_cli import clean_error, invoke, json_out, ok
+
+from lmtui.cli import main
 
 LONG = "a-run-name-long-enough-that-an-eighty-column-table-cuts-it"
 
@@ -59,3 +63,36 @@ def test_bare_lmtui_without_a_terminal_says_so_and_exits(child_env):
     ]
     assert "Usage: " in result.stdout and "train" in result.stdout
     assert "\x1b[" not in result.stdout  # no escape codes
+
+
+# -- --json on every command
+
+
+def test_every_command_has_json():
+    missing = [n for n, c in main.commands.items() if "as_json" not in {p.name for p in c.params}]
+    assert not missing, f"commands without --json: {missing}"
+
+
+def test_export_import_export_arpa_delete_print_json(trained_runs, tmp_path):
+    exported = json_out(invoke("export", "ngram-run", tmp_path / "b.safetensors", "--json"))
+    assert exported["run"] == "ngram-run" and exported["bytes"] == (tmp_path / "b.safetensors").stat().st_size
+    imported = json_out(invoke("import", tmp_path / "b.safetensors", "--name", "copy", "--json"))
+    assert imported["imported"] == "copy" and imported["summary"]["model"] == "ngram"
+    arpa = json_out(invoke("export-arpa", "copy", tmp_path / "c.arpa", "--json"))
+    assert arpa["path"] == str((tmp_path / "c.arpa").resolve()) and arpa["bytes"] > 0
+    deleted = invoke("delete", "copy", "--json", input="y\n")  # the question goes to stderr
+    assert deleted.exit_code == 0, deleted.output
+    assert json.loads(deleted.stdout) == {"deleted": "copy"}
+    assert "delete run 'copy'" in deleted.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--length", "0"], ["-t", "-1"], ["--count", "0"], ["--top-k", "0"], ["--top-p", "2"], ["--seed", "-1"]],
+)
+def test_bad_sample_values_exit_2_in_one_line(trained_runs, args):
+    clean_error(invoke("sample", "ngram-run", *args), "must be", code=2)
+
+
+def test_run_errors_still_exit_1(trained_runs):
+    clean_error(invoke("sample", "no-such-run"), "no run", code=1)
