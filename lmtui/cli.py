@@ -118,6 +118,29 @@ def given(name: str) -> bool:
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
+def complete_run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of run names: the run folders, without loading any run."""
+    from click.shell_completion import CompletionItem
+
+    from lmtui.runs import runs_dir
+
+    try:
+        names = sorted(p.name for p in runs_dir().iterdir() if (p / "run.json").is_file())
+    except OSError:
+        return []
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+def complete_corpus(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a corpus: the bundled names, then files and folders."""
+    from click.shell_completion import CompletionItem
+
+    from lmtui.corpus import bundled_corpora
+
+    names = [CompletionItem(c.name, help=c.title) for c in bundled_corpora() if c.name.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -142,13 +165,29 @@ def print_table(table: Any) -> None:
         click.echo("\t".join(plain(cell) for cell in row))
 
 
-@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="lmtui")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Train small n-gram and neural language models on a text, watch them learn, and sample from them.
 
-    Run bare `lmtui` to open the terminal app.
+    Run bare `lmtui` in a terminal to open the app; the commands below do the same from a shell or a script
+    (each takes --json). Runs are kept in $LMTUI_HOME/runs, or in your user data folder when LMTUI_HOME is
+    not set (`lmtui runs --json` shows where).
+
+    \b
+    Examples:
+      lmtui train scripts                      # a char LSTM on Shakespeare, about a minute
+      lmtui sample scripts-lstm-char -t 0.7    # write with it
+      lmtui runs                               # every run and its perplexity
+
+    \b
+    Shell completion of commands, run and corpus names (bash; zsh and fish alike):
+      eval "$(_LMTUI_COMPLETE=bash_source lmtui)"
     """
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):  # `lmtui </dev/null >out`, cron, a pipe
@@ -169,7 +208,13 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def corpora(as_json: bool) -> None:
-    """List the bundled corpora (any text file or folder of .txt files works too)."""
+    """List the bundled corpora (any text file or folder of .txt files works too).
+
+    \b
+    Examples:
+      lmtui corpora
+      lmtui corpora --json | jq -r '.corpora[].name'
+    """
     from lmtui.corpus import bundled_corpora
 
     items = [
@@ -202,7 +247,7 @@ def corpora(as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("corpus", required=False)
+@click.argument("corpus", required=False, shell_complete=complete_corpus)
 @click.option(
     "--model",
     type=click.Choice(["ngram", "window", "rnn", "lstm", "gru"]),
@@ -223,7 +268,11 @@ def corpora(as_json: bool) -> None:
 @training_options
 @click.option("--name", help="Run name [CORPUS-MODEL-LEVEL].")
 @click.option(
-    "--resume", "resume", metavar="NAME", help="Continue training this run from its last checkpoint."
+    "--resume",
+    "resume",
+    metavar="NAME",
+    shell_complete=complete_run,
+    help="Continue training this run from its last checkpoint.",
 )
 @click.option("--encoding", help="Text encoding of your file if it is not UTF-8 (e.g. latin-1).")
 @click.option(
@@ -231,7 +280,21 @@ def corpora(as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the final result as one JSON object.")
 def train(corpus: str | None, **opts: Any) -> None:
-    """Train a model on CORPUS (a bundled corpus name, a text file, or a folder of .txt files)."""
+    """Train a model on CORPUS: a bundled corpus name (`lmtui corpora`), a text file, a folder of .txt files,
+    or - for standard input. The run is saved in $LMTUI_HOME/runs (your user data folder if LMTUI_HOME is not
+    set); Ctrl+C stops and saves a checkpoint to --resume from.
+
+    Defaults shown in brackets are the small preset's at char level: --preset and --level word change them,
+    and any option you give wins.
+
+    \b
+    Examples:
+      lmtui train scripts                              # char LSTM, small preset (~1 min)
+      lmtui train speeches --model ngram --order 4     # a 4-gram word model, in seconds
+      lmtui train my-notes.txt --model gru --preset quick --name notes
+      cat novel.txt | lmtui train - --model ngram      # text from a pipe
+      lmtui train --resume notes --max-seconds 120     # two more minutes
+    """
     if opts["events"] and opts["as_json"]:
         raise BadUsage("--events jsonl and --json are two output formats; choose one")
     if opts["events"]:
@@ -481,7 +544,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.option("--temperature", "-t", type=float, default=0.8, show_default=True, help="0 is greedy.")
 @click.option("--top-k", type=int, help="Sample only from the k most likely tokens.")
 @click.option("--top-p", type=float, help="Sample only from the smallest set with this much probability.")
@@ -505,7 +568,13 @@ def sample(
     seed: int | None,
     as_json: bool,
 ) -> None:
-    """Generate text from run NAME, streamed as it is written."""
+    """Generate text from run NAME, streamed as it is written.
+
+    \b
+    Examples:
+      lmtui sample scripts-lstm-char --prime "ROMEO:" --stop-lines 4
+      lmtui sample speeches-ngram-word -t 0.6 --top-p 0.9 --count 3 --seed 7
+    """
     from lmtui.runs import load_run
     from lmtui.sampling import SampleSettings, generate
 
@@ -534,12 +603,18 @@ def sample(
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.argument("context")
 @click.option("--top", type=int, default=10, show_default=True, callback=_positive, help="How many tokens.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def predict(name: str, context: str, top: int, as_json: bool) -> None:
-    """Show the most likely next tokens after CONTEXT ("the students opened their ___")."""
+    """Show the most likely next tokens after CONTEXT ("the students opened their ___").
+
+    \b
+    Examples:
+      lmtui predict speeches-ngram-word "the people of the"
+      lmtui predict scripts-lstm-char "To be or not to " --top 5 --json
+    """
     from lmtui.runs import load_run
     from lmtui.sampling import predict_next
 
@@ -565,14 +640,21 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
 
 
 @main.command(name="eval")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.option(
     "--text", "text_path", type=click.Path(path_type=Path), help="Score this text instead of the test split."
 )
 @click.option("--encoding", help="Encoding of --text if it is not UTF-8.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool) -> None:
-    """Perplexity of run NAME on its corpus's test split, or on another text."""
+    """Perplexity of run NAME on its corpus's test split, or on another text.
+
+    \b
+    Examples:
+      lmtui eval scripts-lstm-char
+      lmtui eval scripts-lstm-char --text other-play.txt --json
+      cat novel.txt | lmtui eval stdin-ngram-char      # a run trained from a pipe
+    """
     from lmtui.corpus import load_text, split_text
     from lmtui.runs import load_run
 
@@ -615,7 +697,15 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
 @main.command(name="runs")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def runs_(as_json: bool) -> None:
-    """List trained runs: the perplexity table for your own models."""
+    """List trained runs: the perplexity table for your own models, from $LMTUI_HOME/runs (your user data
+    folder if LMTUI_HOME is not set). In a pipe the table is tab-separated and never cut.
+
+    \b
+    Examples:
+      lmtui runs
+      lmtui runs | cut -f1,6            # names and validation perplexity
+      LMTUI_HOME=/tmp/lab lmtui runs    # another runs folder
+    """
     from lmtui.runs import list_runs, runs_dir
 
     rows = [r.summary() for r in list_runs()]
@@ -650,11 +740,17 @@ def runs_(as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def delete(name: str, yes: bool, as_json: bool) -> None:
-    """Delete run NAME and its files."""
+    """Delete run NAME and its files (from $LMTUI_HOME/runs).
+
+    \b
+    Examples:
+      lmtui delete old-run
+      lmtui delete old-run --yes --json   # no question, for scripts
+    """
     from lmtui.runs import delete_run, load_run
 
     load_run(name)
@@ -668,11 +764,18 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
 
 
 @main.command(name="export-arpa")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def export_arpa(name: str, path: Path, as_json: bool) -> None:
-    """Write n-gram run NAME as an ARPA file (KenLM, SRILM)."""
+    """Write n-gram run NAME as an ARPA file (KenLM, SRILM): each line of the text is a sentence, between
+    <s> and </s>.
+
+    \b
+    Examples:
+      lmtui export-arpa speeches-ngram-word speeches.arpa
+      python -c "import kenlm; print(kenlm.Model('speeches.arpa').perplexity('we the people'))"
+    """
     from lmtui.runs import load_run
     from lmtui.tokens import arpa_token_names
 
@@ -690,11 +793,17 @@ def export_arpa(name: str, path: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_run)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def export(name: str, path: Path, as_json: bool) -> None:
-    """Write run NAME as one shareable file (safetensors: weights, config and vocabulary; no pickle)."""
+    """Write run NAME as one shareable file (safetensors: weights, config and vocabulary; no pickle).
+
+    \b
+    Examples:
+      lmtui export scripts-lstm-char shakespeare.safetensors
+      lmtui import shakespeare.safetensors --name from-a-friend     # on another machine
+    """
     from lmtui.runs import export_bundle
 
     _wrote(name, Path(export_bundle(name, path)), as_json)
@@ -705,7 +814,13 @@ def export(name: str, path: Path, as_json: bool) -> None:
 @click.option("--name", help="Name for the imported run [the name it was exported with].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def import_(path: Path, name: str | None, as_json: bool) -> None:
-    """Add a run someone shared (made by `lmtui export`), after checking all of it."""
+    """Add a run someone shared (made by `lmtui export`), after checking all of it, to $LMTUI_HOME/runs.
+
+    \b
+    Examples:
+      lmtui import shakespeare.safetensors
+      lmtui import shakespeare.safetensors --name theirs --json
+    """
     from lmtui.runs import import_bundle
 
     run = import_bundle(path, name)
