@@ -782,9 +782,9 @@ def export_arpa(name: str, path: Path, as_json: bool) -> None:
     run = load_run(name)
     if run.model_config.model != "ngram":
         raise LmtuiError(f"run {name!r} is a {run.model_config.model} model; ARPA holds n-gram models only")
-    model = run.load_model()
-    try:
-        model.write_arpa(path, arpa_token_names(run.tokenizer()))  # type: ignore[attr-defined]
+    model, tokenizer = run.load_model(), run.tokenizer()
+    try:  # lines are sentences: the newline token is written as </s> and <s>
+        model.write_arpa(path, arpa_token_names(tokenizer), tokenizer.newline_id())  # type: ignore[attr-defined]
     except ValueError as exc:
         raise LmtuiError(str(exc)) from None
     except OSError as exc:

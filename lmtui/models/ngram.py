@@ -294,40 +294,63 @@ class NgramModel(LanguageModel):
     def tensors(self) -> dict[str, np.ndarray]:
         return dict(self._tensors)
 
-    def write_arpa(self, path: str | Path, token_names: list[str]) -> None:
+    def write_arpa(self, path: str | Path, token_names: list[str], newline: int | None = None) -> None:
         """Write the model as an ARPA backoff file (log10 probabilities and backoff weights).
 
         Each stored k-gram gets its smoothed log10 P(w | h) and, below order n, log10 gamma(h w); a backoff
-        reader (KenLM, SRILM) then reproduces ``token_log_probs`` (KenLM to ~1e-6, its float32). ``<s>`` and
-        ``</s>`` are added with log10 probability -99 when the vocabulary lacks them (KenLM requires them),
-        so score with ``bos=False, eos=False`` to match lmtui. KenLM itself reads only order >= 2. add-k has
-        no backoff form (an unseen word's k / (c(h) + kV) is not a weight times a lower-order distribution),
-        so it raises ValueError.
+        reader (KenLM, SRILM) then reproduces ``token_log_probs`` (KenLM to ~1e-6, its float32).
+
+        With ``newline`` (the newline token's id), lines are sentences, as KenLM and SRILM read a text: the
+        newline is written ``</s>`` where it is predicted (an n-gram's last token) and ``<s>`` where it
+        starts a context (its first), and n-grams with a newline inside, which no sentence-per-line query
+        can reach, are left out. ``<s>`` gets log10 probability -99 (never predicted) and the newline's
+        backoff weight. A bigram model then scores a sentence-per-line file exactly as lmtui scores the text;
+        a higher order differs only where lmtui's context reaches back across a line break. Without a
+        newline token, ``<s>`` and ``</s>`` are added at -99 (KenLM requires them): score with
+        ``bos=False, eos=False`` to match lmtui. KenLM itself reads only order >= 2. add-k has no backoff
+        form (an unseen word's k / (c(h) + kV) is not a weight times a lower-order distribution), so it
+        raises ValueError.
         """
         if self.config.smoothing == "add-k":
             raise ValueError("ARPA export supports kn and backoff smoothing")
         v = self.vocab_size
         if len(token_names) != v or len(set(token_names)) != v:
             raise ValueError(f"need {v} distinct token names, got {len(set(token_names))} distinct")
-        markers = [m for m in ("<s>", "</s>") if m not in set(token_names)]
-        words = np.array(token_names, dtype=object)
+        if newline is not None and not 0 <= newline < v:
+            raise ValueError(f"newline id {newline} is outside the vocabulary")
         grams = [np.arange(v)[:, None]]  # token ids of each stored k-gram, rebuilt from the keys
         for k in range(1, self.order):
             grams.append(np.column_stack([grams[-1][self.keys[k] // v], self.keys[k] % v]))
+        rows = [np.arange(len(g)) for g in grams]  # which of each order's k-grams are written
+        words = np.array(token_names, dtype=object)
+        if newline is not None:
+            rows = [r[~(g[:, 1:-1] == newline).any(axis=1)] for r, g in zip(rows, grams, strict=True)]
+        markers = [m for m in ("<s>", "</s>") if m not in set(token_names)] if newline is None else []
         with open(path, "w", encoding="utf-8") as f:
             f.write("\\data\\\n")
-            f.write(f"ngram 1={v + len(markers)}\n")
-            f.writelines(f"ngram {k + 1}={len(self.keys[k])}\n" for k in range(1, self.order))
+            f.write(f"ngram 1={v + len(markers) + (newline is not None)}\n")
+            f.writelines(f"ngram {k + 1}={len(rows[k])}\n" for k in range(1, self.order))
             for k in range(self.order):
                 f.write(f"\n\\{k + 1}-grams:\n")
-                names = (" ".join(g) for g in words[grams[k]])
-                logp = (self.logp[k] / LN10).tolist()
+                ids = grams[k][rows[k]]
+                names = words[ids]
+                if newline is not None:
+                    names[:, -1] = np.where(ids[:, -1] == newline, "</s>", names[:, -1])
+                    if k:
+                        names[:, 0] = np.where(ids[:, 0] == newline, "<s>", names[:, 0])
+                lines = (" ".join(g) for g in names)
+                logp = (self.logp[k][rows[k]] / LN10).tolist()
                 if k + 1 < self.order:
-                    bow = (self.logbow[k] / LN10).tolist()
-                    f.writelines(f"{p:.7f}\t{w}\t{b:.7f}\n" for p, w, b in zip(logp, names, bow, strict=True))
+                    bow = (self.logbow[k][rows[k]] / LN10).tolist()
+                    if newline is not None and k == 0:
+                        f.write(f"-99\t<s>\t{bow[newline]:.7f}\n")
+                        bow[newline] = 0.0  # </s> is never a context
+                    f.writelines(f"{p:.7f}\t{w}\t{b:.7f}\n" for p, w, b in zip(logp, lines, bow, strict=True))
                     f.writelines(f"-99\t{m}\t0\n" for m in markers if k == 0)
                 else:
-                    f.writelines(f"{p:.7f}\t{w}\n" for p, w in zip(logp, names, strict=True))
+                    if newline is not None and k == 0:
+                        f.write("-99\t<s>\n")
+                    f.writelines(f"{p:.7f}\t{w}\n" for p, w in zip(logp, lines, strict=True))
                     f.writelines(f"-99\t{m}\n" for m in markers if k == 0)
             f.write("\n\\end\\\n")
 
