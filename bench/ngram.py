@@ -260,10 +260,11 @@ def quality(results: dict) -> None:
     )
     cli_test_ppl = json.loads(trained.stdout)["test_ppl"]
     subprocess.run([*cli, "export-arpa", "kn3", str(arpa)], capture_output=True, env=env, check=True)
+    # KenLM's own way to read a text: one sentence per line, tokens separated by spaces, <s> ... </s> added
     names = arpa_token_names(tok)
-    sentence = " ".join(names[i] for i in test)
+    lines = [line for line in splits.test.split("\n") if line.strip()]
     ken = kenlm.Model(str(arpa))
-    scores = [s[0] for s in ken.full_scores(sentence, bos=False, eos=False)][1:]
+    scores = [s[0] for line in lines for s in ken.full_scores(" ".join(names[i] for i in tok.encode(line)))]
     ken_ppl = 10 ** (-sum(scores) / len(scores))
     rel = abs(ken_ppl - cli_test_ppl) / cli_test_ppl
     results["kenlm"] = {
