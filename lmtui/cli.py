@@ -555,6 +555,9 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 )
 @click.option("--stop-lines", type=int, help="Stop a sample after this many lines.")
 @click.option("--seed", type=int, help="Seed for reproducible samples.")
+@click.option(
+    "--allow-unk", is_flag=True, help="Let samples contain <unk> (the token standing for every rare word)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sample(
     name: str,
@@ -566,6 +569,7 @@ def sample(
     count: int,
     stop_lines: int | None,
     seed: int | None,
+    allow_unk: bool,
     as_json: bool,
 ) -> None:
     """Generate text from run NAME, streamed as it is written.
@@ -578,7 +582,8 @@ def sample(
     from lmtui.runs import load_run
     from lmtui.sampling import SampleSettings, generate
 
-    settings = SampleSettings(temperature, top_k, top_p, length, prime, stop_lines, seed).validate()
+    settings = SampleSettings(temperature, top_k, top_p, length, prime, stop_lines, seed, allow_unk)
+    settings.validate()
     run = load_run(name)
     tokenizer, model = run.tokenizer(), run.load_model()
     unknown = tokenizer.unknown(prime)

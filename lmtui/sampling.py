@@ -17,6 +17,8 @@ from lmtui.models import LanguageModel
 from lmtui.options import check_seed
 from lmtui.tokens import Tokenizer, detokenize
 
+UNK_ID = 0  # the tokenizers' <unk>
+
 
 @dataclass
 class SampleSettings:
@@ -27,6 +29,7 @@ class SampleSettings:
     prime: str = ""
     stop_lines: int | None = None  # stop after this many newlines
     seed: int | None = None
+    allow_unk: bool = False  # <unk> stands for every rare word: printing it is never what a reader wants
 
     def validate(self) -> SampleSettings:
         """Raise OptionError (the field, what is wrong) for a setting no sampling can use."""
@@ -74,6 +77,15 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
     return probs
 
 
+def drawable(logp: np.ndarray, allow_unk: bool = False) -> np.ndarray:
+    """The log-probs sampling draws from: <unk> (id 0, "some rare word") left out unless allowed."""
+    if allow_unk or len(logp) < 2:
+        return logp
+    out = logp.copy()
+    out[UNK_ID] = -np.inf
+    return out
+
+
 def _draw(rng: np.random.Generator, probs: np.ndarray) -> int:
     """``rng.choice(len(probs), p=probs)`` without its argument checks: the same draw from the same stream."""
     cdf = np.cumsum(probs)
@@ -99,6 +111,7 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSetting
     prev = tokenizer.vocab[int(context[-1])]
     lines = 0
     for _ in range(settings.length):
+        logp = drawable(logp, settings.allow_unk)
         if settings.temperature > 0:
             probs = distribution(logp, settings.temperature, settings.top_k, settings.top_p)
             token = _draw(rng, probs)

@@ -123,3 +123,11 @@ def test_validate_checks_types_not_just_ranges():
         validate(ModelConfig(hidden=2.5), TrainConfig())  # type: ignore[arg-type]
     with pytest.raises(OptionError, match="--seed"):
         validate(ModelConfig(), TrainConfig(seed=True))  # type: ignore[arg-type]
+
+
+def test_sample_allow_unk_flag(trained_runs):
+    from test_cli import json_out
+
+    assert json_out(invoke("sample", "ngram-run", "--length", 5, "--json"))["settings"]["allow_unk"] is False
+    data = json_out(invoke("sample", "ngram-run", "--length", 5, "--allow-unk", "--json"))
+    assert data["settings"]["allow_unk"] is True

@@ -14,7 +14,15 @@ from hypothesis.extra import numpy as hnp
 from lmtui.errors import LmtuiError
 from lmtui.models import LanguageModel, ModelConfig
 from lmtui.models.neural import RecurrentModel
-from lmtui.sampling import SampleSettings, distribution, generate, predict_next, prime_ids, sample_text
+from lmtui.sampling import (
+    SampleSettings,
+    distribution,
+    drawable,
+    generate,
+    predict_next,
+    prime_ids,
+    sample_text,
+)
 from lmtui.tokens import CharTokenizer, WordTokenizer
 
 
@@ -199,7 +207,8 @@ def test_distribution_is_always_a_valid_distribution(logits, temperature, top_k,
     # sampling from it never leaves the vocabulary, nor picks a token it removed
     model = FixedModel(logits)
     tok = CharTokenizer(["<unk>", *(chr(0x4E00 + i) for i in range(len(logits) - 1))])
-    text = sample_text(model, tok, SampleSettings(temperature, top_k, top_p, length=20, seed=seed))
+    settings = SampleSettings(temperature, top_k, top_p, length=20, seed=seed, allow_unk=True)
+    text = sample_text(model, tok, settings)
     assert len(text) == 20
     assert len(model.drawn) == 20
     assert all(0 <= i < len(logits) and probs[i] > 0 for i in model.drawn)
@@ -326,3 +335,34 @@ def test_predict_next_caps_top_and_shows_newline():
     assert sum(p.prob for p in preds) == pytest.approx(1.0)
     assert len(predict_next(model, tok, "a", top=0)) == 1
     assert math.isclose(preds[0].prob, math.exp(log_softmax(np.array([0.0, 5.0, 1.0]))[1]))
+
+
+# -- <unk> is not sampled unless allowed (issue 10 item 13)
+
+
+def test_word_samples_never_print_unk_by_default(english_text):
+    from lmtui.models import ModelConfig, model_class
+    from lmtui.tokens import build_and_encode
+
+    tok, ids = build_and_encode("word", english_text, max_vocab=30)  # a small vocabulary: <unk> is common
+    assert (ids == 0).mean() > 0.05
+    model = model_class("ngram").fit(ids, len(tok), ModelConfig(model="ngram", level="word", order=2))
+    for seed in range(30):
+        text = sample_text(model, tok, SampleSettings(temperature=1.0, length=100, seed=seed))
+        assert "<unk>" not in text
+    greedy = SampleSettings(temperature=0, length=50, prime="the")
+    assert "<unk>" not in sample_text(model, tok, greedy)
+    allowed = "".join(
+        sample_text(model, tok, SampleSettings(temperature=1.0, length=100, seed=s, allow_unk=True))
+        for s in range(10)
+    )
+    assert "<unk>" in allowed  # the option lets it through, at its own probability
+
+
+def test_drawable_leaves_unk_out_only():
+    logp = np.log(np.array([0.5, 0.3, 0.2]))
+    out = drawable(logp)
+    assert out[0] == -np.inf and np.array_equal(out[1:], logp[1:])
+    assert drawable(logp, allow_unk=True) is logp
+    probs = distribution(out, 1.0, None, None)
+    assert probs[0] == 0 and probs[1:] == pytest.approx([0.6, 0.4])
