@@ -256,7 +256,10 @@ def corpora(as_json: bool) -> None:
     help="Model family.",
 )
 @click.option(
-    "--level", type=click.Choice(["char", "word"]), help="Tokens: characters or words [corpus's suggestion]."
+    "--level",
+    type=click.Choice(["char", "word"]),
+    help="Tokens: characters or words [a bundled corpus's suggestion; your own text: word for n-gram, "
+    "char for neural models].",
 )
 @click.option(
     "--preset",
@@ -355,7 +358,11 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         raise BadUsage(f"{', '.join(clashes)} does not apply to {family}{hint}")
     if opts["name"]:
         validate_name(opts["name"])
-    level = opts["level"] or find_corpus(corpus).level
+    info = find_corpus(corpus)
+    level = opts["level"] or info.level
+    if not opts["level"] and not info.bundled and model == "ngram":
+        level = "word"  # the lecture's n-grams are over words; neural models read characters well
+        click.echo("note: level: word (n-gram default for your own text; --level char to change)", err=True)
     if level == "char" and (given("max_vocab") or given("min_count")):
         raise BadUsage("--max-vocab and --min-count apply to word-level models (--level word)")
     model_cfg, train_cfg = preset_configs(model, level, opts["preset"])

@@ -83,7 +83,7 @@ def test_utf16_with_bom_trains(tmp_path, english_text, codec):
     if codec == "utf-16-be":
         data = b"\xfe\xff" + data
     path.write_bytes(data)
-    result = json_out(invoke("train", path, *NGRAM, "--name", "u16", "--json"))
+    result = json_out(invoke("train", path, *NGRAM, "--level", "char", "--name", "u16", "--json"))
     assert result["train_tokens"] + result["val_tokens"] + result["test_tokens"] == len(text)
     vocab = runs.load_run("u16").tokenizer().vocab
     assert "é" in vocab and "\ufeff" not in vocab and "\x00" not in vocab
@@ -141,7 +141,8 @@ def test_a_single_repeated_character_trains(tmp_path, trailing, model):
     """With a final newline, the split once moved both cuts onto it and left nothing to validate on."""
     path = tmp_path / "aaa.txt"
     path.write_text("a" * 3000 + trailing, encoding="utf-8")
-    args = NGRAM if model == "ngram" else ["--model", "lstm", "--steps", 4, "--eval-every", 2, *TINY]
+    lstm = ["--model", "lstm", "--steps", 4, "--eval-every", 2, *TINY]
+    args = [*NGRAM, "--level", "char"] if model == "ngram" else lstm
     data = json_out(invoke("train", path, *args, "--name", "rep", "--json"))
     assert data["val_tokens"] >= 2 and 1 <= data["val_ppl"] < (1.5 if model == "ngram" else 4)
     sample = json_out(invoke("sample", "rep", "--length", 20, "--seed", 1, "--json"))["samples"][0]

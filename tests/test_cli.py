@@ -259,7 +259,8 @@ def test_non_utf8_file_is_an_error_and_encoding_fixes_it(tmp_path, english_text)
     path.write_bytes(english_text.replace("the", "thé").encode("latin-1"))
     clean_error(invoke("train", path, "--model", "ngram", "--name", "lat"), "--encoding")
     data = json_out(
-        invoke("train", path, "--model", "ngram", "--name", "lat", "--encoding", "latin-1", "--json")
+        invoke("train", path, "--model", "ngram", "--level", "char", "--name", "lat", "--encoding", "latin-1",
+               "--json")
     )
     assert data["run"] == "lat"
     assert "é" in runs.load_run("lat").tokenizer().vocab

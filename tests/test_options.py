@@ -131,3 +131,44 @@ def test_sample_allow_unk_flag(trained_runs):
     assert json_out(invoke("sample", "ngram-run", "--length", 5, "--json"))["settings"]["allow_unk"] is False
     data = json_out(invoke("sample", "ngram-run", "--length", 5, "--allow-unk", "--json"))
     assert data["settings"]["allow_unk"] is True
+
+
+# -- own text with --model ngram: word level by default (issue 10 item 14)
+
+
+def test_own_text_ngram_defaults_to_word_level_and_says_so(english_file, colours_file):
+    result = invoke("train", english_file, *NGRAM, "--name", "own")
+    assert result.exit_code == 0, result.output
+    assert "level: word (n-gram default for your own text; --level char to change)" in result.stderr
+    assert runs.load_run("own").meta["model"]["level"] == "word"
+    chosen = invoke("train", english_file, *NGRAM, "--level", "char", "--name", "own-char")
+    assert chosen.exit_code == 0 and "level: word" not in chosen.stderr
+    assert runs.load_run("own-char").meta["model"]["level"] == "char"
+    neural = invoke(
+        "train",
+        english_file,
+        "--model",
+        "gru",
+        "--steps",
+        1,
+        "--embed",
+        8,
+        "--hidden",
+        8,
+        "--seq-len",
+        8,
+        "--batch-size",
+        2,
+        "--device",
+        "cpu",
+        "--name",
+        "own-gru",
+    )
+    assert neural.exit_code == 0, neural.output
+    assert runs.load_run("own-gru").meta["model"]["level"] == "char" and "level:" not in neural.stderr
+
+
+def test_bundled_corpus_keeps_its_suggested_level():
+    result = invoke("train", "paint-colours", "--model", "ngram", "--name", "pc")
+    assert result.exit_code == 0, result.output
+    assert runs.load_run("pc").meta["model"]["level"] == "char" and "level:" not in result.stderr

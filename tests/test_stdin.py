@@ -34,7 +34,7 @@ def test_stdin_has_the_usual_checks(monkeypatch, english_text):
 
 def test_stdin_with_an_encoding(english_text):
     data = ("café\n" + english_text).encode("latin-1")
-    ok = invoke("train", "-", *NGRAM, "--encoding", "latin-1", "--name", "l1", input=data)
+    ok = invoke("train", "-", *NGRAM, "--level", "char", "--encoding", "latin-1", "--name", "l1", input=data)
     assert ok.exit_code == 0, ok.output
     assert "é" in runs.load_run("l1").tokenizer().vocab
     line = clean_error(invoke("train", "-", *NGRAM, input=data), "not UTF-8")
