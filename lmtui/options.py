@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from lmtui.errors import OptionError
+from lmtui.errors import LmtuiError, OptionError
 
 NGRAM = ("ngram",)
 NEURAL = ("window", "rnn", "lstm", "gru")
@@ -222,6 +222,27 @@ def option(name: str) -> Option:
 def label(name: str) -> str:
     """The app's label for a field (an OptionError's ``labelled(label(err.field))``)."""
     return BY_NAME[name].label if name in BY_NAME else name.replace("_", " ")
+
+
+# the playground's settings (SampleSettings) as the app labels them
+SAMPLE_LABELS = {
+    "temperature": "temperature",
+    "top_k": "top-k",
+    "top_p": "top-p",
+    "length": "length",
+    "stop_lines": "stop after lines",
+    "seed": "seed",
+    "encoding": "encoding",
+}
+
+
+def in_app(exc: LmtuiError) -> str:
+    """An error as the app words it: an option by its form label ("Dropout must be in [0, 1)"), where the
+    command line names its flag ("--dropout must be in [0, 1)"); any other error as it is."""
+    if not isinstance(exc, OptionError):
+        return str(exc)
+    name = BY_NAME[exc.field].label if exc.field in BY_NAME else SAMPLE_LABELS.get(exc.field, exc.field)
+    return exc.labelled(name[:1].upper() + name[1:].replace("_", " "))
 
 
 def check(name: str, value: Any) -> None:

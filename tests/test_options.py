@@ -11,7 +11,7 @@ from test_cli import clean_error, invoke
 
 from lmtui import options, runs
 from lmtui.cli import train as train_command
-from lmtui.errors import OptionError
+from lmtui.errors import LmtuiError, OptionError
 from lmtui.models import ModelConfig
 from lmtui.options import OPTIONS
 from lmtui.presets import preset_configs
@@ -172,3 +172,14 @@ def test_bundled_corpus_keeps_its_suggested_level():
     result = invoke("train", "paint-colours", "--model", "ngram", "--name", "pc")
     assert result.exit_code == 0, result.output
     assert runs.load_run("pc").meta["model"]["level"] == "char" and "level:" not in result.stderr
+
+
+def test_errors_as_the_app_words_them():
+    with pytest.raises(OptionError) as exc:
+        validate(ModelConfig(dropout=1.5), TrainConfig())
+    assert str(exc.value) == "--dropout must be in [0, 1)"
+    assert options.in_app(exc.value) == "Dropout must be in [0, 1)"
+    with pytest.raises(OptionError) as exc:
+        SampleSettings(top_k=0).validate()
+    assert options.in_app(exc.value).startswith("Top-k must be at least 1")
+    assert options.in_app(LmtuiError("no run named x")) == "no run named x"
