@@ -308,10 +308,12 @@ def train(corpus: str | None, **opts: Any) -> None:
 
 def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202 (returns a training.Job)
     from lmtui.corpus import find_corpus
+    from lmtui.options import check_encoding
     from lmtui.presets import preset_configs
     from lmtui.runs import load_run, validate_name
-    from lmtui.training import Job
+    from lmtui.training import Job, validate
 
+    check_encoding(opts["encoding"])
     if opts["resume"]:
         run = load_run(opts["resume"])
         fixed = [
@@ -374,6 +376,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     )
     if given("steps") and not given("max_seconds"):
         train_cfg = replace(train_cfg, max_seconds=None)  # --steps alone: train exactly that many steps
+    validate(model_cfg, train_cfg, opts["encoding"])  # before any output: a bad value is one line, exit 2
     return Job(corpus, model_cfg, train_cfg, name=opts["name"], encoding=opts["encoding"])
 
 

@@ -71,6 +71,8 @@ def test_every_field_of_the_configs_in_the_list_is_checked():
     ],
 )
 def test_extreme_values_are_refused_before_a_run_exists(english_file, args, fragment):
+    result = invoke("train", english_file, "--model", "lstm", "--steps", 2, *args, "--name", "x")
+    assert result.stdout == ""  # nothing before the error line, not even an empty progress line
     clean_error(
         invoke("train", english_file, "--model", "lstm", "--steps", 2, *args, "--name", "x"), fragment, 2
     )
