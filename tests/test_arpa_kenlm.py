@@ -66,3 +66,33 @@ def test_arpa_without_newlines_keeps_markers(tmp_path, english_file):
     out = json.loads(ok(invoke("export-arpa", "flat", tmp_path / "f.arpa", "--json")).stdout)
     text = (tmp_path / "f.arpa").read_text(encoding="utf-8")
     assert out["bytes"] == len(text.encode()) and "-99\t<s>" in text and "-99\t</s>" in text
+
+
+@pytest.mark.parametrize(("order", "smoothing"), [(2, "kn"), (3, "kn"), (4, "backoff")])
+def test_sentence_arpa_reproduces_lmtui_inside_lines(tmp_path, order, smoothing):
+    """Without KenLM: a plain backoff reader of the file, asked for P(w | <s> …) as a sentence-per-line
+    reader would, gives lmtui's probability for the same context after a newline; the header counts match."""
+    from test_ngram import arpa_log10_prob, fit, markov_text, read_arpa
+
+    vocab, nl = 60, 7  # token 7 plays the newline
+    names = ["<unk>"] + [f"w{i}" for i in range(1, vocab)]
+    model = fit(markov_text(6000, vocab, seed=3), vocab, order, smoothing)
+    model.write_arpa(tmp_path / "s.arpa", names, newline=nl)
+    read_order, entries = read_arpa(tmp_path / "s.arpa")
+    assert read_order == order and entries[("<s>",)][0] == -99 and ("</s>",) in entries
+    assert not any("w7" in g for g in entries) and not any(
+        "<s>" in g[1:] or "</s>" in g[:-1] for g in entries
+    )
+
+    def arpa_name(t: int, first: bool) -> str:
+        return ("<s>" if first else "</s>") if t == nl else names[t]
+
+    rng = np.random.default_rng(1)
+    for _ in range(40):  # a line's first order-2 words at most: the context still starts at the newline
+        line = [int(t) for t in rng.integers(1, vocab, size=int(rng.integers(0, order - 1))) if t != nl]
+        context = [nl, *line]
+        words = [arpa_name(t, i == 0 and t == nl) for i, t in enumerate(context)]
+        ours = model.start(np.array(context))[1] / math.log(10)
+        for w in range(1, vocab):
+            got = arpa_log10_prob(entries, order, words, arpa_name(w, False))
+            assert got == pytest.approx(ours[w], abs=1e-6)
