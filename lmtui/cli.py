@@ -153,10 +153,14 @@ def print_table(table: Any) -> None:
 
         Console().print(table)
         return
+    from rich.errors import MarkupError
     from rich.text import Text
 
     def plain(cell: Any) -> str:
-        text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        try:  # a str cell is Rich markup (names in it are escaped): its plain text
+            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        except MarkupError:
+            text = str(cell)
         return text.replace("\t", " ").replace("\n", " ")
 
     columns = [c for c in table.columns if str(c.header)]

@@ -96,3 +96,16 @@ def test_bad_sample_values_exit_2_in_one_line(trained_runs, args):
 
 def test_run_errors_still_exit_1(trained_runs):
     clean_error(invoke("sample", "no-such-run"), "no run", code=1)
+
+
+def test_table_cells_are_plain_text_in_a_pipe(capsys, monkeypatch):
+    from rich.markup import escape
+    from rich.table import Table
+
+    from lmtui.cli import print_table
+
+    table = Table("name", "note", "")
+    table.add_row(escape("notes [draft]"), "[/] unbalanced", "███")
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    print_table(table)
+    assert capsys.readouterr().out == "name\tnote\nnotes [draft]\t[/] unbalanced\n"
