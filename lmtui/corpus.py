@@ -14,6 +14,7 @@ import random
 import re
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -178,8 +179,7 @@ def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
                 raise LmtuiError("standard input is a device, not a text; pipe a text in")
             data = stdin.read(MAX_BYTES + 1)
         else:
-            with open(info.path, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
+            data = _read_pipe(info.path)
     except OSError as exc:
         raise LmtuiError(f"cannot read {where}: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
@@ -188,6 +188,34 @@ def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
             f"that: train on a part of it (e.g. head -c {MAX_BYTES})"
         )
     return decode_bytes(data, where, encoding)
+
+
+def _read_pipe(path: Path, wait: float = 2.0) -> bytes:
+    """Read a pipe to its end. Opened without blocking: a named pipe nobody writes to gives no text after
+    ``wait`` seconds instead of hanging (a writer blocked in open() connects within that grace)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    deadline = time.monotonic() + wait
+    first = b""
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        while True:
+            try:
+                first = os.read(fd, 65536)
+            except BlockingIOError:  # a writer is there, with nothing written yet
+                break
+            if first or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # no writer yet
+        if not first and time.monotonic() > deadline:
+            return b""
+        os.set_blocking(fd, True)
+        chunks, size = [first], len(first)
+        while size <= MAX_BYTES:  # unbuffered reads return what one read(2) gives: loop to the end
+            chunk = f.read(min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
 
 def _has_fileno(stream: object) -> bool:

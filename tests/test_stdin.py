@@ -96,3 +96,43 @@ def test_eval_and_resume_of_a_piped_run_from_a_terminal_say_what_to_do(english_t
     finally:
         os.close(leader)
         os.close(follower)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_without_a_writer_is_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "text.fifo"
+    os.mkfifo(fifo)
+    clean_error(invoke("train", fifo, *NGRAM, "--name", "f"), "holds no text")
+    assert not runs.exists("f")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_with_a_writer_trains(tmp_path, english_text, child_env):
+    fifo = tmp_path / "text.fifo"
+    os.mkfifo(fifo)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "lmtui", "train", str(fifo), *NGRAM, "--name", "fifo", "--json"],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with open(fifo, "w", encoding="utf-8") as writer:  # opens once the trainer reads
+        writer.write(english_text)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert json.loads(out)["run"] == "fifo"
+
+
+@pytest.mark.skipif(not shutil.which("bash") or not os.path.isdir("/dev/fd"), reason="needs bash and /dev/fd")
+def test_a_slow_pipe_is_read_to_its_end(english_file, child_env):
+    """Text arriving in pieces, with pauses, is all read (a pipe gives what one read returns)."""
+    producer = f'(head -c 3000 "{english_file}"; sleep 0.5; tail -c +3001 "{english_file}")'
+    command = f'"{sys.executable}" -m lmtui train <{producer} --model ngram --level char --name slow --json'
+    result = subprocess.run(
+        ["bash", "-c", command], env=child_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    total = data["train_tokens"] + data["val_tokens"] + data["test_tokens"]
+    assert total == len(english_file.read_text(encoding="utf-8"))
