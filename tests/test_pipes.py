@@ -102,7 +102,7 @@ def test_table_cells_are_plain_text_in_a_pipe(capsys, monkeypatch):
     from rich.markup import escape
     from rich.table import Table
 
-    from lmtui.cli import print_table
+    from lmtui.cliutil import print_table
 
     table = Table("name", "note", "")
     table.add_row(escape("notes [draft]"), "[/] unbalanced", "███")

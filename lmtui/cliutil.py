@@ -1,0 +1,127 @@
+"""The parts of the command line that are not commands: ``train``'s options made from the one list of
+options (with their preset defaults in the help), shell completion of run and corpus names, and tables that
+print whole in pipes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from lmtui.options import OPTIONS, Option
+
+
+class PresetOption(click.Option):
+    """A training option whose help ends with its default under the small preset, computed only when help is
+    shown (presets differ per model family: "[small preset: lstm 0.01, gru 0.008, …]")."""
+
+    def __init__(self, *args: Any, lmtui_option: Option, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lmtui_option = lmtui_option
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], f"{record[1]} [{preset_default(self.lmtui_option)}]"
+
+
+def preset_default(opt: Option, preset: str = "small") -> str:
+    """The option's default under a preset at char level, per family where families differ."""
+    from lmtui.presets import preset_configs
+
+    values: dict[str, Any] = {}
+    for family in opt.families:
+        model, train = preset_configs(family, "char", preset)
+        values[family] = getattr(model if opt.group == "model" else train, opt.name)
+
+    def show(v: Any) -> str:
+        if v is None:
+            return "none" if opt.name != "k1" else "= --seq-len"
+        return f"{v:g}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else str(v)
+
+    if len({show(v) for v in values.values()}) == 1:
+        return f"{preset} preset: {show(next(iter(values.values())))}"
+    return f"{preset} preset: " + ", ".join(f"{f} {show(v)}" for f, v in values.items())
+
+
+FAMILY_NOTE = {
+    ("ngram",): " (n-gram)",
+    ("window",): " (window)",
+    ("window", "rnn", "lstm", "gru"): " (neural)",
+    ("rnn", "lstm", "gru"): " (rnn/lstm/gru)",
+}
+
+
+def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``lmtui train``'s hyperparameter options, one per entry of ``lmtui.options.OPTIONS``."""
+    types: dict[str, Any] = {"int": int, "float": float}
+    for opt in reversed(OPTIONS):
+        family = FAMILY_NOTE.get(opt.families, "")
+        if opt.kind == "bool":
+            decls = [f"{opt.flag}/--no-{opt.flag[2:]}"]
+            extra: dict[str, Any] = {"default": None}
+        else:
+            decls = [opt.flag]
+            extra = {"type": click.Choice(opt.choices) if opt.kind == "choice" else types[opt.kind]}
+        command = click.option(
+            *decls, opt.name, cls=PresetOption, lmtui_option=opt, help=opt.help + family, **extra
+        )(command)
+    return command
+
+
+def complete_run(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of run names: the run folders, without loading any run."""
+    from click.shell_completion import CompletionItem
+
+    from lmtui.runs import runs_dir
+
+    try:
+        names = sorted(p.name for p in runs_dir().iterdir() if (p / "run.json").is_file())
+    except OSError:
+        return []
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+def complete_corpus(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a corpus: the bundled names, then files and folders."""
+    from click.shell_completion import CompletionItem
+
+    from lmtui.corpus import bundled_corpora
+
+    names = [CompletionItem(c.name, help=c.title) for c in bundled_corpora() if c.name.startswith(incomplete)]
+    return [*names, CompletionItem(incomplete, type="file")]
+
+
+def print_table(table: Any) -> None:
+    """A rich Table on a terminal; in a pipe or a file, whole rows as tab-separated text after a header line
+    (``lmtui runs | cut -f1``), never cut to a terminal's width. Headerless columns (bars) are left out."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(table)
+        return
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        try:  # a str cell is Rich markup (names in it are escaped): its plain text
+            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        except MarkupError:
+            text = str(cell)
+        return text.replace("\t", " ").replace("\n", " ")
+
+    columns = [c for c in table.columns if str(c.header)]
+    click.echo("\t".join(str(c.header) for c in columns))
+    for row in zip(*(list(c.cells) for c in columns), strict=True):
+        click.echo("\t".join(plain(cell) for cell in row))
+
+
+def families_text(families: tuple[str, ...]) -> str:
+    if families == ("ngram",):
+        return "n-gram models"
+    if len(families) == 1:
+        return f"the {families[0]} model"
+    return ", ".join(families[:-1]) + f" and {families[-1]} models"
