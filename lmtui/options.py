@@ -19,6 +19,7 @@ NEURAL = ("window", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
 ALL = NGRAM + NEURAL
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding and every torch accept 0 .. 2**32-1
+STEPS_MAX = 10**12  # "no limit" in practice; far beyond it, step arithmetic overflows a float
 LR_MAX = 10.0  # AdamW's step is about lr; far above 1 every model diverges, and 1e308 overflows
 
 
@@ -57,7 +58,7 @@ class Option:
         number = int if self.kind == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, number):
             return "must be a whole number" if self.kind == "int" else "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # (an int may be too large for a float)
             return "must be a finite number"
         below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
         above = self.high is not None and (value >= self.high if self.high_open else value > self.high)
@@ -150,6 +151,7 @@ OPTIONS: tuple[Option, ...] = (
         NEURAL,
         "Total optimizer steps (a run resumed past it gets this many more).",
         low=1,
+        high=STEPS_MAX,
         optional=True,
     ),
     Option("batch_size", "batch size", "int", NEURAL, "Parallel streams per step.", low=1),
@@ -182,7 +184,9 @@ OPTIONS: tuple[Option, ...] = (
         low_open=True,
     ),
     Option("clip", "gradient clip", "float", NEURAL, "Gradient-norm clipping threshold (0: off).", low=0),
-    Option("eval_every", "eval every", "int", NEURAL, "Steps between validation passes.", low=1),
+    Option(
+        "eval_every", "eval every", "int", NEURAL, "Steps between validation passes.", low=1, high=STEPS_MAX
+    ),
     Option("seed", "seed", "int", ALL, "Random seed.", low=0, high=SEED_MAX),
     Option(
         "max_vocab",

@@ -59,7 +59,9 @@ def test_every_field_of_the_configs_in_the_list_is_checked():
     [
         (["--seed", "-1"], "--seed must be"),
         (["--seed", str(2**70)], "--seed must be"),
+        (["--seed", str(10**400)], "--seed must be"),  # too large even to be a float
         (["--lr", "1e308"], "--lr must be"),
+        (["--steps", str(10**400)], "--steps must be"),  # once an OverflowError in the time estimate
         (["--lr", "inf"], "--lr must be"),
         (["--lr", "nan"], "--lr must be"),
         (["--max-seconds", "inf"], "--max-seconds must be"),
