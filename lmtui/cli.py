@@ -205,7 +205,7 @@ def train(corpus: str | None, **opts: Any) -> None:
 
 def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202 (returns a training.Job)
     from lmtui.corpus import find_corpus
-    from lmtui.options import check_encoding
+    from lmtui.options import LEVEL_NOTE, check_encoding, default_level
     from lmtui.presets import preset_configs
     from lmtui.runs import load_run, validate_name
     from lmtui.training import Job, validate
@@ -258,10 +258,9 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     if opts["name"]:
         validate_name(opts["name"])
     info = find_corpus(corpus)
-    level = opts["level"] or info.level
-    if not opts["level"] and not info.bundled and model == "ngram":
-        level = "word"  # the lecture's n-grams are over words; neural models read characters well
-        click.echo("note: level: word (n-gram default for your own text; --level char to change)", err=True)
+    level = opts["level"] or default_level(model, info.level, info.bundled)
+    if not opts["level"] and level != info.level:
+        click.echo(f"note: {LEVEL_NOTE}", err=True)
     if level == "char" and (given("max_vocab") or given("min_count")):
         raise BadUsage("--max-vocab and --min-count apply to word-level models (--level word)")
     model_cfg, train_cfg = preset_configs(model, level, opts["preset"])

@@ -249,6 +249,17 @@ def in_app(exc: LmtuiError) -> str:
     return exc.labelled(name[:1].upper() + name[1:].replace("_", " "))
 
 
+def default_level(family: str, suggested: str, bundled: bool) -> str:
+    """The token level a model starts with: a bundled corpus's suggestion; on your own text, words for
+    n-gram models (the lecture's n-grams are over words) and characters for neural ones."""
+    if bundled:
+        return suggested
+    return "word" if family == "ngram" else "char"
+
+
+LEVEL_NOTE = "level: word (n-gram default for your own text; --level char to change)"
+
+
 def check(name: str, value: Any) -> None:
     """Raise OptionError if ``value`` is out of the option's range."""
     problem = BY_NAME[name].problem(value)

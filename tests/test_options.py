@@ -187,3 +187,10 @@ def test_errors_as_the_app_words_them():
         SampleSettings(top_k=0).validate()
     assert options.in_app(exc.value).startswith("Top-k must be at least 1")
     assert options.in_app(LmtuiError("no run named x")) == "no run named x"
+
+
+def test_default_level_rule_for_both_faces():
+    assert options.default_level("ngram", "char", bundled=False) == "word"
+    assert options.default_level("lstm", "char", bundled=False) == "char"
+    assert options.default_level("ngram", "char", bundled=True) == "char"  # paint-colours suggests char
+    assert options.default_level("gru", "word", bundled=True) == "word"
