@@ -136,3 +136,8 @@ def test_a_slow_pipe_is_read_to_its_end(english_file, child_env):
     data = json.loads(result.stdout)
     total = data["train_tokens"] + data["val_tokens"] + data["test_tokens"]
     assert total == len(english_file.read_text(encoding="utf-8"))
+
+
+def test_eval_text_from_stdin(trained_runs, english_text):
+    piped = json_out(invoke("eval", "ngram-run", "--text", "-", "--json", input=english_text))
+    assert piped["text"] == "-" and piped["chars"] == len(english_text) and piped["perplexity"] > 1
