@@ -288,7 +288,7 @@ def test_nan_validation_loss_is_caught_before_it_is_saved(english_file, model_cf
 
     def flaky(self, tokens):
         evals["n"] += 1
-        return float("nan") if evals["n"] == 2 else real(self, tokens)
+        return float("nan") if evals["n"] == 4 else real(self, tokens)  # calls 1-2 time a probe
 
     monkeypatch.setattr(NeuralModel, "cross_entropy", flaky)
     events = []
