@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,7 +16,11 @@ from lmtui import __version__
 from lmtui.errors import LmtuiError
 
 MODEL_FIELDS = ("order", "smoothing", "k", "context", "embed", "hidden", "layers", "dropout", "tie_weights")
-TRAIN_FIELDS = ("steps", "max_seconds", "batch_size", "seq_len", "k1", "lr", "clip", "eval_every", "device")
+TRAIN_FIELDS = (
+    "steps", "max_seconds", "batch_size", "seq_len", "k1", "lr", "clip", "eval_every", "checkpoint_every",
+    "device",
+)  # fmt: skip
+RESUME_FIELDS = ("steps", "max_seconds", "checkpoint_every", "device")  # what a resumed run may change
 SHARED_FIELDS = ("seed", "max_vocab", "min_count")  # every model takes these
 NGRAM_ONLY = MODEL_FIELDS[:3]
 NEURAL_ONLY = MODEL_FIELDS[3:] + TRAIN_FIELDS  # an n-gram model has no layers and trains in one counting pass
@@ -134,13 +137,20 @@ def corpora(as_json: bool) -> None:
 @click.option("--dropout", type=float, help="Dropout probability.")
 @click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights.")
 @click.option("--steps", type=int, help="Total optimizer steps (a run resumed past it gets this many more).")
-@click.option("--max-seconds", type=float, help="Seconds for this session (first budget used up ends it).")
+@click.option(
+    "--max-seconds",
+    type=float,
+    help="Seconds for this whole session: start-up, training, final evaluation (first budget out ends it).",
+)
 @click.option("--batch-size", type=int, help="Parallel streams per step.")
 @click.option("--seq-len", type=int, help="k2: tokens gradients flow back through (truncated BPTT).")
 @click.option("--k1", type=int, help="Tokens read between updates (default: --seq-len).")
 @click.option("--lr", type=float, help="Peak learning rate (AdamW, warm-up then cosine decay).")
 @click.option("--clip", type=float, help="Gradient-norm clipping threshold (0: off).")
-@click.option("--eval-every", type=int, help="Steps between validation passes.")
+@click.option("--eval-every", type=int, help="Steps between validation passes (they also come by time).")
+@click.option(
+    "--checkpoint-every", type=float, metavar="SECONDS", help="Seconds between resume checkpoints [30]."
+)
 @click.option("--max-vocab", type=int, help="Word level: keep the most frequent N words [10000].")
 @click.option("--min-count", type=int, help="Word level: drop words seen fewer times [1].")
 @click.option("--name", help="Run name [CORPUS-MODEL-LEVEL].")
@@ -154,14 +164,26 @@ def corpora(as_json: bool) -> None:
     "--events", type=click.Choice(["jsonl"]), help="Write one JSON event per line to stdout instead."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the final result as one JSON object.")
+@click.option(
+    "--control",
+    type=click.Choice(["stdin"]),
+    help="Also take pause/resume/stop lines on stdin; its end stops and saves (how the app drives training).",
+)
 def train(corpus: str | None, **opts: Any) -> None:
     """Train a model on CORPUS (a bundled corpus name, a text file, or a folder of .txt files)."""
+    from lmtui.training import Control
+
+    control = Control()  # made first: --max-seconds counts the whole session from here
     if opts["events"] and opts["as_json"]:
         raise LmtuiError("--events jsonl and --json are two output formats; choose one")
+    if opts["control"] == "stdin":
+        from lmtui.control import control_from_stdin
+
+        control_from_stdin(control, sys.stdin)
     if opts["events"]:
-        _train_jsonl(lambda: _job_from_options(corpus, opts))
+        _train_jsonl(lambda: _job_from_options(corpus, opts), control)
     else:
-        _train_display(_job_from_options(corpus, opts), opts["as_json"])
+        _train_display(_job_from_options(corpus, opts), opts["as_json"], control)
 
 
 def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202 (returns a training.Job)
@@ -175,19 +197,19 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         fixed = [
             f"--{n.replace('_', '-')}"
             for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS, *SHARED_FIELDS)
-            if given(n) and n not in ("steps", "max_seconds", "device")
+            if given(n) and n not in RESUME_FIELDS
         ]
         if corpus or fixed:
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
             raise LmtuiError(
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
-                f"(only --steps, --max-seconds and --device change); drop {what}"
+                f"(only --steps, --max-seconds, --checkpoint-every and --device change); drop {what}"
             )
         from lmtui.models import ModelConfig
         from lmtui.training import TrainConfig
 
         train_cfg = TrainConfig.from_dict(run.meta["train"])
-        for name in ("steps", "max_seconds", "device"):
+        for name in RESUME_FIELDS:
             if given(name):
                 train_cfg = replace(train_cfg, **{name: opts[name]})
         if given("steps") and not given("max_seconds"):
@@ -232,146 +254,48 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
     return Job(corpus, model_cfg, train_cfg, name=opts["name"], encoding=opts["encoding"])
 
 
-class _Signals:
-    """SIGINT/SIGTERM stop training at the next step (a checkpoint is saved); SIGUSR1/SIGUSR2 pause/resume."""
-
-    def __init__(self, control: Any):
-        self.control = control
-        self.old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        def stop(signum: int, _frame: Any) -> None:
-            if self.control.stop and signum == signal.SIGINT:
-                raise KeyboardInterrupt  # a second Ctrl+C: stop now
-            self.control.stop = True
-            self.control.reason = "interrupted" if signum == signal.SIGINT else "stopped"
-
-        def pause(signum: int, _frame: Any) -> None:
-            self.control.paused = signum == signal.SIGUSR1
-
-        handlers: dict[int, Callable[[int, Any], None]] = {signal.SIGINT: stop, signal.SIGTERM: stop}
-        if hasattr(signal, "SIGUSR1"):
-            handlers.update({signal.SIGUSR1: pause, signal.SIGUSR2: pause})
-        for sig, handler in handlers.items():
-            self.old[sig] = signal.signal(sig, handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.old.items():
-            signal.signal(sig, handler)
-
-
-def _stop_when_orphaned(control: Any) -> None:
-    """A child whose parent died (a crashed app) stops and saves, even while paused and writing nothing."""
-    import os
-    import threading
-    import time
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while not control.stop:
-            if os.getppid() != parent:
-                control.reason, control.paused, control.stop = "stopped", False, True
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
-
-
-def _train_jsonl(make_job: Callable[[], Any]) -> None:
+def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
     """Every outcome, a refused option included, ends in a finished or failed event line."""
+    from lmtui.control import Output, Signals, stop_when_orphaned
     from lmtui.events import Failed, Finished
-    from lmtui.training import Control, train
+    from lmtui.training import train
 
-    control = Control()
-    out = sys.stdout
-    _stop_when_orphaned(control)
-    with _Signals(control):
+    out = Output(control, sys.stdout)
+    stop_when_orphaned(control)
+    with Signals(control):
         try:
             for event in train(make_job(), control):
                 out.write(event.to_json() + "\n")
-                out.flush()
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
             out.write(Failed(str(exc)).to_json() + "\n")
-            out.flush()
             raise
 
 
-def _train_display(job: Any, as_json: bool) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from lmtui.events import Eval, Finished, NgramCounts, Note, Sample, Started, Step
+def _train_display(job: Any, as_json: bool, control: Any) -> None:
+    from lmtui.control import Signals
+    from lmtui.display import TrainDisplay
+    from lmtui.events import Finished
     from lmtui.runs import load_run
-    from lmtui.training import Control, result_dict, train
+    from lmtui.training import result_dict, train
 
-    console = Console(stderr=as_json, quiet=as_json)
-    control = Control()
+    display = TrainDisplay(control, stderr=as_json, quiet=as_json)
     finished: Finished | None = None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = None
-    with _Signals(control):
+    with Signals(control):
         try:
             for event in train(job, control):
-                if isinstance(event, Started):
-                    console.print(
-                        f"[bold]{event.run}[/]: {event.model} ({event.level}) on {event.corpus}, "
-                        f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
-                        f"{event.train_tokens:,} training tokens, device {event.device}"
-                        + (f", resuming at step {event.start_step}" if event.start_step else "")
-                    )
-                    if event.model != "ngram":
-                        progress.start()  # only now: an early error leaves no empty progress line behind
-                        task = progress.add_task("training", total=1.0, info="")
-                elif isinstance(event, Step) and task is not None:
-                    progress.update(
-                        task,
-                        completed=event.progress,
-                        info=f"step {event.step}  loss {event.train_loss:.3f}  |g| {event.grad_norm:.2f}  "
-                        f"{event.tokens_per_s:,.0f} tok/s",
-                    )
-                elif isinstance(event, Eval):
-                    bpc = f"  {event.bits_per_char:.3f} bits/char" if event.bits_per_char else ""
-                    star = "  (best)" if event.best else ""
-                    console.print(
-                        f"step {event.step:>6}  val loss {event.val_loss:.4f} nats  "
-                        f"perplexity {event.val_ppl:.2f}{bpc}{star}"
-                    )
-                elif isinstance(event, NgramCounts):
-                    counts = ", ".join(f"{n + 1}-grams {c:,}" for n, c in enumerate(event.counts))
-                    console.print(f"counted in {event.seconds:.2f} s: {counts}")
-                elif isinstance(event, Sample):
-                    console.print(
-                        "[dim]" + event.text.strip()[:160].replace("\n", " ⏎ ").replace("[", r"\[") + "[/]"
-                    )
-                elif isinstance(event, Note):
-                    console.print(f"[yellow]note:[/] {event.message}")
-                elif isinstance(event, Finished):
+                display.show(event)
+                if isinstance(event, Finished):
                     finished = event
         finally:
-            progress.stop()
+            display.close()
     if finished is None:
         return
     if as_json:
         print_json(result_dict(finished, load_run(finished.run)))
     else:
-        test = f", test perplexity {finished.test_ppl:.2f}" if finished.test_ppl else ""
-        console.print(
-            f"[bold green]{finished.run}[/]: validation perplexity {finished.val_ppl:.2f}{test} "
-            f"after {finished.step} steps, {finished.elapsed:.1f} s ({finished.reason})"
-        )
-        if finished.reason == "interrupted":
-            console.print(f"checkpoint saved; continue with: lmtui train --resume {finished.run}")
+        display.closing(finished)
     if finished.reason == "interrupted":
         sys.exit(130)
 
@@ -484,6 +408,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
 
     run = load_run(name)
     tokenizer = run.tokenizer()
+    pending = text_path is None and bool(run.meta.get("eval_pending"))
     if text_path is not None:
         _, text = load_text(str(text_path), encoding)
         source = str(text_path)
@@ -493,7 +418,14 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     ids = tokenizer.encode(text)
     if len(ids) < 2:
         raise LmtuiError(f"{source} has fewer than two {tokenizer.level} tokens to score")
-    loss = run.load_model().cross_entropy(ids)
+    stored: dict[str, Any] = {}
+    if pending:  # a stopped run's full evaluation, deferred: score both splits now and keep the figures
+        from lmtui.training import complete_evaluation
+
+        stored = complete_evaluation(name, encoding)
+        loss = stored["test_loss"]
+    else:
+        loss = run.load_model().cross_entropy(ids)
     result = {
         "run": name,
         "text": source,
@@ -503,7 +435,10 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         "loss": loss,
         "perplexity": math.exp(min(loss, 700)),
         "bits_per_char": loss * (len(ids) - 1) / len(text) / math.log(2),
+        "stored": pending,  # True: the run's pending validation and test figures were computed and saved
     }
+    if pending:
+        result.update(val_loss=stored["val_loss"], val_perplexity=stored["val_ppl"])
     if as_json:
         print_json(result)
     else:
@@ -512,6 +447,8 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
             f"perplexity {result['perplexity']:.2f}, {result['bits_per_char']:.3f} bits/char, "
             f"unknown {result['unk_rate']:.2%}"
         )
+        if pending:
+            click.echo(f"stored with the run: validation perplexity {stored['val_ppl']:.2f}")
 
 
 # -- runs

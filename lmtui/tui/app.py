@@ -53,9 +53,11 @@ class LmtuiApp(App[None]):
         self._quitting = False
 
     async def on_mount(self) -> None:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            # The terminal went away: stop training (it saves a checkpoint) instead of orphaning it.
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        hangup = getattr(signal, "SIGHUP", None)  # Windows has none: there the child's stdin ends instead
+        if hangup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                # The terminal went away: stop training (it saves a checkpoint) instead of orphaning it.
+                asyncio.get_running_loop().add_signal_handler(hangup, self._hang_up)
         if self.start_run:
             await self.open_playground(self.start_run)
         elif self.start_mode != self.current_mode:
@@ -134,9 +136,14 @@ def make_app(**kwargs: Any) -> LmtuiApp:
     return LmtuiApp(**kwargs)
 
 
-def stop_child(trainer: TrainerProcess | None, timeout: float = 20.0) -> None:
-    """Last resort after the app's loop has ended: make sure no training child outlives the app."""
+def stop_child(trainer: TrainerProcess | None, timeout: float = 8.0) -> None:
+    """Last resort after the app's loop has ended: make sure no training child outlives the app.
+
+    Elsewhere than POSIX the child's stdin closes as this process ends, which stops and saves it.
+    """
     if trainer is None or trainer.process is None or trainer.process.returncode is not None:
+        return
+    if os.name != "posix":
         return
     pid = trainer.pid
     with contextlib.suppress(ProcessLookupError):
