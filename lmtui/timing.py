@@ -21,11 +21,11 @@ FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-secon
 QUICK_STOP = 1.0  # seconds a stop may spend on one last slice evaluation (else it only saves)
 
 
-def eval_gap(max_seconds: float | None) -> float:
-    """Seconds between time-scheduled evaluations."""
-    if not max_seconds:
+def eval_gap(training_seconds: float | None) -> float:
+    """Seconds between time-scheduled evaluations, for a session with this much time left to train."""
+    if training_seconds is None:
         return MAX_EVAL_GAP
-    return min(MAX_EVAL_GAP, max(MIN_EVAL_GAP, max_seconds / EVALS_PER_SESSION))
+    return min(MAX_EVAL_GAP, max(MIN_EVAL_GAP, training_seconds / EVALS_PER_SESSION))
 
 
 def slice_tokens(tokens_per_s: float, gap: float, available: int) -> int:

@@ -449,15 +449,16 @@ def _train_neural(
 
     # The validation slice: the same first tokens of the split at every evaluation (a resumed run keeps its
     # size, so its best loss stays comparable), sized from a timed probe to cost a small share of the gap.
-    gap = eval_gap(cfg.max_seconds)
     metrics = run.meta.setdefault("metrics", {})
+    final_tokens = len(data.val) + len(data.test)
     session.eval_rate = _eval_rate(model, data.val)
+    deadline = session.training_deadline(final_tokens)
+    gap = eval_gap(None if deadline is None else deadline - session.now())  # ~10 in the training time left
     size = metrics.get("eval_slice_tokens")
     if not isinstance(size, int) or size < 2:
         size = metrics["eval_slice_tokens"] = slice_tokens(session.eval_rate, gap, len(data.val))
     val_slice = data.val[: min(size, len(data.val))]
     session.eval_cost = len(val_slice) / session.eval_rate  # an estimate until the first evaluation
-    final_tokens = len(data.val) + len(data.test)
 
     # --steps is the run's total, so an interrupted run resumes towards the same target (and ends where an
     # uninterrupted one would); a run that already reached it gets that many more. Time is per session: it
@@ -485,11 +486,14 @@ def _train_neural(
         ]
         return max(parts)
 
-    last_eval, last_eval_time, last_save = -1, time.perf_counter(), time.perf_counter()
+    # evaluations start every `gap` seconds (start to start, so ~10 fit the budget whatever they cost), with
+    # at least half a gap of training after each
+    last_eval, last_eval_start, last_eval_end = -1, time.perf_counter(), time.perf_counter()
+    last_save = last_eval_end
 
     def evaluate(sample: bool = True) -> Iterator[Event]:
-        nonlocal best, last_eval, last_eval_time, last_save
-        t0 = time.perf_counter()
+        nonlocal best, last_eval, last_eval_start, last_eval_end, last_save
+        t0 = last_eval_start = time.perf_counter()
         last_eval = step
         val_loss = model.cross_entropy(val_slice)
         scored = time.perf_counter()
@@ -514,8 +518,8 @@ def _train_neural(
         yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
         if sample:
             yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
-        last_eval_time = last_save = time.perf_counter()
-        session.eval_cost = last_eval_time - t0
+        last_eval_end = last_save = time.perf_counter()
+        session.eval_cost = last_eval_end - t0
 
     while True:
         if control.stop:
@@ -566,7 +570,8 @@ def _train_neural(
         step += 1
         tokens_since += batch * k1
         now = time.perf_counter()
-        due = step - max(last_eval, start_step) >= cfg.eval_every or now - last_eval_time >= gap
+        by_time = now - last_eval_start >= gap and now - last_eval_end >= gap / 2
+        due = step - max(last_eval, start_step) >= cfg.eval_every or by_time
         if now - last_emit >= 0.2 or due:
             rate = tokens_since / max(now - t_since, 1e-9)
             ev = Step(
