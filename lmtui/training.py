@@ -604,7 +604,7 @@ def _train_neural(
         yield from evaluate(sample=not stopped)
     session.loop_ended = time.perf_counter()
     final: LanguageModel | None = None
-    if not stopped and session.full_fits(final_tokens):
+    if not stopped and session.full_fits_now(final_tokens):
         final = run.load_model(device) if (run.path / "model.safetensors").is_file() else model
     yield _finish(run, data, final, step, reason, elapsed(), session)
 
