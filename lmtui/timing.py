@@ -18,7 +18,6 @@ MAX_EVAL_GAP = 60.0  # also the gap of a session with a step budget only
 SLICE_SHARE = 0.04  # one slice evaluation costs about this share of the gap between evaluations
 MIN_SLICE = 2048  # tokens: fewer make a noisy curve, whatever they cost
 FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-seconds; beyond, it is pending
-QUICK_STOP = 1.0  # seconds a stop may spend on one last slice evaluation (else it only saves)
 
 
 def eval_gap(training_seconds: float | None) -> float:

@@ -25,7 +25,7 @@ from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
-from lmtui.timing import QUICK_STOP, Session, eval_gap, slice_tokens
+from lmtui.timing import Session, eval_gap, slice_tokens
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -491,7 +491,7 @@ def _train_neural(
     last_eval, last_eval_start, last_eval_end = -1, time.perf_counter(), time.perf_counter()
     last_save = last_eval_end
 
-    def evaluate(sample: bool = True) -> Iterator[Event]:
+    def evaluate() -> Iterator[Event]:
         nonlocal best, last_eval, last_eval_start, last_eval_end, last_save
         t0 = last_eval_start = time.perf_counter()
         last_eval = step
@@ -516,8 +516,7 @@ def _train_neural(
         runs.append_event(run, ev.to_dict())
         yield ev
         yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
-        if sample:
-            yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
+        yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
         last_eval_end = last_save = time.perf_counter()
         session.eval_cost = last_eval_end - t0
 
@@ -595,13 +594,13 @@ def _train_neural(
             yield Checkpoint(step, str(run.path / "last.safetensors"), False)
 
     stopped = reason in ("stopped", "interrupted")
-    if stopped and session.eval_cost > QUICK_STOP:  # a quick stop: save, and evaluate later (lmtui eval)
+    if stopped:  # a quick stop: save now, evaluate later (lmtui eval); the last slice figures stay shown
         save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
         yield Checkpoint(step, str(run.path / "last.safetensors"), False)
         if not (run.path / "model.safetensors").is_file():
             runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
     elif last_eval != step:
-        yield from evaluate(sample=not stopped)
+        yield from evaluate()
     session.loop_ended = time.perf_counter()
     final: LanguageModel | None = None
     if not stopped and session.full_fits_now(final_tokens):
