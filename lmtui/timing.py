@@ -16,7 +16,8 @@ EVALS_PER_SESSION = 10  # time-scheduled evaluations a budgeted session gets (pl
 MIN_EVAL_GAP = 1.0  # seconds; a tiny budget still leaves most of its time to training
 MAX_EVAL_GAP = 60.0  # also the gap of a session with a step budget only
 SLICE_SHARE = 0.04  # one slice evaluation costs about this share of the gap between evaluations
-MIN_SLICE = 2048  # tokens: fewer make a noisy curve, whatever they cost
+MIN_SLICE = 1024  # tokens: fewer make a noisy curve, whatever they cost
+MAX_EVAL_SHARE = 0.12  # evaluations (slice, sample, checkpoint) take at most this share of training time
 FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-seconds; beyond, it is pending
 
 
@@ -25,6 +26,12 @@ def eval_gap(training_seconds: float | None) -> float:
     if training_seconds is None:
         return MAX_EVAL_GAP
     return min(MAX_EVAL_GAP, max(MIN_EVAL_GAP, training_seconds / EVALS_PER_SESSION))
+
+
+def spacing(gap: float, eval_cost: float) -> float:
+    """Seconds from one evaluation's start to the next: the gap, stretched when evaluating costs more than
+    MAX_EVAL_SHARE of it (a word model's sample through a 10k softmax can cost more than its slice)."""
+    return max(gap, eval_cost / MAX_EVAL_SHARE)
 
 
 def slice_tokens(tokens_per_s: float, gap: float, available: int) -> int:

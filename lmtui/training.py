@@ -25,7 +25,7 @@ from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
-from lmtui.timing import Session, eval_gap, slice_tokens
+from lmtui.timing import Session, eval_gap, slice_tokens, spacing
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -569,7 +569,7 @@ def _train_neural(
         step += 1
         tokens_since += batch * k1
         now = time.perf_counter()
-        by_time = now - last_eval_start >= gap and now - last_eval_end >= gap / 2
+        by_time = now - last_eval_start >= spacing(gap, session.eval_cost) and now - last_eval_end >= gap / 2
         due = step - max(last_eval, start_step) >= cfg.eval_every or by_time
         if now - last_emit >= 0.2 or due:
             rate = tokens_since / max(now - t_since, 1e-9)

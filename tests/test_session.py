@@ -48,6 +48,8 @@ def test_eval_gap_and_slice_are_bounded():
     assert timing.slice_tokens(1e9, 6.0, 5000) == 5000  # never more than the split
     assert timing.slice_tokens(1.0, 6.0, 50_000) == timing.MIN_SLICE  # never a uselessly noisy few
     assert timing.slice_tokens(100_000, 5.0, 10**6) == int(100_000 * 5.0 * timing.SLICE_SHARE)
+    assert timing.spacing(5.0, 0.1) == 5.0  # cheap evaluations keep the gap
+    assert timing.spacing(5.0, 1.2) == pytest.approx(1.2 / timing.MAX_EVAL_SHARE)  # costly ones stay a share
 
 
 def test_session_keeps_room_for_the_final_evaluation_or_leaves_it_pending():
