@@ -483,8 +483,8 @@ def runs_(as_json: bool) -> None:
             r["model"],
             r["level"],
             num(r["parameters"], ","),
-            num(r["val_ppl"], ".2f"),
-            num(r["test_ppl"], ".2f"),
+            "pending" if r.get("eval_pending") else num(r["val_ppl"], ".2f"),  # `lmtui eval NAME` fills it
+            "pending" if r.get("eval_pending") else num(r["test_ppl"], ".2f"),
             num(r["bits_per_char"], ".3f"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",

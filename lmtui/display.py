@@ -22,8 +22,10 @@ HEADLESS_EVERY = 5.0  # seconds between plain progress lines when the output is 
 
 
 class TrainDisplay:
-    def __init__(self, control: Any, stderr: bool = False, quiet: bool = False) -> None:
-        self.console = Console(stderr=stderr, quiet=quiet)
+    def __init__(
+        self, control: Any, stderr: bool = False, quiet: bool = False, console: Console | None = None
+    ) -> None:
+        self.console = console or Console(stderr=stderr, quiet=quiet)
         self.output = Output(control, self.console.file)
         self.live = self.console.is_terminal and not quiet
         self.progress = Progress(

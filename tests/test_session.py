@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tiny_model, tiny_train
 from test_cli import TINY, invoke, json_out, ok
 from test_interrupts import Reader, _env, _popen, _train_cmd, checkpoint_step
 
@@ -152,6 +153,8 @@ def test_a_stop_saves_and_leaves_the_full_evaluation_pending(english_file, model
     assert run.meta["status"] == "stopped" and run.meta["eval_pending"] is True
     assert run.summary()["eval_pending"] and run.summary()["val_ppl"] is None
     assert checkpoint_step("stop") == finished.step
+    row = next(line for line in ok(invoke("runs")).output.splitlines() if "stop" in line)
+    assert row.count("pending") == 2  # validation and test perplexity, in the runs table
 
     result = json_out(invoke("eval", "stop", "--json"))  # what the app runs on demand
     assert result["stored"] is True and result["val_perplexity"] > 1 and result["perplexity"] > 1
@@ -185,6 +188,20 @@ def test_headless_progress_lines_and_no_blank_line_after_an_ngram(english_file, 
     assert len(progress) >= 2 and progress[-1].endswith("%")  # step, loss, tok/s, elapsed, share done
     ngram = ok(invoke("train", english_file, "--model", "ngram"))
     assert "\n\n" not in ngram.output and "one counting pass" in ngram.output
+
+
+def test_the_live_bar_ends_full(english_file):
+    from rich.console import Console
+
+    from lmtui.display import TrainDisplay
+
+    display = TrainDisplay(Control(), console=Console(file=io.StringIO(), force_terminal=True, width=100))
+    assert display.live
+    events = list(train(Job(str(english_file), tiny_model("gru"), tiny_train(steps=5), name="bar")))
+    for event in events:
+        display.show(event)
+    display.close()
+    assert events[-1].reason == "steps" and display.progress.tasks[0].completed == 1.0
 
 
 # -- control: stdin, signals, lost outputs
