@@ -468,6 +468,7 @@ def _train_neural(
     start_step = step
     paused_for = 0.0
     last_emit, tokens_since, t_since = 0.0, 0, t_start
+    last_step: Step | None = None
     reason = "done"
 
     def elapsed() -> float:
@@ -484,7 +485,7 @@ def _train_neural(
             step / target_steps if target_steps else 0.0,
             elapsed() / budget if budget and budget > 0 else 0.0,
         ]
-        return max(parts)
+        return min(max(parts), 1.0)
 
     # evaluations start every `gap` seconds (start to start, so ~10 fit the budget whatever they cost), with
     # at least half a gap of training after each
@@ -573,18 +574,10 @@ def _train_neural(
         due = step - max(last_eval, start_step) >= cfg.eval_every or by_time
         if now - last_emit >= 0.2 or due:
             rate = tokens_since / max(now - t_since, 1e-9)
-            ev = Step(
-                step,
-                loss_value,
-                grad_norm,
-                lr,
-                rate,
-                elapsed(),
-                _eta(target_steps, step, elapsed(), budget_total(), now - t_since, tokens_since, batch * k1),
-                progress(),
-            )
-            runs.append_event(run, ev.to_dict())
-            yield ev
+            eta = _eta(target_steps, step, elapsed(), budget_total(), now - t_since, tokens_since, batch * k1)
+            last_step = Step(step, loss_value, grad_norm, lr, rate, elapsed(), eta, progress())
+            runs.append_event(run, last_step.to_dict())
+            yield last_step
             last_emit, tokens_since, t_since = now, 0, now
         if due:
             yield from evaluate()
@@ -593,6 +586,13 @@ def _train_neural(
             last_save = time.perf_counter()
             yield Checkpoint(step, str(run.path / "last.safetensors"), False)
 
+    if last_step is not None and last_step.step != step:  # the curve and the bar end where training did
+        last_step = replace(
+            last_step, step=step, train_loss=loss_value, grad_norm=grad_norm, lr=lr, elapsed=elapsed(),
+            eta=0.0, progress=progress(),
+        )  # fmt: skip
+        runs.append_event(run, last_step.to_dict())
+        yield last_step
     stopped = reason in ("stopped", "interrupted")
     if stopped:  # a quick stop: save now, evaluate later (lmtui eval); the last slice figures stay shown
         save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())

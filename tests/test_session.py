@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import tiny_model, tiny_train
 from test_cli import TINY, invoke, json_out, ok
 from test_interrupts import Reader, _env, _popen, _train_cmd, checkpoint_step
 
@@ -190,14 +189,14 @@ def test_headless_progress_lines_and_no_blank_line_after_an_ngram(english_file, 
     assert "\n\n" not in ngram.output and "one counting pass" in ngram.output
 
 
-def test_the_live_bar_ends_full(english_file):
+def test_the_live_bar_ends_full(english_file, model_cfg, train_cfg):
     from rich.console import Console
 
     from lmtui.display import TrainDisplay
 
     display = TrainDisplay(Control(), console=Console(file=io.StringIO(), force_terminal=True, width=100))
     assert display.live
-    events = list(train(Job(str(english_file), tiny_model("gru"), tiny_train(steps=5), name="bar")))
+    events = list(train(Job(str(english_file), model_cfg("gru"), train_cfg(steps=5), name="bar")))
     for event in events:
         display.show(event)
     display.close()
