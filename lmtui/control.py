@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import threading
 import time
 from typing import IO, Any
@@ -23,10 +24,22 @@ def _stop(control: Any, reason: str) -> None:
     control.reason, control.paused, control.stop = reason, False, True
 
 
+def silence_terminal(fds: tuple[int, ...] = (0, 1, 2)) -> None:
+    """After a hang-up: point whichever of ``fds`` are terminals at the null device.
+
+    Checked with stat, not isatty(): on a hung-up terminal isatty() (tcgetattr) fails and says False.
+    Pipes and files are left alone, so a reader still gets the closing lines.
+    """
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if stat.S_ISCHR(os.fstat(fd).st_mode):
+                _silence(fd)
+
+
 def _silence(fd: int) -> None:
     """Point a dead output (a closed pipe, a hung-up terminal) at the null device: later writes succeed."""
     with contextlib.suppress(OSError):
-        null = os.open(os.devnull, os.O_WRONLY)
+        null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, fd)
         os.close(null)
 
@@ -51,10 +64,7 @@ class Signals:
 
         def hang_up(_signum: int, _frame: Any) -> None:
             # the terminal is gone: writing to it would fail, so the closing lines go nowhere instead
-            for fd in (1, 2):
-                with contextlib.suppress(OSError):
-                    if os.isatty(fd):
-                        _silence(fd)
+            silence_terminal((1, 2))
             _stop(control, "stopped")
 
         def pause(signum: int, _frame: Any) -> None:
