@@ -291,17 +291,18 @@ def _full_metrics(data: Data, model: LanguageModel) -> dict[str, Any]:
 def _finish(
     run: runs.Run,
     data: Data,
-    model: LanguageModel | None,
+    model: LanguageModel,
     step: int,
     reason: str,
     elapsed: float,
     session: Session | None = None,
+    full: bool = True,
 ) -> Finished:
-    """Record how the session ended; ``model`` None leaves the full evaluation pending (``lmtui eval``)."""
+    """Record how the session ended; ``full=False`` leaves the full evaluation pending (``lmtui eval``)."""
     metrics = run.meta.setdefault("metrics", {})
-    if model is not None:
+    metrics.update(parameters=model.num_parameters(), size_bytes=model.size_bytes())
+    if full:
         metrics.update(_full_metrics(data, model))
-        metrics.update(parameters=model.num_parameters(), size_bytes=model.size_bytes())
         run.meta.pop("eval_pending", None)
     else:  # figures of older weights would be wrong: the table shows "pending" until `lmtui eval`
         metrics.update(val_loss=None, val_ppl=None, bits_per_char=None, test_loss=None, test_ppl=None)
@@ -330,7 +331,7 @@ def _finish(
         len(data.train),
         len(data.val),
         len(data.test),
-        eval_pending=model is None,
+        eval_pending=not full,
         **parts,
     )
 
@@ -602,10 +603,10 @@ def _train_neural(
     elif last_eval != step:
         yield from evaluate()
     session.loop_ended = time.perf_counter()
-    final: LanguageModel | None = None
-    if not stopped and session.full_fits_now(final_tokens):
-        final = run.load_model(device) if (run.path / "model.safetensors").is_file() else model
-    yield _finish(run, data, final, step, reason, elapsed(), session)
+    full = not stopped and session.full_fits_now(final_tokens)
+    if full and (run.path / "model.safetensors").is_file():
+        model = run.load_model(device)  # the best checkpoint is what the run keeps and is scored
+    yield _finish(run, data, model, step, reason, elapsed(), session, full)
 
 
 def _eval_rate(model: LanguageModel, val: np.ndarray) -> float:

@@ -151,6 +151,7 @@ def test_a_stop_saves_and_leaves_the_full_evaluation_pending(english_file, model
     run = runs.load_run("stop")
     assert run.meta["status"] == "stopped" and run.meta["eval_pending"] is True
     assert run.summary()["eval_pending"] and run.summary()["val_ppl"] is None
+    assert run.summary()["parameters"] > 0  # the size is known at once
     assert checkpoint_step("stop") == finished.step
     row = next(line for line in ok(invoke("runs")).output.splitlines() if "stop" in line)
     assert row.count("pending") == 2  # validation and test perplexity, in the runs table
