@@ -21,11 +21,17 @@ from lmtui.events import Eval, Event, Finished, NgramCounts, Note, Sample, Start
 HEADLESS_EVERY = 5.0  # seconds between plain progress lines when the output is not a terminal
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits the process here (status 1, nothing saved); training stops and saves instead."""
+        raise BrokenPipeError
+
+
 class TrainDisplay:
     def __init__(
         self, control: Any, stderr: bool = False, quiet: bool = False, console: Console | None = None
     ) -> None:
-        self.console = console or Console(stderr=stderr, quiet=quiet)
+        self.console = console or _Console(stderr=stderr, quiet=quiet)
         self.output = Output(control, self.console.file)
         self.live = self.console.is_terminal and not quiet
         self.progress = Progress(
