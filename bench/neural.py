@@ -41,13 +41,21 @@ def run_one(kind: str, level: str, budget: float, preset: str, overrides: dict) 
         elif kind_ == "Finished":
             finished = ev
     assert finished is not None
+    val_loss, val_ppl = finished.val_loss, finished.val_ppl
+    if finished.eval_pending:  # the full evaluation did not fit the session: scored now, outside the budget
+        from lmtui.training import complete_evaluation
+
+        metrics = complete_evaluation(finished.run)
+        val_loss, val_ppl = metrics["val_loss"], metrics["val_ppl"]
     bpc_factor = 1 / math.log(2)
     out = {
         "model": kind,
         "level": level,
         "budget_s": budget,
-        "val_loss": finished.val_loss,
-        "val_ppl": finished.val_ppl,
+        "val_loss": val_loss,
+        "val_ppl": val_ppl,
+        "eval_pending": finished.eval_pending,
+        "session_s": finished.session_seconds,
         "steps": finished.step,
         "elapsed_s": finished.elapsed,
         "tokens_per_s": median(rates[1:] or rates),
@@ -55,7 +63,7 @@ def run_one(kind: str, level: str, budget: float, preset: str, overrides: dict) 
         "overrides": overrides,
     }
     if level == "char":
-        out["bits_per_char"] = finished.val_loss * bpc_factor
+        out["bits_per_char"] = val_loss * bpc_factor
     return out
 
 

@@ -3,7 +3,7 @@
 Benchmarks never fail on timing: each prints its figures; BENCHMARKS.md has the goals and the results.
 ``--quick`` is a smoke run (smaller sizes, fewer repeats, 15 s neural budgets) that takes a few minutes.
 
-    python bench/run_all.py [--quick] [--only sampling,ngram,neural,scale,tui,tui_tmux]
+    python bench/run_all.py [--quick] [--only sampling,ngram,neural,scale,tui,tui_tmux,checkpoint,stop]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ OUT = HERE / "results"
 def main() -> None:
     p = argparse.ArgumentParser(description="run every lmtui benchmark")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="sampling,ngram,neural,scale,tui,tui_tmux")
+    p.add_argument("--only", default="sampling,ngram,neural,scale,tui,tui_tmux,checkpoint,stop")
     args = p.parse_args()
     quick = ["--quick"] if args.quick else []
     plans = {
@@ -31,6 +31,8 @@ def main() -> None:
         "scale": ["scale.py", *(["--sizes", "1,10"] if args.quick else [])],
         "tui": ["tui.py", *(["--presses", "12"] if args.quick else [])],
         "tui_tmux": ["tui_tmux.py", *(["--presses", "12"] if args.quick else [])],
+        "checkpoint": ["checkpoint.py", *quick],
+        "stop": ["stop.py", *quick],
     }
     OUT.mkdir(exist_ok=True)
     failed = []

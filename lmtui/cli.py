@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -20,6 +19,7 @@ from lmtui.options import OPTIONS, SEED_MAX
 
 MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
+RESUME_FIELDS = ("steps", "max_seconds", "checkpoint_every", "device")  # what a resumed run may change
 NEEDS_TERMINAL = "the lmtui app needs a terminal; in scripts, run one of the commands above"
 
 
@@ -179,6 +179,11 @@ def corpora(as_json: bool) -> None:
     "--events", type=click.Choice(["jsonl"]), help="Write one JSON event per line to stdout instead."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the final result as one JSON object.")
+@click.option(
+    "--control",
+    type=click.Choice(["stdin"]),
+    help="Also take pause/resume/stop lines on stdin; its end stops and saves (how the app drives training).",
+)
 def train(corpus: str | None, **opts: Any) -> None:
     """Train a model on CORPUS: a bundled corpus name (`lmtui corpora`), a text file, a folder of .txt files,
     or - for standard input. The run is saved in $LMTUI_HOME/runs (your user data folder if LMTUI_HOME is not
@@ -195,12 +200,21 @@ def train(corpus: str | None, **opts: Any) -> None:
       cat novel.txt | lmtui train - --model ngram      # text from a pipe
       lmtui train --resume notes --max-seconds 120     # two more minutes
     """
+    from lmtui.training import Control
+
+    control = Control()  # made first: --max-seconds counts the whole session from here
     if opts["events"] and opts["as_json"]:
         raise BadUsage("--events jsonl and --json are two output formats; choose one")
+    if opts["control"] == "stdin":
+        if corpus == "-":
+            raise BadUsage("--control stdin and CORPUS - both read standard input; choose one")
+        from lmtui.control import control_from_stdin
+
+        control_from_stdin(control, sys.stdin)
     if opts["events"]:
-        _train_jsonl(lambda: _job_from_options(corpus, opts))
+        _train_jsonl(lambda: _job_from_options(corpus, opts), control)
     else:
-        _train_display(_job_from_options(corpus, opts), opts["as_json"])
+        _train_display(_job_from_options(corpus, opts), opts["as_json"], control)
 
 
 def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202 (returns a training.Job)
@@ -216,20 +230,20 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         fixed = [
             f"--{n.replace('_', '-')}"
             for n in (*MODEL_FIELDS, "model", "level", "preset", "name", *TRAIN_FIELDS)
-            if given(n) and n not in ("steps", "max_seconds", "device")
+            if given(n) and n not in RESUME_FIELDS
         ]
         if corpus or fixed:
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
             raise BadUsage(
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
-                f"(only --steps, --max-seconds and --device change); drop {what}"
+                f"(only --steps, --max-seconds, --checkpoint-every and --device change); drop {what}"
             )
         _needs_stdin(run.name, run.meta["corpus"]["spec"], f"lmtui train --resume {run.name}")
         from lmtui.models import ModelConfig
         from lmtui.training import TrainConfig
 
         train_cfg = TrainConfig.from_dict(run.meta["train"])
-        for name in ("steps", "max_seconds", "device"):
+        for name in RESUME_FIELDS:
             if given(name):
                 train_cfg = replace(train_cfg, **{name: opts[name]})
         if given("steps") and not given("max_seconds"):
@@ -287,146 +301,48 @@ def _needs_stdin(name: str, spec: Any, command: str, other: str = "") -> None:
         )
 
 
-class _Signals:
-    """SIGINT/SIGTERM stop training at the next step (a checkpoint is saved); SIGUSR1/SIGUSR2 pause/resume."""
-
-    def __init__(self, control: Any):
-        self.control = control
-        self.old: dict[int, Any] = {}
-
-    def __enter__(self) -> _Signals:
-        def stop(signum: int, _frame: Any) -> None:
-            if self.control.stop and signum == signal.SIGINT:
-                raise KeyboardInterrupt  # a second Ctrl+C: stop now
-            self.control.stop = True
-            self.control.reason = "interrupted" if signum == signal.SIGINT else "stopped"
-
-        def pause(signum: int, _frame: Any) -> None:
-            self.control.paused = signum == signal.SIGUSR1
-
-        handlers: dict[int, Callable[[int, Any], None]] = {signal.SIGINT: stop, signal.SIGTERM: stop}
-        if hasattr(signal, "SIGUSR1"):
-            handlers.update({signal.SIGUSR1: pause, signal.SIGUSR2: pause})
-        for sig, handler in handlers.items():
-            self.old[sig] = signal.signal(sig, handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.old.items():
-            signal.signal(sig, handler)
-
-
-def _stop_when_orphaned(control: Any) -> None:
-    """A child whose parent died (a crashed app) stops and saves, even while paused and writing nothing."""
-    import os
-    import threading
-    import time
-
-    parent = os.getppid()
-
-    def watch() -> None:
-        while not control.stop:
-            if os.getppid() != parent:
-                control.reason, control.paused, control.stop = "stopped", False, True
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
-
-
-def _train_jsonl(make_job: Callable[[], Any]) -> None:
+def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
     """Every outcome, a refused option included, ends in a finished or failed event line."""
+    from lmtui.control import Output, Signals, stop_when_orphaned
     from lmtui.events import Failed, Finished
-    from lmtui.training import Control, train
+    from lmtui.training import train
 
-    control = Control()
-    out = sys.stdout
-    _stop_when_orphaned(control)
-    with _Signals(control):
+    out = Output(control, sys.stdout)
+    stop_when_orphaned(control)
+    with Signals(control):
         try:
             for event in train(make_job(), control):
                 out.write(event.to_json() + "\n")
-                out.flush()
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
             out.write(Failed(str(exc)).to_json() + "\n")
-            out.flush()
             raise
 
 
-def _train_display(job: Any, as_json: bool) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    from lmtui.events import Eval, Finished, NgramCounts, Note, Sample, Started, Step
+def _train_display(job: Any, as_json: bool, control: Any) -> None:
+    from lmtui.control import Signals
+    from lmtui.display import TrainDisplay
+    from lmtui.events import Finished
     from lmtui.runs import load_run
-    from lmtui.training import Control, result_dict, train
+    from lmtui.training import result_dict, train
 
-    console = Console(stderr=as_json, quiet=as_json)
-    control = Control()
+    display = TrainDisplay(control, stderr=as_json, quiet=as_json)
     finished: Finished | None = None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-    task = None
-    with _Signals(control):
+    with Signals(control):
         try:
             for event in train(job, control):
-                if isinstance(event, Started):
-                    console.print(
-                        f"[bold]{event.run}[/]: {event.model} ({event.level}) on {event.corpus}, "
-                        f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
-                        f"{event.train_tokens:,} training tokens, device {event.device}"
-                        + (f", resuming at step {event.start_step}" if event.start_step else "")
-                    )
-                    if event.model != "ngram":
-                        progress.start()  # only now: an early error leaves no empty progress line behind
-                        task = progress.add_task("training", total=1.0, info="")
-                elif isinstance(event, Step) and task is not None:
-                    progress.update(
-                        task,
-                        completed=event.progress,
-                        info=f"step {event.step}  loss {event.train_loss:.3f}  |g| {event.grad_norm:.2f}  "
-                        f"{event.tokens_per_s:,.0f} tok/s",
-                    )
-                elif isinstance(event, Eval):
-                    bpc = f"  {event.bits_per_char:.3f} bits/char" if event.bits_per_char else ""
-                    star = "  (best)" if event.best else ""
-                    console.print(
-                        f"step {event.step:>6}  val loss {event.val_loss:.4f} nats  "
-                        f"perplexity {event.val_ppl:.2f}{bpc}{star}"
-                    )
-                elif isinstance(event, NgramCounts):
-                    counts = ", ".join(f"{n + 1}-grams {c:,}" for n, c in enumerate(event.counts))
-                    console.print(f"counted in {event.seconds:.2f} s: {counts}")
-                elif isinstance(event, Sample):
-                    console.print(
-                        "[dim]" + event.text.strip()[:160].replace("\n", " ⏎ ").replace("[", r"\[") + "[/]"
-                    )
-                elif isinstance(event, Note):
-                    console.print(f"[yellow]note:[/] {event.message}")
-                elif isinstance(event, Finished):
+                display.show(event)
+                if isinstance(event, Finished):
                     finished = event
         finally:
-            progress.stop()
+            display.close()
     if finished is None:
         return
     if as_json:
         print_json(result_dict(finished, load_run(finished.run)))
     else:
-        test = f", test perplexity {finished.test_ppl:.2f}" if finished.test_ppl else ""
-        console.print(
-            f"[bold green]{finished.run}[/]: validation perplexity {finished.val_ppl:.2f}{test} "
-            f"after {finished.step} steps, {finished.elapsed:.1f} s ({finished.reason})"
-        )
-        if finished.reason == "interrupted":
-            console.print(f"checkpoint saved; continue with: lmtui train --resume {finished.run}")
+        display.closing(finished)
     if finished.reason == "interrupted":
         sys.exit(130)
 
@@ -563,6 +479,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
 
     run = load_run(name)
     tokenizer = run.tokenizer()
+    pending = text_path is None and bool(run.meta.get("eval_pending"))
     if text_path is not None:
         _, text = load_text(str(text_path), encoding)
         source = str(text_path)
@@ -573,7 +490,14 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     ids = tokenizer.encode(text)
     if len(ids) < 2:
         raise LmtuiError(f"{source} has fewer than two {tokenizer.level} tokens to score")
-    loss = run.load_model().cross_entropy(ids)
+    stored: dict[str, Any] = {}
+    if pending:  # a stopped run's full evaluation, deferred: score both splits now and keep the figures
+        from lmtui.training import complete_evaluation
+
+        stored = complete_evaluation(name, encoding)
+        loss = stored["test_loss"]
+    else:
+        loss = run.load_model().cross_entropy(ids)
     result = {
         "run": name,
         "text": source,
@@ -583,7 +507,10 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         "loss": loss,
         "perplexity": math.exp(min(loss, 700)),
         "bits_per_char": loss * (len(ids) - 1) / len(text) / math.log(2),
+        "stored": pending,  # True: the run's pending validation and test figures were computed and saved
     }
+    if pending:
+        result.update(val_loss=stored["val_loss"], val_perplexity=stored["val_ppl"])
     if as_json:
         print_json(result)
     else:
@@ -592,6 +519,8 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
             f"perplexity {result['perplexity']:.2f}, {result['bits_per_char']:.3f} bits/char, "
             f"unknown {result['unk_rate']:.2%}"
         )
+        if pending:
+            click.echo(f"stored with the run: validation perplexity {stored['val_ppl']:.2f}")
 
 
 # -- runs
@@ -633,8 +562,8 @@ def runs_(as_json: bool) -> None:
             r["model"],
             r["level"],
             num(r["parameters"], ","),
-            num(r["val_ppl"], ".2f"),
-            num(r["test_ppl"], ".2f"),
+            "pending" if r.get("eval_pending") else num(r["val_ppl"], ".2f"),  # `lmtui eval NAME` fills it
+            "pending" if r.get("eval_pending") else num(r["test_ppl"], ".2f"),
             num(r["bits_per_char"], ".3f"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",

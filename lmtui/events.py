@@ -66,7 +66,12 @@ class Step(Event):
 
 @dataclass
 class Eval(Event):
-    """Validation over the whole validation split: loss in nats/token and perplexity = exp(loss)."""
+    """Validation loss in nats/token and perplexity = exp(loss), over the whole split or a fixed slice of it.
+
+    During training a neural run scores the same cheap slice each time (``scope="slice"``, comparable along
+    the curve, used to pick the best checkpoint); the whole validation split is scored at the end and its
+    figures are the ``finished`` event's ``val_loss``/``val_ppl``.
+    """
 
     kind: ClassVar[str] = "eval"
     step: int
@@ -76,6 +81,7 @@ class Eval(Event):
     best: bool
     elapsed: float
     scope: str = "full"  # "full": the whole validation split; "slice": a fixed cheap slice of it
+    tokens: int | None = None  # validation tokens scored (the slice's size, or the whole split's)
 
 
 @dataclass
@@ -120,6 +126,11 @@ class Finished(Event):
     val_tokens: int
     test_tokens: int
     eval_pending: bool = False  # stopped before its full evaluation: val/test figures come later
+    # this session's wall-clock seconds: all of it, start-up (data, model), training loop, final evaluation
+    session_seconds: float | None = None
+    startup_seconds: float | None = None
+    training_seconds: float | None = None
+    eval_seconds: float | None = None
 
 
 @dataclass

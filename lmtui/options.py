@@ -139,7 +139,7 @@ OPTIONS: tuple[Option, ...] = (
         "time budget (s)",
         "float",
         NEURAL,
-        "Seconds for this session (the first budget used up ends it).",
+        "Seconds for this whole session: start-up, training, final evaluation (first budget out ends it).",
         low=0,
         low_open=True,
         optional=True,
@@ -185,7 +185,23 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("clip", "gradient clip", "float", NEURAL, "Gradient-norm clipping threshold (0: off).", low=0),
     Option(
-        "eval_every", "eval every", "int", NEURAL, "Steps between validation passes.", low=1, high=STEPS_MAX
+        "eval_every",
+        "eval every",
+        "int",
+        NEURAL,
+        "Steps between validation passes (they also come by time).",
+        low=1,
+        high=STEPS_MAX,
+    ),
+    Option(
+        "checkpoint_every",
+        "checkpoint every (s)",
+        "float",
+        NEURAL,
+        "Seconds between resume checkpoints: at most this much work is lost to a kill.",
+        low=0,
+        low_open=True,
+        in_form=False,
     ),
     Option("seed", "seed", "int", ALL, "Random seed.", low=0, high=SEED_MAX),
     Option(

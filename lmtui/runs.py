@@ -173,6 +173,7 @@ class Run:
             "bits_per_char": m.get("bits_per_char"),
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
+            "eval_pending": bool(self.meta.get("eval_pending")),  # stopped before its full evaluation
         }
 
     def save_meta(self) -> None:

@@ -25,6 +25,7 @@ from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class
+from lmtui.timing import Session, eval_gap, slice_tokens, spacing
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -40,7 +41,8 @@ class TrainConfig(JsonConfig):
     warmup: int = 20
     weight_decay: float = 0.01
     clip: float = 1.0  # max gradient norm; 0 turns clipping off
-    eval_every: int = 250
+    eval_every: int = 250  # steps between evaluations (they also come by time: lmtui.timing)
+    checkpoint_every: float = 30.0  # seconds of work between resume checkpoints (evaluations save one too)
     sample_length: int = 200
     seed: int = 1337
     device: str = "auto"
@@ -67,6 +69,7 @@ class Control:
     paused: bool = False
     stop: bool = False
     reason: str = "stopped"
+    started: float = field(default_factory=time.perf_counter)  # session start: --max-seconds counts from it
 
 
 @dataclass
@@ -185,14 +188,15 @@ def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date."""
     control = control or Control()
     validate(job.model, job.train, job.encoding)
+    session = Session(job.train.max_seconds, control.started)
     run, data = _open_run(job)
     if job.resume:  # a run continues as the model it is, whatever config the caller passed
         job = replace(job, model=run.model_config)
     try:
         if job.model.model == "ngram":
-            yield from _train_ngram(job, run, data)
+            yield from _train_ngram(job, run, data, session)
         else:
-            yield from _train_neural(job, run, data, control)
+            yield from _train_neural(job, run, data, control, session)
     except (LmtuiError, MemoryError) as exc:
         run.meta["status"] = "failed"
         run.meta["error"] = str(exc) if isinstance(exc, LmtuiError) else "out of memory"
@@ -259,33 +263,55 @@ def _bits_per_char(loss: float, tokens: int, chars: int) -> float:
     return loss * tokens / max(chars, 1) / math.log(2)
 
 
-def _finish(
-    run: runs.Run, data: Data, model: LanguageModel, step: int, reason: str, elapsed: float
-) -> Finished:
+def _full_metrics(data: Data, model: LanguageModel) -> dict[str, Any]:
+    """The whole validation and test splits, scored: what the runs table shows for a finished run."""
     val_loss = model.cross_entropy(data.val)
     test_loss = model.cross_entropy(data.test) if len(data.test) > 1 else float("nan")
-    metrics = run.meta.setdefault("metrics", {})
-    metrics.update(
-        step=step,
+    return dict(
         val_loss=val_loss,
         val_ppl=math.exp(min(val_loss, 700)),
         bits_per_char=_bits_per_char(val_loss, len(data.val) - 1, data.val_chars),
         test_loss=test_loss if math.isfinite(test_loss) else None,
         test_ppl=math.exp(min(test_loss, 700)) if math.isfinite(test_loss) else None,
+    )
+
+
+def _finish(
+    run: runs.Run,
+    data: Data,
+    model: LanguageModel,
+    step: int,
+    reason: str,
+    elapsed: float,
+    session: Session | None = None,
+    full: bool = True,
+) -> Finished:
+    """Record how the session ended; ``full=False`` leaves the full evaluation pending (``lmtui eval``)."""
+    metrics = run.meta.setdefault("metrics", {})
+    metrics.update(parameters=model.num_parameters(), size_bytes=model.size_bytes())
+    if full:
+        metrics.update(_full_metrics(data, model))
+        run.meta.pop("eval_pending", None)
+    else:  # figures of older weights would be wrong: the table shows "pending" until `lmtui eval`
+        metrics.update(val_loss=None, val_ppl=None, bits_per_char=None, test_loss=None, test_ppl=None)
+        run.meta["eval_pending"] = True
+    metrics.update(
+        step=step,
         train_seconds=elapsed,
         train_tokens=len(data.train),
         val_tokens=len(data.val),
         test_tokens=len(data.test),
-        parameters=model.num_parameters(),
-        size_bytes=model.size_bytes(),
     )
     run.meta["status"] = "done" if reason in ("steps", "time", "done") else reason
     run.save_meta()
+    if session is not None:
+        session.finished = time.perf_counter()
+    parts = session.parts() if session is not None else {}
     return Finished(
         run.name,
         step,
         reason,
-        val_loss,
+        metrics["val_loss"],
         metrics["val_ppl"],
         metrics["test_loss"],
         metrics["test_ppl"],
@@ -293,7 +319,24 @@ def _finish(
         len(data.train),
         len(data.val),
         len(data.test),
+        eval_pending=not full,
+        **parts,
     )
+
+
+def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any]:
+    """Score a run's whole validation and test splits now and store them (a stopped run's pending figures)."""
+    run = runs.load_run(name)
+    # TODO(h1's run lock): take the run's lock here, so this never writes run.json while a trainer holds it
+    # (a "training" status alone cannot tell: a killed trainer leaves it behind).
+    cfg = TrainConfig.from_dict(run.meta.get("train", {}))
+    data = prepare_data(run.meta["corpus"]["spec"], run.model_config.level, cfg, run.tokenizer(), encoding)
+    metrics = run.meta.setdefault("metrics", {})
+    metrics.update(_full_metrics(data, run.load_model()))
+    metrics.update(val_tokens=len(data.val), test_tokens=len(data.test))
+    run.meta.pop("eval_pending", None)
+    run.save_meta()
+    return dict(metrics)
 
 
 def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str) -> Started:
@@ -314,8 +357,8 @@ def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: in
     )
 
 
-def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
-    t0 = time.perf_counter()
+def _train_ngram(job: Job, run: runs.Run, data: Data, session: Session) -> Iterator[Event]:
+    t0 = session.loop_started = time.perf_counter()
     cls = model_class("ngram")
     model = cls.fit(data.train, len(data.tokenizer), job.model)  # type: ignore[attr-defined]
     seconds = time.perf_counter() - t0
@@ -323,7 +366,8 @@ def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
     yield from (Note(message) for message in data.notes)
     yield NgramCounts(job.model.order, list(model.counts_per_order()), seconds)
     runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
-    finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0)
+    session.loop_ended = time.perf_counter()
+    finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0, session)
     assert finished.val_loss is not None
     yield Eval(
         1,
@@ -332,6 +376,7 @@ def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
         run.meta["metrics"]["bits_per_char"],
         True,
         seconds,
+        tokens=len(data.val),
     )
     yield finished
 
@@ -344,7 +389,9 @@ def _lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iterator[Event]:
+def _train_neural(
+    job: Job, run: runs.Run, data: Data, control: Control, session: Session
+) -> Iterator[Event]:
     import torch
     from torch.nn import functional as F
 
@@ -389,31 +436,58 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
     if batch < cfg.batch_size:
         yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
 
+    # The validation slice: the same first tokens of the split at every evaluation (a resumed run keeps its
+    # size, so its best loss stays comparable), sized from a timed probe to cost a small share of the gap.
+    metrics = run.meta.setdefault("metrics", {})
+    final_tokens = len(data.val) + len(data.test)
+    session.eval_rate = _eval_rate(model, data.val)
+    deadline = session.training_deadline(final_tokens)
+    gap = eval_gap(None if deadline is None else deadline - session.now())  # ~10 in the training time left
+    size = metrics.get("eval_slice_tokens")
+    if not isinstance(size, int) or size < 2:
+        size = metrics["eval_slice_tokens"] = slice_tokens(session.eval_rate, gap, len(data.val))
+    val_slice = data.val[: min(size, len(data.val))]
+    session.eval_cost = len(val_slice) / session.eval_rate  # an estimate until the first evaluation
+
     # --steps is the run's total, so an interrupted run resumes towards the same target (and ends where an
-    # uninterrupted one would); a run that already reached it gets that many more. Time is per session.
-    budget_total = spent + cfg.max_seconds if cfg.max_seconds else None
+    # uninterrupted one would); a run that already reached it gets that many more. Time is per session: it
+    # counts from the session's start and keeps room for the final evaluation (lmtui.timing).
     target_steps = (cfg.steps if cfg.steps > step else step + cfg.steps) if cfg.steps else None
-    t_start = time.perf_counter()
+    t_start = session.loop_started = time.perf_counter()
+    start_step = step
     paused_for = 0.0
     last_emit, tokens_since, t_since = 0.0, 0, t_start
+    last_step: Step | None = None
     reason = "done"
 
     def elapsed() -> float:
         return spent + time.perf_counter() - t_start - paused_for
 
+    def budget_total() -> float | None:
+        """Training seconds of the whole run (past sessions' plus this one's share of --max-seconds)."""
+        deadline = session.training_deadline(final_tokens)
+        return None if deadline is None else spent + deadline - (t_start - session.started)
+
     def progress() -> float:
+        budget = budget_total()
         parts = [
             step / target_steps if target_steps else 0.0,
-            elapsed() / budget_total if budget_total else 0.0,
+            elapsed() / budget if budget and budget > 0 else 0.0,
         ]
-        return max(parts)
+        return min(max(parts), 1.0)
 
-    last_eval = -1
+    # evaluations start every `gap` seconds (start to start, so ~10 fit the budget whatever they cost), with
+    # at least half a gap of training after each
+    last_eval, last_eval_start, last_eval_end = -1, time.perf_counter(), time.perf_counter()
+    last_save = last_eval_end
 
     def evaluate() -> Iterator[Event]:
-        nonlocal best, last_eval
+        nonlocal best, last_eval, last_eval_start, last_eval_end, last_save
+        t0 = last_eval_start = time.perf_counter()
         last_eval = step
-        val_loss = model.cross_entropy(data.val)
+        val_loss = model.cross_entropy(val_slice)
+        scored = time.perf_counter()
+        session.eval_rate = max(len(val_slice) / max(scored - t0, 1e-6), 1.0)
         if not math.isfinite(val_loss):  # checked before anything is saved: the last good files stay
             raise LmtuiError(
                 f"the validation loss became {val_loss} at step {step}; training stopped and the last good "
@@ -423,14 +497,18 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         if is_best:
             best = val_loss
             runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
-            run.meta["metrics"].update(best_val_loss=val_loss, best_step=step)
+            metrics.update(best_val_loss=val_loss, best_step=step)
+        metrics.update(slice_val_loss=val_loss, slice_val_ppl=math.exp(min(val_loss, 700)))
         save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
         bpc = _bits_per_char(val_loss, len(data.val) - 1, data.val_chars)
-        ev = Eval(step, val_loss, math.exp(min(val_loss, 700)), bpc, is_best, elapsed())
+        ppl = math.exp(min(val_loss, 700))
+        ev = Eval(step, val_loss, ppl, bpc, is_best, elapsed(), "slice", len(val_slice))
         runs.append_event(run, ev.to_dict())
         yield ev
         yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
         yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
+        last_eval_end = last_save = time.perf_counter()
+        session.eval_cost = last_eval_end - t0
 
     while True:
         if control.stop:
@@ -444,7 +522,8 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         if target_steps and step >= target_steps:
             reason = "steps"
             break
-        if budget_total and elapsed() >= budget_total:
+        deadline = session.training_deadline(final_tokens)
+        if deadline is not None and session.now() >= deadline and step > start_step:
             reason = "time"
             break
         if pos + k2 + 1 > stream_len:  # one pass over the streams is done: start again at their heads
@@ -480,29 +559,51 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         step += 1
         tokens_since += batch * k1
         now = time.perf_counter()
-        if now - last_emit >= 0.2 or step % cfg.eval_every == 0:
+        by_time = now - last_eval_start >= spacing(gap, session.eval_cost) and now - last_eval_end >= gap / 2
+        due = step - max(last_eval, start_step) >= cfg.eval_every or by_time
+        if now - last_emit >= 0.2 or due:
             rate = tokens_since / max(now - t_since, 1e-9)
-            ev = Step(
-                step,
-                loss_value,
-                grad_norm,
-                lr,
-                rate,
-                elapsed(),
-                _eta(target_steps, step, elapsed(), budget_total, now - t_since, tokens_since, batch * k1),
-                progress(),
-            )
-            runs.append_event(run, ev.to_dict())
-            yield ev
+            eta = _eta(target_steps, step, elapsed(), budget_total(), now - t_since, tokens_since, batch * k1)
+            last_step = Step(step, loss_value, grad_norm, lr, rate, elapsed(), eta, progress())
+            runs.append_event(run, last_step.to_dict())
+            yield last_step
             last_emit, tokens_since, t_since = now, 0, now
-        if step % cfg.eval_every == 0:
+        if due:
             yield from evaluate()
+        elif now - last_save >= cfg.checkpoint_every:  # a kill loses at most this much work
+            save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
+            last_save = time.perf_counter()
+            yield Checkpoint(step, str(run.path / "last.safetensors"), False)
 
-    if last_eval != step:
+    if last_step is not None and last_step.step != step:  # the curve and the bar end where training did
+        last_step = replace(
+            last_step, step=step, train_loss=loss_value, grad_norm=grad_norm, lr=lr, elapsed=elapsed(),
+            eta=0.0, progress=progress(),
+        )  # fmt: skip
+        runs.append_event(run, last_step.to_dict())
+        yield last_step
+    stopped = reason in ("stopped", "interrupted")
+    if stopped:  # a quick stop: save now, evaluate later (lmtui eval); the last slice figures stay shown
+        save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
+        yield Checkpoint(step, str(run.path / "last.safetensors"), False)
+        if not (run.path / "model.safetensors").is_file():
+            runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
+    elif last_eval != step:
         yield from evaluate()
-    if (run.path / "model.safetensors").is_file():
-        model = run.load_model(device)
-    yield _finish(run, data, model, step, reason, elapsed())
+    session.loop_ended = time.perf_counter()
+    full = not stopped and session.full_fits_now(final_tokens)
+    if full and (run.path / "model.safetensors").is_file():
+        model = run.load_model(device)  # the best checkpoint is what the run keeps and is scored
+    yield _finish(run, data, model, step, reason, elapsed(), session, full)
+
+
+def _eval_rate(model: LanguageModel, val: np.ndarray) -> float:
+    """Validation tokens scored per second, timed on a short probe (twice: the first call warms up)."""
+    probe = val[: min(len(val), 1024)]
+    model.cross_entropy(probe)
+    t0 = time.perf_counter()
+    model.cross_entropy(probe)
+    return max(len(probe) / max(time.perf_counter() - t0, 1e-6), 1.0)
 
 
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as

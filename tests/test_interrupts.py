@@ -60,7 +60,7 @@ def test_interrupted_run_resumes_with_its_curve_and_data_position(english_file, 
     steps = history_steps("ctrl-c")
     assert steps == sorted(set(steps)) and stop in steps and max(steps) <= resumed[-1].step
     assert [s for s in steps if s > stop][0] == stop + 1  # carries on after the interrupted step
-    assert history_steps("ctrl-c", "eval") == [stop, resumed[-1].step]
+    assert history_steps("ctrl-c", "eval") == [resumed[-1].step]  # a stop saves without evaluating
 
 
 # -- a real training process, killed
@@ -288,7 +288,7 @@ def test_nan_validation_loss_is_caught_before_it_is_saved(english_file, model_cf
 
     def flaky(self, tokens):
         evals["n"] += 1
-        return float("nan") if evals["n"] == 2 else real(self, tokens)
+        return float("nan") if evals["n"] == 4 else real(self, tokens)  # calls 1-2 time a probe
 
     monkeypatch.setattr(NeuralModel, "cross_entropy", flaky)
     events = []

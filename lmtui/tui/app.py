@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import signal
+import threading
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -19,12 +21,14 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from lmtui.control import silence_terminal
 from lmtui.tui.screens.corpus import CorpusScreen
 from lmtui.tui.screens.playground import PlaygroundScreen
 from lmtui.tui.screens.runs import RunsScreen
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerProcess
 
+HANGUP_GRACE = 10.0  # seconds; a stopped child ends in 1-3 (BENCHMARKS.md section 8)
 MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playground", "runs": "Runs"}
 
 
@@ -53,17 +57,34 @@ class LmtuiApp(App[None]):
         self._quitting = False
 
     async def on_mount(self) -> None:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            # The terminal went away: stop training (it saves a checkpoint) instead of orphaning it.
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        hangup = getattr(signal, "SIGHUP", None)  # Windows has none: there the child's stdin ends instead
+        if hangup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                # The terminal went away: stop training (it saves a checkpoint) instead of orphaning it.
+                asyncio.get_running_loop().add_signal_handler(hangup, self._hang_up)
         if self.start_run:
             await self.open_playground(self.start_run)
         elif self.start_mode != self.current_mode:
             await self.switch_mode(self.start_mode)
 
     def _hang_up(self) -> None:
+        """The terminal is gone: stop the child (it saves in a second or two) and end, whatever blocks.
+
+        Writes to a hung-up terminal fail, and Textual's writer thread dies of the first one; with its queue
+        full, the driver's close() then waits for it forever (the app lived on for minutes with parent PID 1).
+        So the terminal's file descriptors go to the null device (a writer still alive drains into it), a dead
+        writer gets an unbounded queue, and a watchdog ends the process if a normal exit has not come within
+        HANGUP_GRACE seconds; the child still stops and saves, its stdin closing.
+        """
         if self.trainer:
             self.trainer.stop()
+        silence_terminal()
+        writer = getattr(self._driver, "_writer_thread", None)  # Textual's, private: guarded
+        if writer is not None and not writer.is_alive() and hasattr(writer, "_queue"):
+            writer._queue = queue.Queue()  # it died on the dead terminal: let close() put and go on
+        watchdog = threading.Timer(HANGUP_GRACE, os._exit, args=(129,))  # 128 + SIGHUP
+        watchdog.daemon = True
+        watchdog.start()
         self.exit()
 
     # -- navigation the screens ask for ---------------------------------------------------------------------
@@ -134,9 +155,14 @@ def make_app(**kwargs: Any) -> LmtuiApp:
     return LmtuiApp(**kwargs)
 
 
-def stop_child(trainer: TrainerProcess | None, timeout: float = 20.0) -> None:
-    """Last resort after the app's loop has ended: make sure no training child outlives the app."""
+def stop_child(trainer: TrainerProcess | None, timeout: float = 8.0) -> None:
+    """Last resort after the app's loop has ended: make sure no training child outlives the app.
+
+    Elsewhere than POSIX the child's stdin closes as this process ends, which stops and saves it.
+    """
     if trainer is None or trainer.process is None or trainer.process.returncode is not None:
+        return
+    if os.name != "posix":
         return
     pid = trainer.pid
     with contextlib.suppress(ProcessLookupError):

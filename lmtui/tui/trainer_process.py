@@ -1,9 +1,12 @@
 """The training child process and the Textual messages its JSON lines become.
 
-Training runs as ``python -m lmtui train … --events jsonl`` in its own session: torch never loads into the
-UI process, a crash in training cannot take the app down, and the UI only reads lines. Signals drive it:
-SIGUSR1 pauses, SIGUSR2 resumes, SIGTERM stops (the child evaluates, saves its checkpoints, says
-``finished`` and exits 0).
+Training runs as ``python -m lmtui train … --events jsonl --control stdin`` in its own session: torch never
+loads into the UI process, a crash in training cannot take the app down, and the UI only reads lines. The app
+drives it with lines on its stdin (``pause``, ``resume``, ``stop``), which works on every platform; closing
+stdin (the app ended, however) stops it too. A child started without ``--control stdin`` gets POSIX signals
+instead (SIGUSR1 pauses, SIGUSR2 resumes, SIGTERM stops); the child obeys both. A stopped child saves its
+checkpoint, says ``finished`` and exits within about two seconds; its full evaluation is left pending
+(``lmtui eval NAME``).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def train_argv(
     corpus: str, model: ModelConfig, train: TrainConfig, preset: str = "small", name: str | None = None
 ) -> list[str]:
     """The ``lmtui train`` command for these configs: every value explicit, only options the family takes."""
-    argv = [sys.executable, "-m", "lmtui", "train", corpus, "--events", "jsonl",
+    argv = [sys.executable, "-m", "lmtui", "train", corpus, "--events", "jsonl", "--control", "stdin",
             "--model", model.model, "--level", model.level, "--preset", preset]
     if model.model == "ngram":
         argv += _opt("order", model.order) + _opt("smoothing", model.smoothing)
@@ -85,6 +88,7 @@ def train_argv(
 def resume_argv(name: str, max_seconds: float | None = None) -> list[str]:
     """Continue a run from its last checkpoint (its own corpus and model; optionally a new time budget)."""
     argv = [sys.executable, "-m", "lmtui", "train", "--resume", name, "--events", "jsonl"]
+    argv += ["--control", "stdin"]
     if max_seconds is not None:
         argv += _opt("max_seconds", max_seconds)
     return argv
@@ -113,7 +117,7 @@ class TrainerProcess:
     async def start(self) -> None:
         # A new session: the terminal's Ctrl+C / hang-up reach the app, which stops the child cleanly itself.
         self.process = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
@@ -144,26 +148,37 @@ class TrainerProcess:
                 return line.removeprefix("Error:").strip()
         return lines[-1] if lines else None
 
-    def _signal(self, sig: int) -> bool:
+    def _send(self, command: str, signal_name: str) -> bool:
+        """Tell the child ``command`` on its stdin; by signal if it does not read stdin (or that failed)."""
         if not self.running:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, sig)  # type: ignore[union-attr]
+        assert self.process is not None
+        pipe = self.process.stdin
+        if "--control" in self.argv and pipe is not None and not pipe.is_closing():
+            try:
+                pipe.write(f"{command}\n".encode())
+                return True
+            except (OSError, RuntimeError):  # the child is going: its pipe is closed
+                pass
+        sig = getattr(signal, signal_name, None)
+        if sig is not None and os.name == "posix":  # elsewhere os.kill(SIGTERM) would kill it unsaved
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, sig)
         return True
 
     def pause(self) -> None:
-        if self._signal(signal.SIGUSR1):
+        if self._send("pause", "SIGUSR1"):
             self.paused = True
 
     def resume(self) -> None:
-        if self._signal(signal.SIGUSR2):
+        if self._send("resume", "SIGUSR2"):
             self.paused = False
 
     def stop(self) -> None:
-        """Ask the child to stop: it evaluates, keeps its best and last checkpoints, and exits."""
-        self._signal(signal.SIGTERM)
+        """Ask the child to stop: it saves its checkpoint, leaves the full evaluation pending, and exits."""
+        self._send("stop", "SIGTERM")
 
-    async def shutdown(self, timeout: float = 20.0) -> None:
+    async def shutdown(self, timeout: float = 8.0) -> None:
         """Stop the child and wait for it; kill it if it does not finish within ``timeout`` seconds."""
         if self.process is None:
             return
@@ -176,4 +191,6 @@ class TrainerProcess:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def kill(self) -> None:
-        self._signal(signal.SIGKILL)
+        if self.running:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()  # type: ignore[union-attr]

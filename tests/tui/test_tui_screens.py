@@ -378,7 +378,7 @@ async def test_runs_table_opens_resumes_and_deletes(trained_runs: Path, monkeypa
         await pilot.press("r")
         training = app.screen
         assert isinstance(training, TrainingScreen)
-        assert argvs and argvs[0][-4:] == ["--resume", "lstm-run", "--events", "jsonl"]
+        assert argvs and argvs[0][4:8] == ["--resume", "lstm-run", "--events", "jsonl"]
         await wait_for(pilot, lambda: training.status == "finished", 20, "resume")
         history = len([e for e in load_run("lstm-run").history() if e.get("event") == "step"])
         assert training.query_one("#loss-chart", LineChart).count("train") == history + 3  # curve carries on

@@ -1,0 +1,87 @@
+"""The terminal goes away while a model trains (tmux kill-session, a closed window): the app and its training
+child end within seconds, the checkpoint is saved, run.json says what is true, and the run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from lmtui import runs
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+AUTO_APP = Path(__file__).with_name("auto_app.py")
+REPO = Path(__file__).resolve().parents[2]
+TINY = "--embed 8 --hidden 16 --seq-len 16 --batch-size 4 --device cpu"
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose command line mentions ``marker`` (a unique run name)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def _wait(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not in {timeout} s: {what}")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the processes")
+def test_killing_the_terminal_ends_app_and_child_and_saves(english_file: Path, lmtui_home: Path) -> None:
+    name = f"hup-{uuid.uuid4().hex[:8]}"
+    py = shlex.quote(sys.executable)
+    child = (f"{py} -m lmtui train {shlex.quote(str(english_file))} --model lstm --steps 1000000 {TINY} "
+             f"--name {name} --events jsonl --control stdin --checkpoint-every 1")
+    pidfile = lmtui_home / "app.pid"
+    env = {"LMTUI_HOME": str(lmtui_home), "TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""),
+           "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    session = f"lmtui-hup-{uuid.uuid4().hex[:8]}"
+    command = f"env {exports} {py} {shlex.quote(str(AUTO_APP))} {shlex.quote(str(pidfile))} -- {child}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
+    try:
+        run_dir = lmtui_home / "runs" / name
+        _wait(lambda: (run_dir / "last.safetensors").is_file(), 60, "a first checkpoint")
+        time.sleep(1.5)  # training, mid-step
+        assert len(_processes_with(name)) == 2  # the app (its argv holds the child's) and the child
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    # gone within seconds (not minutes with parent PID 1, as the app once was, stuck in Textual's driver
+    # waiting for a writer thread that died on the dead terminal); auto_app keeps the watchdog out of it
+    _wait(lambda: not _processes_with(name), 20, f"lmtui processes left: {_processes_with(name)}")
+
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "stopped" and meta["eval_pending"] is True  # true: nothing trains it any more
+    _, ckpt = runs.read_tensors(run_dir / "last.safetensors")
+    step = json.loads(ckpt["lmtui"])["step"]
+    assert step > 0
+    resumed = subprocess.run(
+        [sys.executable, "-m", "lmtui", "train", "--resume", name, "--steps", str(step + 2),
+         "--events", "jsonl"],
+        capture_output=True, text=True, env={**os.environ, **env}, cwd=REPO, timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    finished = json.loads(resumed.stdout.splitlines()[-1])
+    assert finished["event"] == "finished" and finished["step"] == step + 2 and not finished["eval_pending"]
+    assert runs.load_run(name).meta["status"] == "done"
