@@ -559,10 +559,13 @@ def runs_(as_json: bool) -> None:
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(name: str, yes: bool) -> None:
-    """Delete run NAME and its files."""
-    from lmtui.runs import delete_run, load_run
+    """Delete run NAME and its files (a damaged run too; never one another process is training)."""
+    from lmtui.runs import RunBusy, delete_run, exists, holder, is_locked, load_run, run_path
 
-    load_run(name)
+    if not exists(name):
+        load_run(name)  # says "no run named …" and lists the runs there are
+    if is_locked(run_path(name)):
+        raise RunBusy(name, holder(run_path(name)))
     if not yes:
         click.confirm(f"delete run {name!r} and all its files?", abort=True)
     delete_run(name)

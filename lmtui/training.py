@@ -193,59 +193,102 @@ def resolve_device(device: str) -> str:
 
 
 def train(job: Job, control: Control | None = None) -> Iterator[Event]:
-    """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date."""
+    """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date.
+
+    Every option is checked before a run folder exists. This process holds the run's lock from then until
+    it ends (runs.RunBusy for anyone else). A failure after that (a full disk, torch out of memory, an error
+    of any kind) leaves the run with status "failed" and the error in run.json, its checkpoints intact; if
+    even that cannot be written, the stored "training" with no lock holder reads as "interrupted".
+    """
     control = control or Control()
     validate(job.model, job.train)
-    run, data = _open_run(job)
-    if job.resume:  # a run continues as the model it is, whatever config the caller passed
-        job = replace(job, model=run.model_config)
+    run, data, lock = _open_run(job)
     try:
+        if job.resume:  # a run continues as the model it is, whatever config the caller passed
+            job = replace(job, model=run.model_config)
         if job.model.model == "ngram":
             yield from _train_ngram(job, run, data)
         else:
             yield from _train_neural(job, run, data, control)
-    except (LmtuiError, MemoryError) as exc:
+    except (KeyboardInterrupt, GeneratorExit):
+        raise  # not a failure: the status stays "training", read as "interrupted" once the lock is gone
+    except BaseException as exc:
+        error = _as_error(exc)
         run.meta["status"] = "failed"
-        run.meta["error"] = str(exc) if isinstance(exc, LmtuiError) else "out of memory"
+        run.meta["error"] = str(error or exc).splitlines()[0] if str(error or exc) else type(exc).__name__
         with contextlib.suppress(LmtuiError):
             run.save_meta()
-        if isinstance(exc, MemoryError):
-            raise LmtuiError("training ran out of memory; try a smaller model or --batch-size") from None
+        if error is not None and error is not exc:
+            raise error from None
         raise
+    finally:
+        lock.release()
 
 
-def _open_run(job: Job) -> tuple[runs.Run, Data]:
-    if job.resume:
-        if not job.name:
-            raise LmtuiError("--resume needs the name of a run")
-        run = runs.load_run(job.name)
-        if run.model_config.model == "ngram":
-            raise LmtuiError(
-                f"run {job.name!r} is an n-gram model: it trains in one pass and has nothing to resume"
-            )
-        if not (run.path / "last.safetensors").is_file():
-            raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
-        data = prepare_data(
-            run.meta["corpus"]["spec"], run.model_config.level, job.train, run.tokenizer(), job.encoding
+OUT_OF_MEMORY = ("not enough memory", "DefaultCPUAllocator", "out of memory", "Cannot allocate memory")
+
+
+def _as_error(exc: BaseException) -> LmtuiError | None:
+    """The one-line error for a failure: itself, or out of memory for MemoryError and torch's allocation
+    failures (a RuntimeError); None for anything else (a bug: its traceback is worth seeing)."""
+    if isinstance(exc, LmtuiError):
+        return exc
+    if isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and any(s in str(exc) for s in OUT_OF_MEMORY)
+    ):
+        return LmtuiError(
+            "training ran out of memory; try a smaller model (--hidden, --embed, --context), "
+            "--batch-size or --seq-len"
         )
-        return run, data
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux's MemAvailable, else free pages), or None."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return None
+
+
+def check_memory(model: ModelConfig, vocab_size: int, cfg: TrainConfig, batch: int) -> None:
+    """Refuse a neural model that cannot fit in memory, saying how large it would be (before allocating)."""
+    from lmtui.models import estimate_parameters, estimate_training_bytes
+
+    need = estimate_training_bytes(model, vocab_size, batch, cfg.seq_len)
+    free = available_memory()
+    if free is not None and need > 0.9 * free:
+        raise LmtuiError(
+            f"this {model.model} model would need about {_size(need)} of memory to train "
+            f"({estimate_parameters(model, vocab_size):,} parameters, vocabulary {vocab_size:,}); "
+            f"{_size(free)} is free: choose a smaller --hidden, --embed, --context, --batch-size or --seq-len"
+        )
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1e3:.1f} kB"
+
+
+def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+    """The run to write, locked for this process, and its data; no folder is made for options that fail."""
+    if job.resume:
+        return _open_resumed(job)
     data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
     if job.model.model != "ngram":
-        fitting_batch(data, job.train)  # refuse before a run folder is made
+        check_memory(job.model, len(data.tokenizer), job.train, fitting_batch(data, job.train))
         resolve_device(job.train.device)
-    if job.name:
-        if runs.exists(job.name):
-            raise LmtuiError(
-                f"a run named {job.name!r} already exists; choose another --name, or --resume {job.name}"
-            )
-        name = job.name
-    else:
-        name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
-    run = runs.Run(name, runs.run_path(name), {})
-    run.meta = {
+    meta = {
         "format": runs.RUN_FORMAT,
         "version": runs.RUN_VERSION,
-        "name": name,
+        "name": "",
         "created": time.time(),
         "status": "training",
         "corpus": {
@@ -253,6 +296,7 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
             "spec": data.info.name if data.info.bundled else str(data.info.path.resolve()),
             "bundled": data.info.bundled,
             "unit": data.info.unit,
+            "encoding": job.encoding,
         },
         "model": job.model.to_dict(),
         "train": job.train.to_dict(),
@@ -260,9 +304,52 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
         "tokenizer": data.tokenizer.to_dict(),
         "metrics": {},
     }
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.save_meta()
-    return run, data
+    if job.name:
+        name = job.name
+        lock = runs.claim(name, f"; choose another --name, or --resume {name}")
+    else:  # another process may take the free name first: then the next one
+        for _ in range(100):
+            name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
+            with contextlib.suppress(runs.RunExists, runs.RunBusy):
+                lock = runs.claim(name)
+                break
+        else:
+            raise LmtuiError("could not find a free run name; give one with --name")
+    run = runs.Run(name, runs.run_path(name), {**meta, "name": name})
+    try:
+        run.save_meta()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            for child in run.path.iterdir():
+                child.unlink()
+            run.path.rmdir()
+        lock.release()
+        raise
+    return run, data, lock
+
+
+def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+    if not job.name:
+        raise LmtuiError("--resume needs the name of a run")
+    run = runs.load_run(job.name)
+    if run.model_config.model == "ngram":
+        raise LmtuiError(
+            f"run {job.name!r} is an n-gram model: it trains in one pass and has nothing to resume"
+        )
+    lock = runs.acquire(run.path, run.name)
+    try:
+        run = runs.load_run(job.name)  # again, now that it is ours: the last writer may have changed it
+        if not (run.path / "last.safetensors").is_file():
+            raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
+        encoding = job.encoding or run.encoding
+        data = prepare_data(run.corpus_spec(), run.model_config.level, job.train, run.tokenizer(), encoding)
+        if job.encoding:
+            run.meta["corpus"]["encoding"] = job.encoding
+        resolve_device(job.train.device)
+    except BaseException:
+        lock.release()
+        raise
+    return run, data, lock
 
 
 def _bits_per_char(loss: float, tokens: int, chars: int) -> float:

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from lmtui import schema
 from lmtui.errors import LmtuiError
-from lmtui.runs import read_tensors, write_tensors
+from lmtui.storage import read_tensors, write_tensors
 
-FORMAT = "lmtui-checkpoint-1"
+FORMAT = schema.CHECKPOINT_FORMAT
 
 
 @dataclass
@@ -67,10 +68,13 @@ def save_checkpoint(
 
 def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, device: str) -> Resumed:
     tensors, metadata = read_tensors(path)
+    schema.check_tensors(tensors, str(path))
     try:
         meta = json.loads(metadata.get("lmtui", ""))
-        if meta.get("format") != FORMAT:
-            raise ValueError("not an lmtui checkpoint")
+    except (ValueError, RecursionError):
+        raise LmtuiError(f"{path} is not a usable checkpoint: its metadata is not JSON") from None
+    meta = schema.check_checkpoint(meta, str(path))
+    try:
         weights = {k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")}
         want = {k: tuple(v.shape) for k, v in net.state_dict().items()}
         got = {k: tuple(v.shape) for k, v in weights.items()}
@@ -92,6 +96,9 @@ def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, devi
             torch.from_numpy(tensors[f"hidden.{i}"]).to(device) for i in range(2) if f"hidden.{i}" in tensors
         ]
         kind = meta["hidden"]
+        if len(hidden) != {"tuple": 2, "tensor": 1, "none": 0}[kind]:
+            raise ValueError(f"its hidden state does not match its kind {kind!r}")
+        _check_hidden(net, hidden, int(meta["batch"]))
         carried = tuple(hidden) if kind == "tuple" else (hidden[0] if kind == "tensor" else None)
         if "rng.torch" in tensors:
             torch.set_rng_state(torch.from_numpy(tensors["rng.torch"]))
@@ -103,3 +110,21 @@ def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, devi
         return resumed
     except (ValueError, KeyError, RuntimeError, TypeError, json.JSONDecodeError) as exc:
         raise LmtuiError(f"{path} is not a usable checkpoint: {str(exc).splitlines()[0]}") from None
+
+
+def _check_hidden(net: nn.Module, hidden: list[torch.Tensor], batch: int) -> None:
+    """The carried state must be what this net carries: [layers, batch, hidden] floats for a recurrent net,
+    [batch, n] token ids (pad included) for the window net."""
+    rnn = getattr(net, "rnn", None)
+    for part in hidden:
+        if rnn is not None:
+            ok = part.is_floating_point() and tuple(part.shape) == (rnn.num_layers, batch, rnn.hidden_size)
+        else:
+            n, pad = getattr(net, "n", 0), getattr(net, "pad", 0)
+            ok = (
+                not part.is_floating_point()
+                and tuple(part.shape) == (batch, n)
+                and bool(((part >= 0) & (part <= pad)).all())
+            )
+        if not ok:
+            raise ValueError(f"its hidden state has the wrong shape or type ({list(part.shape)})")
