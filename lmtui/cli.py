@@ -31,6 +31,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LmtuiError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
+            if isinstance(exc, BrokenPipeError):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -193,7 +198,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         if given("steps") and not given("max_seconds"):
             train_cfg = replace(train_cfg, max_seconds=None)
         return Job(
-            run.meta["corpus"]["spec"],
+            run.meta["corpus"].get("spec", ""),
             ModelConfig.from_dict(run.meta["model"]),
             train_cfg,
             name=run.name,
@@ -301,6 +306,7 @@ def _train_jsonl(make_job: Callable[[], Any]) -> None:
 
 def _train_display(job: Any, as_json: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from lmtui.events import Eval, Finished, NgramCounts, Note, Sample, Started, Step
@@ -325,7 +331,8 @@ def _train_display(job: Any, as_json: bool) -> None:
             for event in train(job, control):
                 if isinstance(event, Started):
                     console.print(
-                        f"[bold]{event.run}[/]: {event.model} ({event.level}) on {event.corpus}, "
+                        f"[bold]{escape(event.run)}[/]: {event.model} ({event.level}) "
+                        f"on {escape(event.corpus)}, "
                         f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
                         f"{event.train_tokens:,} training tokens, device {event.device}"
                         + (f", resuming at step {event.start_step}" if event.start_step else "")
@@ -355,7 +362,7 @@ def _train_display(job: Any, as_json: bool) -> None:
                         "[dim]" + event.text.strip()[:160].replace("\n", " ⏎ ").replace("[", r"\[") + "[/]"
                     )
                 elif isinstance(event, Note):
-                    console.print(f"[yellow]note:[/] {event.message}")
+                    console.print(f"[yellow]note:[/] {escape(event.message)}")
                 elif isinstance(event, Finished):
                     finished = event
         finally:
@@ -367,7 +374,7 @@ def _train_display(job: Any, as_json: bool) -> None:
     else:
         test = f", test perplexity {finished.test_ppl:.2f}" if finished.test_ppl else ""
         console.print(
-            f"[bold green]{finished.run}[/]: validation perplexity {finished.val_ppl:.2f}{test} "
+            f"[bold green]{escape(finished.run)}[/]: validation perplexity {finished.val_ppl:.2f}{test} "
             f"after {finished.step} steps, {finished.elapsed:.1f} s ({finished.reason})"
         )
         if finished.reason == "interrupted":
@@ -462,11 +469,12 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
         )
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("token", "probability", "", title=f"after {context!r}")
+    table = Table("token", "probability", "", title=escape(f"after {context!r}"))
     for p in preds:
-        table.add_row(p.token, f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
+        table.add_row(escape(p.token), f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
     Console().print(table)
 
 
@@ -488,7 +496,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         _, text = load_text(str(text_path), encoding)
         source = str(text_path)
     else:
-        _, full = load_text(run.meta["corpus"]["spec"], encoding)
+        _, full = load_text(run.corpus_spec(), encoding or run.encoding)
         text, source = split_text(full, run.meta["corpus"].get("unit", "text")).test, "test split"
     ids = tokenizer.encode(text)
     if len(ids) < 2:
@@ -531,6 +539,7 @@ def runs_(as_json: bool) -> None:
         click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     def num(v: Any, fmt: str) -> str:
@@ -541,8 +550,8 @@ def runs_(as_json: bool) -> None:
     )
     for r in rows:
         table.add_row(
-            r["name"],
-            r["corpus"],
+            escape(r["name"]),
+            escape(r["corpus"]),
             r["model"],
             r["level"],
             num(r["parameters"], ","),
@@ -572,35 +581,41 @@ def delete(name: str, yes: bool) -> None:
     click.echo(f"deleted {name}")
 
 
+FORCE = click.option("--force", is_flag=True, help="Replace PATH if it exists (a regular file only).")
+
+
 @main.command(name="export-arpa")
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
-def export_arpa(name: str, path: Path) -> None:
+@FORCE
+def export_arpa(name: str, path: Path, force: bool) -> None:
     """Write n-gram run NAME as an ARPA file (KenLM, SRILM)."""
-    from lmtui.runs import load_run
+    from lmtui.runs import load_run, runs_dir
+    from lmtui.storage import atomic_write, check_target
     from lmtui.tokens import arpa_token_names
 
     run = load_run(name)
     if run.model_config.model != "ngram":
         raise LmtuiError(f"run {name!r} is a {run.model_config.model} model; ARPA holds n-gram models only")
+    target = check_target(path, force, protected=runs_dir())
     model = run.load_model()
-    try:
-        model.write_arpa(path, arpa_token_names(run.tokenizer()))  # type: ignore[attr-defined]
+    names = arpa_token_names(run.tokenizer())
+    try:  # atomic: a full disk leaves the earlier file as it was
+        atomic_write(target, lambda tmp: model.write_arpa(tmp, names))  # type: ignore[attr-defined]
     except ValueError as exc:
         raise LmtuiError(str(exc)) from None
-    except OSError as exc:
-        raise LmtuiError(f"cannot write {path}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {target}")
 
 
 @main.command()
 @click.argument("name")
 @click.argument("path", type=click.Path(path_type=Path))
-def export(name: str, path: Path) -> None:
+@FORCE
+def export(name: str, path: Path, force: bool) -> None:
     """Write run NAME as one shareable file (safetensors: weights, config and vocabulary; no pickle)."""
     from lmtui.runs import export_bundle
 
-    click.echo(f"wrote {export_bundle(name, path)}")
+    click.echo(f"wrote {export_bundle(name, path, force)}")
 
 
 @main.command(name="import")
