@@ -9,8 +9,10 @@ a fair sample of items.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +24,10 @@ TEXT_SUFFIXES = (".txt",)
 # Refuse (rather than half-read) texts larger than this; lmtui keeps a corpus in memory as one string.
 MAX_BYTES = 1 << 30
 SPLIT_SEED = 1234
+# A folder is searched for .txt files up to this many entries / seconds: a corpus named /usr or / is refused
+# rather than scanned for minutes.
+MAX_SCAN_ENTRIES = 100_000
+MAX_SCAN_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,11 @@ def find_corpus(spec: str) -> CorpusInfo:
         if info.name == spec:
             return info
     path = Path(spec).expanduser()
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as exc:  # a path longer than the system allows, a loop of links
+        raise LmtuiError(f"cannot open {spec}: {exc.strerror or exc}") from None
+    if not found:
         names = ", ".join(c.name for c in bundled_corpora())
         raise LmtuiError(f"no corpus named {spec!r} and no such file or folder (bundled corpora: {names})")
     return CorpusInfo(
@@ -107,12 +117,15 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     """Find a corpus and read its text, checked and with line endings normalised to ``\\n``."""
     info = find_corpus(spec)
     if info.path.is_dir():
-        files = sorted(p for p in info.path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        files = text_files(info.path)
         if not files:
             raise LmtuiError(
                 f"the folder {info.path} holds no .txt files; point lmtui at a text file or a folder of them"
             )
-        total = sum(p.stat().st_size for p in files)
+        try:
+            total = sum(p.stat().st_size for p in files)
+        except OSError as exc:
+            raise LmtuiError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
         if total > MAX_BYTES:
             raise LmtuiError(
                 f"the .txt files in {info.path} hold {_size(total)} together; lmtui reads at most "
@@ -124,6 +137,33 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     if not text.strip():
         raise LmtuiError(f"{info.path} holds no text (it is empty or only whitespace)")
     return info, text
+
+
+def text_files(folder: Path) -> list[Path]:
+    """The .txt files under ``folder`` in path order. An unreadable subfolder, a path too long for the
+    system, or more than MAX_SCAN_ENTRIES entries / MAX_SCAN_SECONDS of searching: one LmtuiError line."""
+
+    def fail(exc: OSError) -> None:
+        raise LmtuiError(f"cannot read the folder {exc.filename or folder}: {exc.strerror or exc}")
+
+    found: list[Path] = []
+    seen, t0 = 0, time.monotonic()
+    try:
+        for root, dirs, names in os.walk(folder, onerror=fail):
+            dirs.sort()
+            seen += len(dirs) + len(names)
+            if seen > MAX_SCAN_ENTRIES or time.monotonic() - t0 > MAX_SCAN_SECONDS:
+                raise LmtuiError(
+                    f"the folder {folder} holds too many files to search (over {MAX_SCAN_ENTRIES:,} looked "
+                    "at); point lmtui at the folder that holds your texts"
+                )
+            for name in names:
+                path = Path(root) / name
+                if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+                    found.append(path)
+    except OSError as exc:
+        raise LmtuiError(f"cannot read {exc.filename or folder}: {exc.strerror or exc}") from None
+    return sorted(found)
 
 
 def read_text_file(path: Path, encoding: str | None = None) -> str:
