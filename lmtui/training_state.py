@@ -91,7 +91,9 @@ def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, devi
             index, slot = key.split(".", 1)
             value = torch.from_numpy(np.asarray(tensors[f"opt.{key}"])).reshape(shape)
             state.setdefault(int(index), {})[slot] = value if slot == "step" else value.to(device)
-        opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        _check_optimizer_state(opt, state)
+        # the groups' settings come from this run's config, as when it started; the file's only say the same
+        opt.load_state_dict({"state": state, "param_groups": opt.state_dict()["param_groups"]})
         hidden = [
             torch.from_numpy(tensors[f"hidden.{i}"]).to(device) for i in range(2) if f"hidden.{i}" in tensors
         ]
@@ -128,3 +130,18 @@ def _check_hidden(net: nn.Module, hidden: list[torch.Tensor], batch: int) -> Non
             )
         if not ok:
             raise ValueError(f"its hidden state has the wrong shape or type ({list(part.shape)})")
+
+
+def _check_optimizer_state(opt: torch.optim.Optimizer, state: dict[int, dict[str, torch.Tensor]]) -> None:
+    """AdamW's per-parameter state must be complete and shaped like the parameter it belongs to."""
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for index, slots in state.items():
+        if not 0 <= index < len(params) or set(slots) != {"step", "exp_avg", "exp_avg_sq"}:
+            raise ValueError(f"its optimizer state for parameter {index} is incomplete or unknown")
+        shape = tuple(params[index].shape)
+        moments = (slots["exp_avg"], slots["exp_avg_sq"])
+        step = slots["step"]
+        if step.numel() != 1 or float(step) < 0 or any(tuple(m.shape) != shape for m in moments):
+            raise ValueError(f"its optimizer state for parameter {index} does not fit the parameter's shape")
+        if not slots["exp_avg"].is_floating_point() or not slots["exp_avg_sq"].is_floating_point():
+            raise ValueError(f"its optimizer state for parameter {index} is not made of numbers")
