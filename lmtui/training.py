@@ -345,6 +345,7 @@ def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
         data = prepare_data(run.corpus_spec(), run.model_config.level, job.train, run.tokenizer(), encoding)
         if job.encoding:
             run.meta["corpus"]["encoding"] = job.encoding
+        run.meta.pop("error", None)  # an earlier failure's message; a new one replaces it if this fails too
         resolve_device(job.train.device)
     except BaseException:
         lock.release()

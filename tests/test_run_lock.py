@@ -250,3 +250,13 @@ def test_lock_is_released_promptly_after_a_failed_resume(trained_runs):
     clean_error(invoke("train", "--resume", "lstm-run", "--steps", 40), "safetensors")
     run = runs.load_run("lstm-run")
     assert not run.busy and run.status == "failed" and "last.safetensors" in run.meta["error"]
+
+
+def test_a_successful_resume_clears_the_earlier_error(trained_runs):
+    folder = runs.run_path("lstm-run")
+    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    meta.update(status="failed", error="could not write x: No space left on device")
+    (folder / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    ok(invoke("train", "--resume", "lstm-run", "--steps", 32))
+    run = runs.load_run("lstm-run")
+    assert run.status == "done" and "error" not in run.meta
