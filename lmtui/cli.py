@@ -31,17 +31,15 @@ class Group(click.Group):
             return super().invoke(ctx)
         except LmtuiError as exc:
             raise click.ClickException(str(exc)) from None
-        except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
-            if isinstance(exc, BrokenPipeError):
-                raise
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:  # `lmtui sample … | head`
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 def given(name: str) -> bool:
