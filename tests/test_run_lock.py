@@ -260,3 +260,30 @@ def test_a_successful_resume_clears_the_earlier_error(trained_runs):
     ok(invoke("train", "--resume", "lstm-run", "--steps", 32))
     run = runs.load_run("lstm-run")
     assert run.status == "done" and "error" not in run.meta
+
+
+def test_read_only_file_system_gives_one_line_everywhere(trained_runs, english_file, tmp_path):
+    """EROFS simulated at the calls that create, rename and write files (root ignores chmod)."""
+    import errno
+    import tempfile
+
+    bundle = tmp_path / "b.safetensors"
+    ok(invoke("export", "ngram-run", bundle))
+    before = {p: p.read_bytes() for p in trained_runs.rglob("*") if p.is_file()}
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "mkdir", read_only)
+        mp.setattr(os, "rename", read_only)
+        mp.setattr(tempfile, "mkstemp", read_only)
+        for args in (
+            ["train", english_file, "--model", "ngram", "--name", "new"],
+            ["import", bundle, "--name", "imp"],
+            ["delete", "ngram-run", "--yes"],
+            ["train", "--resume", "lstm-run", "--steps", 40],
+        ):
+            clean_error(invoke(*args), "Read-only file system")
+    assert {p: p.read_bytes() for p in before} == before
+    assert runs.load_run("lstm-run").status == "done" and runs.load_run("ngram-run").load_model() is not None
