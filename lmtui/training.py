@@ -256,15 +256,29 @@ def available_memory() -> int | None:
     return None
 
 
-def check_memory(model: ModelConfig, vocab_size: int, cfg: TrainConfig, batch: int) -> None:
+def device_memory(device: str) -> int | None:
+    """Free bytes where the model will live: the GPU's own memory for cuda, else the machine's."""
+    if device == "cuda":
+        import torch
+
+        with contextlib.suppress(RuntimeError, AttributeError):
+            return int(torch.cuda.mem_get_info()[0])
+        return None
+    return available_memory()
+
+
+def check_memory(
+    model: ModelConfig, vocab_size: int, cfg: TrainConfig, batch: int, device: str = "cpu"
+) -> None:
     """Refuse a neural model that cannot fit in memory, saying how large it would be (before allocating)."""
     from lmtui.models import estimate_parameters, estimate_training_bytes
 
     need = estimate_training_bytes(model, vocab_size, batch, cfg.seq_len)
-    free = available_memory()
+    free = device_memory(device)
     if free is not None and need > 0.9 * free:
+        where = "GPU memory" if device == "cuda" else "memory"
         raise LmtuiError(
-            f"this {model.model} model would need about {_size(need)} of memory to train "
+            f"this {model.model} model would need about {_size(need)} of {where} to train "
             f"({estimate_parameters(model, vocab_size):,} parameters, vocabulary {vocab_size:,}); "
             f"{_size(free)} is free: choose a smaller --hidden, --embed, --context, --batch-size or --seq-len"
         )
@@ -283,8 +297,8 @@ def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
         return _open_resumed(job)
     data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
     if job.model.model != "ngram":
-        check_memory(job.model, len(data.tokenizer), job.train, fitting_batch(data, job.train))
-        resolve_device(job.train.device)
+        batch = fitting_batch(data, job.train)
+        check_memory(job.model, len(data.tokenizer), job.train, batch, resolve_device(job.train.device))
     meta = {
         "format": runs.RUN_FORMAT,
         "version": runs.RUN_VERSION,

@@ -287,3 +287,14 @@ def test_read_only_file_system_gives_one_line_everywhere(trained_runs, english_f
             clean_error(invoke(*args), "Read-only file system")
     assert {p: p.read_bytes() for p in before} == before
     assert runs.load_run("lstm-run").status == "done" and runs.load_run("ngram-run").load_model() is not None
+
+
+def test_gpu_training_is_sized_against_the_gpus_own_memory(monkeypatch, model_cfg, train_cfg):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (3 * 10**9, 80 * 10**9))
+    monkeypatch.setattr(training, "available_memory", lambda: 10**15)  # plenty on the host: not what counts
+    with pytest.raises(LmtuiError, match="GPU memory") as exc:
+        training.check_memory(model_cfg("lstm", hidden=20000), 100, train_cfg(), 32, "cuda")
+    assert "3.0 GB is free" in str(exc.value)
+    training.check_memory(model_cfg("lstm"), 100, train_cfg(), 32, "cuda")  # a tiny model fits
