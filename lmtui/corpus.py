@@ -99,6 +99,8 @@ def find_corpus(spec: str) -> CorpusInfo:
         found = path.exists()
     except OSError as exc:  # a path longer than the system allows, a loop of links
         raise LmtuiError(f"cannot open {spec}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character: no file system has such a name
+        raise LmtuiError(f"no corpus named {spec!r}: a file name cannot hold a NUL character") from None
     if not found:
         names = ", ".join(c.name for c in bundled_corpora())
         raise LmtuiError(f"no corpus named {spec!r} and no such file or folder (bundled corpora: {names})")

@@ -6,7 +6,9 @@
         last.safetensors    the last weights + optimizer state + data position, for --resume
         events.jsonl        the training curve, so a resumed run carries it on
         samples/            samples saved from the playground
+        .lock               held (flock) by the one process writing the run; see lmtui.lock
 
+Every file is read through lmtui.schema (checked field by field) and written atomically (lmtui.storage).
 Nothing here is ever unpickled: a run can be shared and opened safely.
 """
 
@@ -34,8 +36,8 @@ from lmtui.storage import atomic_write, read_json, read_tensors, regular_file, w
 from lmtui.tokens import Tokenizer
 
 __all__ = [
-    "LOCK_NAME", "RUN_FORMAT", "RUN_VERSION", "Run", "RunBusy", "RunLock", "acquire", "atomic_write",
-    "claim", "delete_run", "holder", "is_locked", "list_runs", "load_run", "read_tensors",
+    "LOCK_NAME", "RUN_FORMAT", "RUN_VERSION", "Run", "RunBusy", "RunGone", "RunLock", "acquire",
+    "atomic_write", "claim", "delete_run", "holder", "is_locked", "list_runs", "load_run", "read_tensors",
     "regular_file", "run_lock", "write_json", "write_tensors",
 ]  # fmt: skip
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
