@@ -26,6 +26,7 @@ except ImportError:  # POSIX
     msvcrt = None  # type: ignore[assignment]
 
 LOCK_NAME = ".lock"
+UNSUPPORTED = {getattr(errno, n) for n in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS") if hasattr(errno, n)}
 _WIN_OFFSET = 64  # msvcrt locks a byte range: one past the pid text, so others can still read the pid
 
 
@@ -79,6 +80,8 @@ def _try_lock(fd: int, shared: bool = False) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK):
             return False
+        if exc.errno in UNSUPPORTED:  # a file system without locks (some network mounts): best effort
+            return True
         raise
     return True
 

@@ -298,3 +298,16 @@ def test_gpu_training_is_sized_against_the_gpus_own_memory(monkeypatch, model_cf
         training.check_memory(model_cfg("lstm", hidden=20000), 100, train_cfg(), 32, "cuda")
     assert "3.0 GB is free" in str(exc.value)
     training.check_memory(model_cfg("lstm"), 100, train_cfg(), 32, "cuda")  # a tiny model fits
+
+
+def test_a_file_system_without_locks_still_trains(monkeypatch, english_file):
+    import errno
+
+    from lmtui import lock
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    ok(invoke("train", english_file, "--model", "ngram", "--name", "nfs"))
+    assert runs.load_run("nfs").status == "done" and not runs.is_locked(runs.run_path("nfs"))
