@@ -229,10 +229,13 @@ OUT_OF_MEMORY = ("not enough memory", "DefaultCPUAllocator", "out of memory", "C
 
 
 def _as_error(exc: BaseException) -> LmtuiError | None:
-    """The one-line error for a failure: itself, or out of memory for MemoryError and torch's allocation
-    failures (a RuntimeError); None for anything else (a bug: its traceback is worth seeing)."""
+    """The one-line error for a failure: itself, a model's ValueError, or out of memory for MemoryError and
+    torch's allocation failures (a RuntimeError); None for anything else (a bug: its traceback is worth
+    seeing)."""
     if isinstance(exc, LmtuiError):
         return exc
+    if isinstance(exc, ValueError):  # the models' word for input they cannot take (models/__init__.py)
+        return LmtuiError(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value")
     if isinstance(exc, MemoryError) or (
         isinstance(exc, RuntimeError) and any(s in str(exc) for s in OUT_OF_MEMORY)
     ):

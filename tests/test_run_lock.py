@@ -311,3 +311,15 @@ def test_a_file_system_without_locks_still_trains(monkeypatch, english_file):
     monkeypatch.setattr(lock.fcntl, "flock", no_locks)
     ok(invoke("train", english_file, "--model", "ngram", "--name", "nfs"))
     assert runs.load_run("nfs").status == "done" and not runs.is_locked(runs.run_path("nfs"))
+
+
+def test_a_models_value_error_after_the_folder_is_one_line_and_failed(monkeypatch, english_file):
+    from lmtui.models.ngram import NgramModel
+
+    def too_large(*args, **kwargs):
+        raise ValueError("corpus too large for int64 n-gram keys")
+
+    monkeypatch.setattr(NgramModel, "fit", too_large)
+    clean_error(invoke("train", english_file, "--model", "ngram", "--name", "big"), "too large")
+    run = runs.load_run("big")
+    assert run.status == "failed" and "too large" in run.meta["error"]
