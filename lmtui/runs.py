@@ -254,11 +254,19 @@ class RunExists(LmtuiError):
     """The name is taken by a run."""
 
 
+RUN_FILES = ("model.safetensors", "last.safetensors", "events.jsonl", "samples")
+
+
+def _run_debris(path: Path) -> bool:
+    """A file a run writer makes (so a dead writer's leftovers), as opposed to something a user put there."""
+    return path.name in RUN_FILES or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
 def claim(name: str, exists_hint: str = "") -> RunLock:
     """Make run folder ``name`` (atomically: one process wins) and lock it; the caller writes run.json.
 
     A folder without run.json whose lock nobody holds is what a creator killed before writing it left
-    behind: it is cleared and reused.
+    behind: it is cleared and reused, unless it holds files no run writer makes (then it is left alone).
     """
     path = run_path(name)
     ensure_runs_dir()
@@ -277,12 +285,22 @@ def claim(name: str, exists_hint: str = "") -> RunLock:
             lock.release()
             raise RunExists(f"a run named {name!r} already exists{exists_hint}")
         try:
-            for child in path.iterdir():
-                if child.name != LOCK_NAME:
-                    shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            children = [c for c in path.iterdir() if c.name != LOCK_NAME]
+            foreign = [c.name for c in children if not _run_debris(c)]
+            if foreign:
+                shown = ", ".join(sorted(foreign)[:3])
+                raise RunExists(
+                    f"{path} exists and holds files lmtui did not write there ({shown}); "
+                    "choose another name, or move them away"
+                )
+            for child in children:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         except OSError as exc:
             lock.release()
             raise LmtuiError(f"cannot clear run folder {path}: {exc.strerror or exc}") from None
+        except BaseException:
+            lock.release()
+            raise
         return lock
     raise RunBusy(name, None)
 

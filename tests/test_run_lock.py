@@ -323,3 +323,11 @@ def test_a_models_value_error_after_the_folder_is_one_line_and_failed(monkeypatc
     clean_error(invoke("train", english_file, "--model", "ngram", "--name", "big"), "too large")
     run = runs.load_run("big")
     assert run.status == "failed" and "too large" in run.meta["error"]
+
+
+def test_a_folder_of_someone_elses_files_is_never_cleared(english_file):
+    folder = runs.run_path("mine")
+    folder.mkdir(parents=True)
+    (folder / "thesis.tex").write_text("years of work", encoding="utf-8")
+    clean_error(invoke("train", english_file, "--model", "ngram", "--name", "mine"), "thesis.tex")
+    assert (folder / "thesis.tex").read_text(encoding="utf-8") == "years of work"
