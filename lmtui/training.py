@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lmtui import runs
+from lmtui import memory, runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
@@ -246,54 +246,6 @@ def _as_error(exc: BaseException) -> LmtuiError | None:
     return None
 
 
-def available_memory() -> int | None:
-    """Bytes of memory free for a new allocation (Linux's MemAvailable, else free pages), or None."""
-    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        import os
-
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return None
-
-
-def device_memory(device: str) -> int | None:
-    """Free bytes where the model will live: the GPU's own memory for cuda, else the machine's."""
-    if device == "cuda":
-        import torch
-
-        with contextlib.suppress(RuntimeError, AttributeError):
-            return int(torch.cuda.mem_get_info()[0])
-        return None
-    return available_memory()
-
-
-def check_memory(
-    model: ModelConfig, vocab_size: int, cfg: TrainConfig, batch: int, device: str = "cpu"
-) -> None:
-    """Refuse a neural model that cannot fit in memory, saying how large it would be (before allocating)."""
-    from lmtui.models import estimate_parameters, estimate_training_bytes
-
-    need = estimate_training_bytes(model, vocab_size, batch, cfg.seq_len)
-    free = device_memory(device)
-    if free is not None and need > 0.9 * free:
-        where = "GPU memory" if device == "cuda" else "memory"
-        raise LmtuiError(
-            f"this {model.model} model would need about {_size(need)} of {where} to train "
-            f"({estimate_parameters(model, vocab_size):,} parameters, vocabulary {vocab_size:,}); "
-            f"{_size(free)} is free: choose a smaller --hidden, --embed, --context, --batch-size or --seq-len"
-        )
-
-
-def _size(n: float) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1e3:.1f} kB"
-
-
 def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
     """The run to write, locked for this process, and its data; no folder is made for options that fail."""
     if job.resume:
@@ -301,7 +253,8 @@ def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
     data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
     if job.model.model != "ngram":
         batch = fitting_batch(data, job.train)
-        check_memory(job.model, len(data.tokenizer), job.train, batch, resolve_device(job.train.device))
+        device = resolve_device(job.train.device)
+        memory.check_training(job.model, len(data.tokenizer), batch, job.train.seq_len, device)
     meta = {
         "format": runs.RUN_FORMAT,
         "version": runs.RUN_VERSION,

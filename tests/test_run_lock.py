@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cli import TINY, clean_error, invoke, json_out, ok
 
-from lmtui import runs, training
+from lmtui import memory, runs, training
 from lmtui.errors import LmtuiError
 from lmtui.lock import RunBusy
 from lmtui.training import Job, train
@@ -163,7 +163,7 @@ def test_training_holds_the_lock_until_it_ends(english_file, model_cfg, train_cf
 
 
 def test_options_that_cannot_fit_in_memory_are_refused_before_a_folder(english_file, monkeypatch):
-    monkeypatch.setattr(training, "available_memory", lambda: 2 * 10**9)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * 10**9)
     line = clean_error(
         invoke("train", english_file, "--model", "lstm", "--hidden", 50000, "--steps", 1, "--name", "huge"),
         "of memory to train",
@@ -289,15 +289,15 @@ def test_read_only_file_system_gives_one_line_everywhere(trained_runs, english_f
     assert runs.load_run("lstm-run").status == "done" and runs.load_run("ngram-run").load_model() is not None
 
 
-def test_gpu_training_is_sized_against_the_gpus_own_memory(monkeypatch, model_cfg, train_cfg):
+def test_gpu_training_is_sized_against_the_gpus_own_memory(monkeypatch, model_cfg):
     import torch
 
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (3 * 10**9, 80 * 10**9))
-    monkeypatch.setattr(training, "available_memory", lambda: 10**15)  # plenty on the host: not what counts
+    monkeypatch.setattr(memory, "available_memory", lambda: 10**15)  # plenty on the host: not what counts
     with pytest.raises(LmtuiError, match="GPU memory") as exc:
-        training.check_memory(model_cfg("lstm", hidden=20000), 100, train_cfg(), 32, "cuda")
+        memory.check_training(model_cfg("lstm", hidden=20000), 100, 32, 64, "cuda")
     assert "3.0 GB is free" in str(exc.value)
-    training.check_memory(model_cfg("lstm"), 100, train_cfg(), 32, "cuda")  # a tiny model fits
+    memory.check_training(model_cfg("lstm"), 100, 32, 64, "cuda")  # a tiny model fits
 
 
 def test_a_file_system_without_locks_still_trains(monkeypatch, english_file):
