@@ -223,8 +223,8 @@ def check_run(meta: Any, where: str) -> dict[str, Any]:
     if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or not 1 <= vocab_size < 1 << 31:
         raise LmtuiError(f"{where} has no valid vocabulary size")
     check_tokenizer(meta.get("tokenizer"), vocab_size, model.level, where)
-    check_train(meta.get("train", {}), where)
-    check_metrics(meta.get("metrics", {}), where)
+    check_train(meta.setdefault("train", {}), where)  # missing: the defaults (they only matter to resume)
+    check_metrics(meta.setdefault("metrics", {}), where)
     _str(meta.get("name"), where, "name", none=True)
     _num(meta.get("created", 0), where, "created", 0)
     _num(meta.get("updated"), where, "updated", 0, none=True)

@@ -331,3 +331,13 @@ def test_a_folder_of_someone_elses_files_is_never_cleared(english_file):
     (folder / "thesis.tex").write_text("years of work", encoding="utf-8")
     clean_error(invoke("train", english_file, "--model", "ngram", "--name", "mine"), "thesis.tex")
     assert (folder / "thesis.tex").read_text(encoding="utf-8") == "years of work"
+
+
+def test_run_json_without_train_or_metrics_still_resumes(trained_runs):
+    folder = runs.run_path("lstm-run")
+    meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    del meta["train"], meta["metrics"]
+    (folder / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert runs.load_run("lstm-run").summary()["val_ppl"] is None
+    ok(invoke("train", "--resume", "lstm-run", "--steps", 32, "--device", "cpu"))
+    assert runs.load_run("lstm-run").metrics["step"] == 32
