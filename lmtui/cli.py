@@ -529,10 +529,14 @@ def runs_(as_json: bool) -> None:
     """List trained runs: the perplexity table for your own models."""
     from lmtui.runs import list_runs, runs_dir
 
-    rows = [r.summary() for r in list_runs()]
+    damaged: dict[str, str] = {}
+    rows = [r.summary() for r in list_runs(damaged)]
     if as_json:
-        print_json({"runs_dir": str(runs_dir()), "runs": rows})
+        out = [{"name": n, "error": e} for n, e in damaged.items()]
+        print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
         return
+    for name, error in damaged.items():
+        click.echo(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
     if not rows:
         click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return

@@ -225,8 +225,9 @@ def load_run(name: str) -> Run:
     return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
 
 
-def list_runs() -> list[Run]:
-    """Every readable run, oldest first; damaged ones are left out (``lmtui runs`` and the app)."""
+def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
+    """Every readable run, oldest first (``lmtui runs`` and the app). Damaged ones are left out; pass a dict
+    as ``damaged`` to learn which and why (name -> the one-line error)."""
     folder = runs_dir()
     try:
         entries = sorted(folder.iterdir()) if folder.is_dir() else []
@@ -236,8 +237,11 @@ def list_runs() -> list[Run]:
     found = []
     for path in entries:
         if NAME_RE.fullmatch(path.name) and (path / "run.json").is_file():
-            with contextlib.suppress(LmtuiError):
+            try:
                 found.append(load_run(path.name))
+            except LmtuiError as exc:
+                if damaged is not None:
+                    damaged[path.name] = str(exc)
     found.sort(key=lambda r: r.meta.get("created", 0))
     return found
 
