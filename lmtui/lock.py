@@ -47,9 +47,13 @@ class RunLock:
     """A held lock; ``release`` (or the process ending) gives it up."""
 
     def __init__(self, folder: Path, fd: int | None) -> None:
-        self.folder, self.fd = folder, fd
+        self.folder, self.fd, self.held = folder, fd, True
 
     def release(self) -> None:
+        """Give the lock up; calling it again does nothing."""
+        if not self.held:
+            return
+        self.held = False
         if self.fd is None:
             if fcntl is None and msvcrt is None:
                 with contextlib.suppress(OSError):

@@ -314,8 +314,10 @@ def delete_run(name: str) -> None:
     path = run_path(name)
     if not (path / "run.json").is_file():
         raise LmtuiError(f"no run named {name!r}")
-    with run_lock(path, name):
+    with run_lock(path, name) as lock:
         trash = runs_dir() / f".trash-{name}-{os.getpid()}-{time.time_ns()}"
+        if os.name == "nt":  # Windows renames no folder holding an open file: a moment without the lock
+            lock.release()
         try:
             os.rename(path, trash)
         except OSError as exc:
