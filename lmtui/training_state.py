@@ -120,11 +120,12 @@ def _check_hidden(net: nn.Module, hidden: list[torch.Tensor], batch: int) -> Non
     rnn = getattr(net, "rnn", None)
     for part in hidden:
         if rnn is not None:
-            ok = part.is_floating_point() and tuple(part.shape) == (rnn.num_layers, batch, rnn.hidden_size)
+            want = (rnn.num_layers, batch, rnn.hidden_size)
+            ok = part.dtype == rnn.weight_hh_l0.dtype and tuple(part.shape) == want
         else:
             n, pad = getattr(net, "n", 0), getattr(net, "pad", 0)
             ok = (
-                not part.is_floating_point()
+                part.dtype == torch.int64
                 and tuple(part.shape) == (batch, n)
                 and bool(((part >= 0) & (part <= pad)).all())
             )
@@ -143,5 +144,5 @@ def _check_optimizer_state(opt: torch.optim.Optimizer, state: dict[int, dict[str
         step = slots["step"]
         if step.numel() != 1 or float(step) < 0 or any(tuple(m.shape) != shape for m in moments):
             raise ValueError(f"its optimizer state for parameter {index} does not fit the parameter's shape")
-        if not slots["exp_avg"].is_floating_point() or not slots["exp_avg_sq"].is_floating_point():
-            raise ValueError(f"its optimizer state for parameter {index} is not made of numbers")
+        if any(m.dtype != params[index].dtype for m in moments) or not step.is_floating_point():
+            raise ValueError(f"its optimizer state for parameter {index} has the wrong number type")

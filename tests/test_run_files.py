@@ -146,6 +146,9 @@ def _edit_checkpoint(path: Path, edit) -> None:
         (lambda m, t: {**m, "elapsed": None}, "elapsed"),
         (lambda m, t: t.update({"hidden.0": np.zeros((1, 2, 3), np.float32)}) or m, "hidden state"),
         (lambda m, t: t.update({"opt.0.exp_avg": np.full(3, np.nan, np.float32)}) or m, "NaN"),
+        (lambda m, t: t.update({"hidden.0": t["hidden.0"].astype(np.float64)}) or m, "hidden state"),
+        (lambda m, t: t.update({"opt.0.exp_avg": t["opt.0.exp_avg"].astype(np.float64)}) or m, "number type"),
+        (lambda m, t: t.update({"opt.0.step": np.zeros(1, np.int64)}) or m, "number type"),
     ],
 )
 def test_edited_checkpoint_metadata_gives_one_line(trained_runs, edit, fragment):

@@ -92,12 +92,21 @@ def test_any_value_in_run_json(trained_runs, originals, data):
     path = data.draw(st.sampled_from(_paths(meta)))
     edited = _set(meta, path, data.draw(VALUES))
     (trained_runs / name / "run.json").write_text(json.dumps(edited), encoding="utf-8")
+    weights = trained_runs / name / "model.safetensors"
+    good_weights = weights.read_bytes()
+    if data.draw(st.booleans()):  # and sometimes one weight tensor of another type or shape
+        tensors, _ = runs.read_tensors(weights)
+        key = data.draw(st.sampled_from(sorted(tensors)))
+        shape = tuple(data.draw(st.lists(st.integers(0, 30), max_size=3)))
+        dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.float16]))
+        save_file({**tensors, key: np.ones(shape, dtype=dtype)}, str(weights))
     try:
         _use(runs.load_run(name))
     except LmtuiError as exc:
         assert "\n" not in str(exc)
     finally:
         (trained_runs / name / "run.json").write_bytes(originals[name])
+        weights.write_bytes(good_weights)
     runs.list_runs()
 
 
@@ -163,6 +172,11 @@ def test_any_value_in_checkpoint_metadata(trained_runs, data):
     edited = _set_checkpoint(meta, where, data.draw(VALUES))
     if data.draw(st.booleans()):
         edited = data.draw(JSON)  # or the whole metadata replaced
+    if data.draw(st.booleans()):  # or one tensor of another type or shape
+        key = data.draw(st.sampled_from(sorted(tensors)))
+        shape = tuple(data.draw(st.lists(st.integers(0, 30), max_size=3)))
+        dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.float16]))
+        tensors = {**tensors, key: np.ones(shape, dtype=dtype)}
     bad = path.parent / "probe.safetensors"
     save_file(tensors, str(bad), metadata={"lmtui": json.dumps(edited)})
     model = model_class("lstm")(run.model_config, run.meta["vocab_size"], "cpu")  # type: ignore[call-arg]
@@ -175,12 +189,12 @@ def test_any_value_in_checkpoint_metadata(trained_runs, data):
         lr=1e-3,
     )
     try:
-        load_checkpoint(bad, net, opt, "cpu")
+        resumed = load_checkpoint(bad, net, opt, "cpu")
     except LmtuiError as exc:
         assert "\n" not in str(exc)
         return
-    # what loaded must train: one optimizer step with the state it brought
-    x = torch.zeros((2, 4), dtype=torch.long)
-    logits, _ = net(x, None)
+    # what loaded must train: one optimizer step from the state it brought
+    x = torch.zeros((resumed.batch or 1, 4), dtype=torch.long)
+    logits, _ = net(x, resumed.state if resumed.batch else None)
     logits.sum().backward()
     opt.step()
