@@ -139,7 +139,7 @@ class Run:
         path = self.path / f"{which}.safetensors"
         tensors, _ = read_tensors(path)
         schema.check_tensors(tensors, str(path))
-        return build_model(self.model_config, int(self.meta["vocab_size"]), tensors, device, self.name)
+        return build_model(self.model_config, int(self.meta["vocab_size"]), tensors, device, str(path))
 
     def summary(self) -> dict[str, Any]:
         """One row of the runs table (also ``lmtui runs --json``)."""
@@ -182,9 +182,13 @@ class Run:
 
 
 def build_model(
-    config: ModelConfig, vocab_size: int, tensors: dict[str, np.ndarray], device: str = "cpu", name: str = "?"
+    config: ModelConfig,
+    vocab_size: int,
+    tensors: dict[str, np.ndarray],
+    device: str = "cpu",
+    where: str = "the weights",
 ) -> LanguageModel:
-    where = f"run {name!r}"
+    """The model ``tensors`` hold, checked against its config first; errors name ``where`` (the file)."""
     schema.check_model(config.to_dict(), where)
     cls = model_class(config.model)
     if config.model != "ngram":  # a config from a stranger must not make us allocate more than the file holds
