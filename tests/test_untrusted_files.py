@@ -195,7 +195,7 @@ def test_weights_whose_shapes_do_not_match_the_config(trained_runs):
     tensors, _ = runs.read_tensors(path)
     tensors["rnn.weight_hh_l0"] = np.zeros((8, 8), dtype=np.float32)
     save_file(tensors, str(path))
-    clean_error(invoke("sample", "lstm-run"), "do not fit")
+    assert str(path) in clean_error(invoke("sample", "lstm-run"), "do not fit")  # names the file
 
 
 def test_checkpoint_of_another_run_is_refused_on_resume(trained_runs, english_file):
