@@ -50,6 +50,9 @@ class Group(click.Group):
         except BrokenPipeError:  # `lmtui sample … | head`
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 def given(name: str) -> bool:
@@ -249,7 +252,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         if given("steps") and not given("max_seconds"):
             train_cfg = replace(train_cfg, max_seconds=None)
         return Job(
-            run.meta["corpus"]["spec"],
+            run.meta["corpus"].get("spec", ""),
             ModelConfig.from_dict(run.meta["model"]),
             train_cfg,
             name=run.name,
@@ -450,11 +453,12 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
             }
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table("token", "probability", "", title=f"after {context!r}")
+    table = Table("token", "probability", "", title=escape(f"after {context!r}"))
     for p in preds:
-        table.add_row(p.token, f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
+        table.add_row(escape(p.token), f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
     print_table(table)
 
 
@@ -484,8 +488,9 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         _, text = load_text(str(text_path), encoding)
         source = str(text_path)
     else:
-        _needs_stdin(name, run.meta["corpus"]["spec"], f"lmtui eval {name}", " or score a file with --text")
-        _, full = load_text(run.meta["corpus"]["spec"], encoding)
+        spec = run.corpus_spec()
+        _needs_stdin(name, spec, f"lmtui eval {name}", " or score a file with --text")
+        _, full = load_text(spec, encoding or run.encoding)
         text, source = split_text(full, run.meta["corpus"].get("unit", "text")).test, "test split"
     ids = tokenizer.encode(text)
     if len(ids) < 2:
@@ -540,13 +545,18 @@ def runs_(as_json: bool) -> None:
     """
     from lmtui.runs import list_runs, runs_dir
 
-    rows = [r.summary() for r in list_runs()]
+    damaged: dict[str, str] = {}
+    rows = [r.summary() for r in list_runs(damaged)]
     if as_json:
-        print_json({"runs_dir": str(runs_dir()), "runs": rows})
+        out = [{"name": n, "error": e} for n, e in damaged.items()]
+        print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
         return
+    for name, error in damaged.items():
+        click.echo(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
     if not rows:
         click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     def num(v: Any, fmt: str) -> str:
@@ -557,8 +567,8 @@ def runs_(as_json: bool) -> None:
     )
     for r in rows:
         table.add_row(
-            r["name"],
-            r["corpus"],
+            escape(r["name"]),
+            escape(r["corpus"]),
             r["model"],
             r["level"],
             num(r["parameters"], ","),
@@ -576,16 +586,20 @@ def runs_(as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def delete(name: str, yes: bool, as_json: bool) -> None:
-    """Delete run NAME and its files (from $LMTUI_HOME/runs).
+    """Delete run NAME and its files from $LMTUI_HOME/runs (a damaged run too; never one another process is
+    training).
 
     \b
     Examples:
       lmtui delete old-run
       lmtui delete old-run --yes --json   # no question, for scripts
     """
-    from lmtui.runs import delete_run, load_run
+    from lmtui.runs import RunBusy, delete_run, exists, holder, is_locked, load_run, run_path
 
-    load_run(name)
+    if not exists(name):
+        load_run(name)  # says "no run named …" and lists the runs there are
+    if is_locked(run_path(name)):
+        raise RunBusy(name, holder(run_path(name)))
     if not yes:
         click.confirm(f"delete run {name!r} and all its files?", abort=True, err=as_json)
     delete_run(name)
@@ -595,11 +609,15 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
         click.echo(f"deleted {name}")
 
 
+FORCE = click.option("--force", is_flag=True, help="Replace PATH if it exists (a regular file only).")
+
+
 @main.command(name="export-arpa")
 @click.argument("name", shell_complete=complete_run)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def export_arpa(name: str, path: Path, as_json: bool) -> None:
+@FORCE
+def export_arpa(name: str, path: Path, as_json: bool, force: bool) -> None:
     """Write n-gram run NAME as an ARPA file (KenLM, SRILM): each line of the text is a sentence, between
     <s> and </s>.
 
@@ -608,27 +626,29 @@ def export_arpa(name: str, path: Path, as_json: bool) -> None:
       lmtui export-arpa speeches-ngram-word speeches.arpa
       python -c "import kenlm; print(kenlm.Model('speeches.arpa').perplexity('we the people'))"
     """
-    from lmtui.runs import load_run
+    from lmtui.runs import load_run, runs_dir
+    from lmtui.storage import atomic_write, check_target
     from lmtui.tokens import arpa_token_names
 
     run = load_run(name)
     if run.model_config.model != "ngram":
         raise LmtuiError(f"run {name!r} is a {run.model_config.model} model; ARPA holds n-gram models only")
+    target = check_target(path, force, protected=runs_dir())
     model, tokenizer = run.load_model(), run.tokenizer()
-    try:  # lines are sentences: the newline token is written as </s> and <s>
-        model.write_arpa(path, arpa_token_names(tokenizer), tokenizer.newline_id())  # type: ignore[attr-defined]
+    names, newline = arpa_token_names(tokenizer), tokenizer.newline_id()
+    try:  # atomic: a full disk leaves the earlier file as it was; lines are sentences (newline: </s>, <s>)
+        atomic_write(target, lambda tmp: model.write_arpa(tmp, names, newline))  # type: ignore[attr-defined]
     except ValueError as exc:
         raise LmtuiError(str(exc)) from None
-    except OSError as exc:
-        raise LmtuiError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _wrote(name, path, as_json)
+    _wrote(name, target, as_json)
 
 
 @main.command()
 @click.argument("name", shell_complete=complete_run)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def export(name: str, path: Path, as_json: bool) -> None:
+@FORCE
+def export(name: str, path: Path, as_json: bool, force: bool) -> None:
     """Write run NAME as one shareable file (safetensors: weights, config and vocabulary; no pickle).
 
     \b
@@ -638,7 +658,7 @@ def export(name: str, path: Path, as_json: bool) -> None:
     """
     from lmtui.runs import export_bundle
 
-    _wrote(name, Path(export_bundle(name, path)), as_json)
+    _wrote(name, Path(export_bundle(name, path, force)), as_json)
 
 
 @main.command(name="import")

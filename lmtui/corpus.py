@@ -28,6 +28,10 @@ TEXT_SUFFIXES = (".txt",)
 MAX_BYTES = 1 << 30
 SPLIT_SEED = 1234
 STDIN = "-"  # `cat novel.txt | lmtui train -`
+# A folder is searched for .txt files up to this many entries / seconds: a corpus named /usr or / is refused
+# rather than scanned for minutes.
+MAX_SCAN_ENTRIES = 100_000
+MAX_SCAN_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,13 @@ def find_corpus(spec: str) -> CorpusInfo:
         if info.name == spec:
             return info
     path = Path(spec).expanduser()
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as exc:  # a path longer than the system allows, a loop of links
+        raise LmtuiError(f"cannot open {spec}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL character: no file system has such a name
+        raise LmtuiError(f"no corpus named {spec!r}: a file name cannot hold a NUL character") from None
+    if not found:
         names = ", ".join(c.name for c in bundled_corpora())
         raise LmtuiError(f"no corpus named {spec!r} and no such file or folder (bundled corpora: {names})")
     stream = _is_pipe(path)  # `train <(zcat novel.txt.gz)`: /dev/fd/63, or a named FIFO
@@ -144,12 +154,15 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     if info.stream:
         text = read_stream(info, encoding)
     elif info.path.is_dir():
-        files = sorted(p for p in info.path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        files = text_files(info.path)
         if not files:
             raise LmtuiError(
                 f"the folder {info.path} holds no .txt files; point lmtui at a text file or a folder of them"
             )
-        total = sum(p.stat().st_size for p in files)
+        try:
+            total = sum(p.stat().st_size for p in files)
+        except OSError as exc:
+            raise LmtuiError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
         if total > MAX_BYTES:
             raise LmtuiError(
                 f"the .txt files in {info.path} hold {_size(total)} together; lmtui reads at most "
@@ -224,6 +237,31 @@ def _has_fileno(stream: object) -> bool:
     except (AttributeError, OSError, ValueError):  # a test runner's in-memory stdin
         return False
     return True
+def text_files(folder: Path) -> list[Path]:
+    """The .txt files under ``folder`` in path order. An unreadable subfolder, a path too long for the
+    system, or more than MAX_SCAN_ENTRIES entries / MAX_SCAN_SECONDS of searching: one LmtuiError line."""
+
+    def fail(exc: OSError) -> None:
+        raise LmtuiError(f"cannot read the folder {exc.filename or folder}: {exc.strerror or exc}")
+
+    found: list[Path] = []
+    seen, t0 = 0, time.monotonic()
+    try:
+        for root, dirs, names in os.walk(folder, onerror=fail):
+            dirs.sort()
+            seen += len(dirs) + len(names)
+            if seen > MAX_SCAN_ENTRIES or time.monotonic() - t0 > MAX_SCAN_SECONDS:
+                raise LmtuiError(
+                    f"the folder {folder} holds too many files to search (over {MAX_SCAN_ENTRIES:,} looked "
+                    "at); point lmtui at the folder that holds your texts"
+                )
+            for name in names:
+                path = Path(root) / name
+                if path.suffix.lower() in TEXT_SUFFIXES and path.is_file():
+                    found.append(path)
+    except OSError as exc:
+        raise LmtuiError(f"cannot read {exc.filename or folder}: {exc.strerror or exc}") from None
+    return sorted(found)
 
 
 def read_text_file(path: Path, encoding: str | None = None) -> str:

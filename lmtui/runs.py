@@ -6,7 +6,9 @@
         last.safetensors    the last weights + optimizer state + data position, for --resume
         events.jsonl        the training curve, so a resumed run carries it on
         samples/            samples saved from the playground
+        .lock               held (flock) by the one process writing the run; see lmtui.lock
 
+Every file is read through lmtui.schema (checked field by field) and written atomically (lmtui.storage).
 Nothing here is ever unpickled: a run can be shared and opened safely.
 """
 
@@ -17,9 +19,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,19 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from lmtui import schema
 from lmtui.errors import LmtuiError
-from lmtui.models import MODEL_KINDS, LanguageModel, ModelConfig, estimate_parameters, model_class
+from lmtui.lock import LOCK_NAME, RunBusy, RunGone, RunLock, acquire, holder, is_locked, run_lock
+from lmtui.models import LanguageModel, ModelConfig, estimate_parameters, model_class
+from lmtui.schema import RUN_FORMAT, RUN_VERSION
+from lmtui.storage import atomic_write, read_json, read_tensors, regular_file, write_json, write_tensors
 from lmtui.tokens import Tokenizer
 
-RUN_FORMAT = "lmtui-run"
-RUN_VERSION = 1
+__all__ = [
+    "LOCK_NAME", "RUN_FORMAT", "RUN_VERSION", "Run", "RunBusy", "RunGone", "RunLock", "acquire",
+    "atomic_write", "claim", "delete_run", "holder", "is_locked", "list_runs", "load_run", "read_tensors",
+    "regular_file", "run_lock", "write_json", "write_tensors",
+]  # fmt: skip
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -72,63 +79,6 @@ def unique_name(base: str) -> str:
     return name
 
 
-# -- atomic files: a crash (or a full disk) mid-write leaves the previous file intact
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        with contextlib.suppress(OSError):  # not every platform can fsync a directory
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise LmtuiError(
-            f"could not write {path.name}: {exc.strerror or exc}; the previous version is kept"
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(
-        path, lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    )
-
-
-def write_tensors(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
-    from safetensors.numpy import save_file
-
-    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    atomic_write(path, lambda p: save_file(arrays, str(p), metadata=metadata))
-
-
-def read_tensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Read a safetensors file, turning any damage into a clear error."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as fh:
-            metadata = fh.metadata() or {}
-            return {k: fh.get_tensor(k) for k in fh.keys()}, metadata  # noqa: SIM118 (not a dict)
-    except FileNotFoundError:
-        raise LmtuiError(f"{path} is missing") from None
-    except Exception as exc:  # safetensors raises its own error types for bad headers and short files
-        raise LmtuiError(f"{path} is not a valid safetensors weights file ({exc})") from None
-
-
 # -- runs
 
 
@@ -146,15 +96,50 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         return self.meta.get("metrics", {})
 
+    @property
+    def status(self) -> str:
+        """The status as it truly is: a stored "training" or "paused" that no live process holds (the
+        trainer was killed, the disk filled, the power went) is "interrupted"."""
+        stored = self.meta.get("status", "done")
+        if stored in schema.LIVE_STATUSES and not is_locked(self.path):
+            return "interrupted"
+        return stored
+
+    @property
+    def busy(self) -> bool:
+        """Is a process writing this run right now (training it, resuming it)?"""
+        return is_locked(self.path)
+
+    @property
+    def resumable(self) -> bool:
+        return self.meta["model"]["model"] != "ngram" and (self.path / "last.safetensors").is_file()
+
+    @property
+    def encoding(self) -> str | None:
+        """The text encoding of the run's corpus (None: UTF-8 or a BOM), used again by resume and eval."""
+        return self.meta["corpus"].get("encoding")
+
+    def corpus_spec(self) -> str:
+        """What to read the run's corpus from; an imported run has none on this machine (its author's files
+        are never read here)."""
+        spec = self.meta["corpus"].get("spec")
+        if not spec or self.meta["corpus"].get("imported"):
+            raise LmtuiError(
+                f"run {self.name!r} was imported: its corpus {self.meta['corpus']['name']!r} is not on this "
+                "machine; score a text of your own with --text FILE"
+            )
+        return spec
+
     def tokenizer(self) -> Tokenizer:
-        try:
-            return Tokenizer.from_dict(self.meta["tokenizer"])
-        except (KeyError, ValueError) as exc:
-            raise LmtuiError(f"run {self.name!r} has a damaged tokenizer: {exc}") from None
+        return schema.check_tokenizer(
+            self.meta["tokenizer"], self.meta["vocab_size"], self.meta["model"]["level"], str(self.path)
+        )
 
     def load_model(self, device: str = "cpu", which: str = "model") -> LanguageModel:
-        tensors, _ = read_tensors(self.path / f"{which}.safetensors")
-        return build_model(self.model_config, int(self.meta["vocab_size"]), tensors, device, self.name)
+        path = self.path / f"{which}.safetensors"
+        tensors, _ = read_tensors(path)
+        schema.check_tensors(tensors, str(path))
+        return build_model(self.model_config, int(self.meta["vocab_size"]), tensors, device, str(path))
 
     def summary(self) -> dict[str, Any]:
         """One row of the runs table (also ``lmtui runs --json``)."""
@@ -164,7 +149,7 @@ class Run:
             "corpus": self.meta["corpus"]["name"],
             "model": cfg["model"],
             "level": cfg["level"],
-            "status": self.meta.get("status"),
+            "status": self.status,
             "created": self.meta.get("created"),
             "parameters": m.get("parameters"),
             "size_bytes": m.get("size_bytes"),
@@ -174,6 +159,7 @@ class Run:
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
             "eval_pending": bool(self.meta.get("eval_pending")),  # stopped before its full evaluation
+            "resumable": self.resumable,
         }
 
     def save_meta(self) -> None:
@@ -182,26 +168,36 @@ class Run:
 
     def history(self) -> list[dict[str, Any]]:
         path = self.path / "events.jsonl"
-        if not path.is_file():
+        try:
+            regular_file(path)
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except (LmtuiError, OSError):
             return []
         out = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                out.append(json.loads(line))
+        for line in lines:
+            with contextlib.suppress(ValueError, RecursionError):
+                data = json.loads(line)
+                if isinstance(data, dict):
+                    out.append(data)
         return out
 
 
 def build_model(
-    config: ModelConfig, vocab_size: int, tensors: dict[str, np.ndarray], device: str = "cpu", name: str = "?"
+    config: ModelConfig,
+    vocab_size: int,
+    tensors: dict[str, np.ndarray],
+    device: str = "cpu",
+    where: str = "the weights",
 ) -> LanguageModel:
-    check_model_config(config, f"run {name!r}")
+    """The model ``tensors`` hold, checked against its config first; errors name ``where`` (the file)."""
+    schema.check_model(config.to_dict(), where)
     cls = model_class(config.model)
     if config.model != "ngram":  # a config from a stranger must not make us allocate more than the file holds
         needed = estimate_parameters(config, vocab_size)
         stored = sum(int(np.asarray(t).size) for t in tensors.values())
         if needed > stored:
             raise LmtuiError(
-                f"run {name!r}: the weights do not fit the model's config "
+                f"{where}: the weights do not fit the model's config "
                 f"({stored:,} numbers stored, {needed:,} needed)"
             )
     try:
@@ -209,45 +205,20 @@ def build_model(
             return cls.from_tensors(config, vocab_size, tensors)
         return cls.from_tensors(config, vocab_size, tensors, device=device)  # type: ignore[call-arg]
     except (ValueError, TypeError, RuntimeError) as exc:
-        raise LmtuiError(f"run {name!r}: {str(exc).strip().splitlines()[0]}") from None
+        raise LmtuiError(f"{where}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def check_model_config(config: ModelConfig, where: str) -> None:
-    """Refuse a model config (from run.json or a shared bundle) with values of the wrong type or range."""
-    from lmtui.training import TrainConfig, validate
-
-    types = {"order": int, "context": int, "embed": int, "hidden": int, "layers": int}
-    types |= {"k": (int, float), "dropout": (int, float), "tie_weights": bool, "smoothing": str, "level": str}
-    wrong = [
-        n
-        for n, t in types.items()
-        if not isinstance(getattr(config, n), t) or (t is not bool and isinstance(getattr(config, n), bool))
-    ]
-    if wrong:
-        raise LmtuiError(f"{where}: the model config has values of the wrong type ({', '.join(wrong)})")
+def ensure_runs_dir() -> Path:
+    """The runs folder, created if need be; a read-only disk or an LMTUI_HOME that is a file: one line."""
+    folder = runs_dir()
     try:
-        validate(config, TrainConfig())
-    except LmtuiError as exc:
-        raise LmtuiError(f"{where}: the model config is invalid ({exc})") from None
-
-
-def check_meta(meta: Any, where: str) -> dict[str, Any]:
-    """Refuse JSON that is not an lmtui run of a version this lmtui reads."""
-    if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
-        raise LmtuiError(f"{where} is not an lmtui run file")
-    if meta.get("version") != RUN_VERSION:
-        raise LmtuiError(
-            f"{where} is an lmtui run of format version {meta.get('version')}; this lmtui reads {RUN_VERSION}"
-        )
-    model = meta.get("model")
-    if not isinstance(model, dict) or model.get("model") not in MODEL_KINDS:
-        raise LmtuiError(f"{where} names no model this lmtui knows")
-    corpus = meta.get("corpus")
-    if not isinstance(corpus, dict) or not isinstance(corpus.get("name"), str):
-        raise LmtuiError(f"{where} names no corpus")
-    if not isinstance(meta.get("vocab_size"), int) or meta["vocab_size"] < 1:
-        raise LmtuiError(f"{where} has no valid vocabulary size")
-    return meta
+        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+    except OSError as exc:
+        hint = f" (LMTUI_HOME={home()} is not a folder)" if home().exists() and not home().is_dir() else ""
+        raise LmtuiError(f"cannot use the runs folder {folder}: {exc.strerror or exc}{hint}") from None
+    return folder
 
 
 def load_run(name: str) -> Run:
@@ -256,112 +227,213 @@ def load_run(name: str) -> Run:
     if not meta_path.is_file():
         known = ", ".join(r.name for r in list_runs()[:8]) or "none yet; train one with `lmtui train`"
         raise LmtuiError(f"no run named {name!r} (runs: {known})")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise LmtuiError(f"{meta_path} is damaged (not valid JSON)") from None
-    return Run(name, path, check_meta(meta, str(meta_path)))
+    return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
 
 
-def list_runs() -> list[Run]:
+def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
+    """Every readable run, oldest first (``lmtui runs`` and the app). Damaged ones are left out; pass a dict
+    as ``damaged`` to learn which and why (name -> the one-line error)."""
     folder = runs_dir()
-    if not folder.is_dir():
+    try:
+        entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError:
         return []
-    runs = []
-    for path in sorted(folder.iterdir()):
-        if (path / "run.json").is_file() and NAME_RE.fullmatch(path.name):
-            with contextlib.suppress(LmtuiError):
-                runs.append(load_run(path.name))
-    runs.sort(key=lambda r: r.meta.get("created", 0))
-    return runs
+    clean_staging()
+    found = []
+    for path in entries:
+        if NAME_RE.fullmatch(path.name) and (path / "run.json").is_file():
+            try:
+                found.append(load_run(path.name))
+            except LmtuiError as exc:
+                if damaged is not None:
+                    damaged[path.name] = str(exc)
+    found.sort(key=lambda r: r.meta.get("created", 0))
+    return found
+
+
+def clean_staging() -> None:
+    """Remove what killed deletes and imports left behind (hidden ``.trash-*`` / ``.import-*`` folders)."""
+    with contextlib.suppress(OSError):
+        for path in runs_dir().iterdir():
+            if path.name.startswith((".trash-", ".import-")) and path.is_dir() and not is_locked(path):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class RunExists(LmtuiError):
+    """The name is taken by a run."""
+
+
+RUN_FILES = ("model.safetensors", "last.safetensors", "events.jsonl", "samples")
+
+
+def _run_debris(path: Path) -> bool:
+    """A file a run writer makes (so a dead writer's leftovers), as opposed to something a user put there."""
+    return path.name in RUN_FILES or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
+def claim(name: str, exists_hint: str = "") -> RunLock:
+    """Make run folder ``name`` (atomically: one process wins) and lock it; the caller writes run.json.
+
+    A folder without run.json whose lock nobody holds is what a creator killed before writing it left
+    behind: it is cleared and reused, unless it holds files no run writer makes (then it is left alone).
+    """
+    path = run_path(name)
+    ensure_runs_dir()
+    for _ in range(5):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass  # an existing run, a live creator, or the leftovers of a dead one: the lock decides
+        except OSError as exc:
+            raise LmtuiError(f"cannot create run folder {path}: {exc.strerror or exc}") from None
+        try:
+            lock = acquire(path, name)
+        except RunGone:
+            continue  # deleted between our mkdir and our lock: make it again
+        if (path / "run.json").exists():
+            lock.release()
+            raise RunExists(f"a run named {name!r} already exists{exists_hint}")
+        try:
+            children = [c for c in path.iterdir() if c.name != LOCK_NAME]
+            foreign = [c.name for c in children if not _run_debris(c)]
+            if foreign:
+                shown = ", ".join(sorted(foreign)[:3])
+                raise RunExists(
+                    f"{path} exists and holds files lmtui did not write there ({shown}); "
+                    "choose another name, or move them away"
+                )
+            for child in children:
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        except OSError as exc:
+            lock.release()
+            raise LmtuiError(f"cannot clear run folder {path}: {exc.strerror or exc}") from None
+        except BaseException:
+            lock.release()
+            raise
+        return lock
+    raise RunBusy(name, None)
 
 
 def delete_run(name: str) -> None:
+    """Delete a run that nobody is writing: it vanishes at once (renamed aside), then its files go."""
     path = run_path(name)
     if not (path / "run.json").is_file():
         raise LmtuiError(f"no run named {name!r}")
-    shutil.rmtree(path)
+    with run_lock(path, name) as lock:
+        trash = runs_dir() / f".trash-{name}-{os.getpid()}-{time.time_ns()}"
+        if os.name == "nt":  # Windows renames no folder holding an open file: a moment without the lock
+            lock.release()
+        try:
+            os.rename(path, trash)
+        except OSError as exc:
+            raise LmtuiError(f"cannot delete run {name!r}: {exc.strerror or exc}") from None
+        shutil.rmtree(trash, ignore_errors=True)  # anything left goes at the next clean_staging
 
 
 def trim_history(run: Run, step: int) -> None:
     """Drop the curve past ``step``: after a crash, the steps logged since the last checkpoint are redone."""
-    path = run.path / "events.jsonl"
-    if not path.is_file():
-        return
     keep = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            data = json.loads(line)
-            if not (isinstance(data, dict) and isinstance(data.get("step"), int) and data["step"] > step):
-                keep.append(line)
-    atomic_write(path, lambda p: p.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8"))
+    for data in run.history():
+        if not (isinstance(data.get("step"), int) and data["step"] > step):
+            keep.append(json.dumps(data, ensure_ascii=False))
+    if keep or (run.path / "events.jsonl").exists():
+        atomic_write(
+            run.path / "events.jsonl",
+            lambda p: p.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8"),
+        )
 
 
 def remove_leftovers(run: Run) -> None:
-    """Remove temporary files a killed writer left behind (``.NAME.XXXX.tmp``, see atomic_write)."""
+    """Remove temporary files a killed writer left behind (``.NAME.XXXX.tmp``, see storage.atomic_write)."""
     for tmp in run.path.glob(".*.tmp"):
         with contextlib.suppress(OSError):
             tmp.unlink()
 
 
 def append_event(run: Run, data: dict[str, Any]) -> None:
-    with open(run.path / "events.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+    path = run.path / "events.jsonl"
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise LmtuiError(f"could not write {path}: {exc.strerror or exc}") from None
 
 
 # -- sharing a run as one file: weights + run.json in a safetensors file (its metadata holds the JSON)
 
 BUNDLE_KEY = "lmtui-run"
+BUNDLE_DROPS = ("error", "imported_from", "updated")
 
 
-def export_bundle(name: str, path: Path) -> Path:
-    """Write run ``name`` (config, vocabulary, metrics, best weights) as one safetensors file."""
+def export_bundle(name: str, path: Path, force: bool = False) -> Path:
+    """Write run ``name`` (config, vocabulary, metrics, best weights) as one safetensors file.
+
+    Only a bundled corpus keeps its name as a spec: paths on the author's machine never travel."""
+    from lmtui.storage import check_target
+
     run = load_run(name)
-    tensors, _ = read_tensors(run.path / "model.safetensors")
-    meta = {k: v for k, v in run.meta.items() if k != "corpus"}
-    meta["corpus"] = {
-        k: v for k, v in run.meta["corpus"].items() if k != "spec" or run.meta["corpus"].get("bundled")
-    }
-    write_tensors(Path(path), tensors, {BUNDLE_KEY: json.dumps(meta, ensure_ascii=False)})
-    return Path(path)
+    target = check_target(Path(path), force, protected=runs_dir())
+    weights = run.path / "model.safetensors"
+    tensors, _ = read_tensors(weights)
+    schema.check_tensors(tensors, str(weights))
+    meta = {k: v for k, v in run.meta.items() if k not in ("corpus", *BUNDLE_DROPS)}
+    corpus = run.meta["corpus"]
+    meta["corpus"] = {k: corpus[k] for k in ("name", "unit") if k in corpus}
+    if corpus.get("bundled"):
+        meta["corpus"].update(bundled=True, spec=corpus["name"])
+    meta["status"] = run.status if run.status not in schema.LIVE_STATUSES else "stopped"
+    write_tensors(target, tensors, {BUNDLE_KEY: json.dumps(meta, ensure_ascii=False, allow_nan=False)})
+    return target
+
+
+def _imported_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
+    """An imported run reads no file of the importer's: only a corpus lmtui itself ships keeps its spec."""
+    from lmtui.corpus import bundled_corpora
+
+    unit = corpus.get("unit", "text")
+    if corpus.get("bundled") and corpus["name"] in {c.name for c in bundled_corpora()}:
+        return {"name": corpus["name"], "spec": corpus["name"], "bundled": True, "unit": unit}
+    return {"name": corpus["name"], "imported": True, "unit": unit}
 
 
 def import_bundle(path: Path, name: str | None = None) -> Run:
-    """Check all of a shared bundle (format, config, vocabulary, weight shapes) before writing anything."""
+    """Check all of a shared bundle (every field, the weights' shapes and values) before writing anything."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise LmtuiError(f"no such file: {path}")
     tensors, metadata = read_tensors(path)
     try:
         meta = json.loads(metadata[BUNDLE_KEY])
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, ValueError, RecursionError):
         raise LmtuiError(f"{path} is a safetensors file but not an lmtui run bundle") from None
-    meta = check_meta(meta, str(path))
-    tokenizer_data = meta.get("tokenizer")
+    meta = schema.check_run(meta, str(path))
+    schema.check_tensors(tensors, str(path))
+    build_model(ModelConfig.from_dict(meta["model"]), meta["vocab_size"], tensors, "cpu", str(path))
+    given = name or meta.get("name") or path.stem
     try:
-        tokenizer = Tokenizer.from_dict(tokenizer_data if isinstance(tokenizer_data, dict) else {})
-    except ValueError as exc:
-        raise LmtuiError(f"{path}: bad vocabulary ({exc})") from None
-    if len(tokenizer) != meta["vocab_size"]:
-        raise LmtuiError(
-            f"{path}: the vocabulary has {len(tokenizer)} tokens but the model expects {meta['vocab_size']}"
-        )
-    config = ModelConfig.from_dict(meta["model"])
-    build_model(config, meta["vocab_size"], tensors, "cpu", str(path))  # raises if shapes do not fit
-    name = validate_name(name or str(meta.get("name", path.stem)))
-    if exists(name):
-        raise LmtuiError(f"a run named {name!r} already exists; import it under another name with --name")
-    corpus = meta["corpus"]
-    corpus.setdefault("spec", corpus["name"])
-    meta.update(name=name, corpus=corpus, status=meta.get("status", "done"), imported_from=path.name)
-    # Assemble in a hidden folder, then rename: a half-imported run never appears in the list.
-    runs_dir().mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=runs_dir()))
-    try:
-        write_tensors(staging / "model.safetensors", tensors)
-        write_json(staging / "run.json", meta)
-        os.replace(staging, run_path(name))
+        name = validate_name(given)
+    except LmtuiError as exc:
+        raise LmtuiError(f"{exc}; choose one with --name") from None
+    status = meta.get("status", "done")
+    meta = {k: v for k, v in meta.items() if k not in BUNDLE_DROPS}
+    meta.update(
+        name=name,
+        corpus=_imported_corpus(meta["corpus"]),
+        status="stopped" if status in schema.LIVE_STATUSES else status,
+        imported_from=path.name,
+    )
+    clean_staging()
+    lock = claim(name, "; import it under another name with --name")
+    folder = run_path(name)
+    try:  # run.json last: until it exists, the folder is no run (list_runs skips it, claim reuses it)
+        write_tensors(folder / "model.safetensors", tensors)
+        write_json(folder / "run.json", meta)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            for child in folder.iterdir():
+                if child.name != LOCK_NAME:
+                    child.unlink()
         raise
+    finally:
+        lock.release()
     return load_run(name)

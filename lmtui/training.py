@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lmtui import runs
+from lmtui import memory, runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
@@ -185,60 +185,73 @@ def resolve_device(device: str) -> str:
 
 
 def train(job: Job, control: Control | None = None) -> Iterator[Event]:
-    """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date."""
+    """Train (or resume) a run, yielding events as it goes; the run folder is kept up to date.
+
+    Every option is checked before a run folder exists. This process holds the run's lock from then until
+    it ends (runs.RunBusy for anyone else). A failure after that (a full disk, torch out of memory, an error
+    of any kind) leaves the run with status "failed" and the error in run.json, its checkpoints intact; if
+    even that cannot be written, the stored "training" with no lock holder reads as "interrupted".
+    """
     control = control or Control()
     validate(job.model, job.train, job.encoding)
     session = Session(job.train.max_seconds, control.started)
-    run, data = _open_run(job)
-    if job.resume:  # a run continues as the model it is, whatever config the caller passed
-        job = replace(job, model=run.model_config)
+    run, data, lock = _open_run(job)
     try:
+        if job.resume:  # a run continues as the model it is, whatever config the caller passed
+            job = replace(job, model=run.model_config)
         if job.model.model == "ngram":
             yield from _train_ngram(job, run, data, session)
         else:
             yield from _train_neural(job, run, data, control, session)
-    except (LmtuiError, MemoryError) as exc:
+    except (KeyboardInterrupt, GeneratorExit):
+        raise  # not a failure: the status stays "training", read as "interrupted" once the lock is gone
+    except BaseException as exc:
+        error = _as_error(exc)
         run.meta["status"] = "failed"
-        run.meta["error"] = str(exc) if isinstance(exc, LmtuiError) else "out of memory"
+        run.meta["error"] = str(error or exc).splitlines()[0] if str(error or exc) else type(exc).__name__
         with contextlib.suppress(LmtuiError):
             run.save_meta()
-        if isinstance(exc, MemoryError):
-            raise LmtuiError("training ran out of memory; try a smaller model or --batch-size") from None
+        if error is not None and error is not exc:
+            raise error from None
         raise
+    finally:
+        lock.release()
 
 
-def _open_run(job: Job) -> tuple[runs.Run, Data]:
-    if job.resume:
-        if not job.name:
-            raise LmtuiError("--resume needs the name of a run")
-        run = runs.load_run(job.name)
-        if run.model_config.model == "ngram":
-            raise LmtuiError(
-                f"run {job.name!r} is an n-gram model: it trains in one pass and has nothing to resume"
-            )
-        if not (run.path / "last.safetensors").is_file():
-            raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
-        data = prepare_data(
-            run.meta["corpus"]["spec"], run.model_config.level, job.train, run.tokenizer(), job.encoding
+OUT_OF_MEMORY = ("not enough memory", "DefaultCPUAllocator", "out of memory", "Cannot allocate memory")
+
+
+def _as_error(exc: BaseException) -> LmtuiError | None:
+    """The one-line error for a failure: itself, a model's ValueError, or out of memory for MemoryError and
+    torch's allocation failures (a RuntimeError); None for anything else (a bug: its traceback is worth
+    seeing)."""
+    if isinstance(exc, LmtuiError):
+        return exc
+    if isinstance(exc, ValueError):  # the models' word for input they cannot take (models/__init__.py)
+        return LmtuiError(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid value")
+    if isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and any(s in str(exc) for s in OUT_OF_MEMORY)
+    ):
+        return LmtuiError(
+            "training ran out of memory; try a smaller model (--hidden, --embed, --context), "
+            "--batch-size or --seq-len"
         )
-        return run, data
+    return None
+
+
+def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+    """The run to write, locked for this process, and its data; no folder is made for options that fail."""
+    if job.resume:
+        return _open_resumed(job)
     data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
     if job.model.model != "ngram":
-        fitting_batch(data, job.train)  # refuse before a run folder is made
-        resolve_device(job.train.device)
-    if job.name:
-        if runs.exists(job.name):
-            raise LmtuiError(
-                f"a run named {job.name!r} already exists; choose another --name, or --resume {job.name}"
-            )
-        name = job.name
-    else:
-        name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
-    run = runs.Run(name, runs.run_path(name), {})
-    run.meta = {
+        batch = fitting_batch(data, job.train)
+        device = resolve_device(job.train.device)
+        memory.check_training(job.model, len(data.tokenizer), batch, job.train.seq_len, device)
+    meta = {
         "format": runs.RUN_FORMAT,
         "version": runs.RUN_VERSION,
-        "name": name,
+        "name": "",
         "created": time.time(),
         "status": "training",
         "corpus": {
@@ -246,6 +259,7 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
             "spec": data.info.spec,
             "bundled": data.info.bundled,
             "unit": data.info.unit,
+            "encoding": job.encoding,
         },
         "model": job.model.to_dict(),
         "train": job.train.to_dict(),
@@ -253,9 +267,53 @@ def _open_run(job: Job) -> tuple[runs.Run, Data]:
         "tokenizer": data.tokenizer.to_dict(),
         "metrics": {},
     }
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.save_meta()
-    return run, data
+    if job.name:
+        name = job.name
+        lock = runs.claim(name, f"; choose another --name, or --resume {name}")
+    else:  # another process may take the free name first: then the next one
+        for _ in range(100):
+            name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
+            with contextlib.suppress(runs.RunExists, runs.RunBusy):
+                lock = runs.claim(name)
+                break
+        else:
+            raise LmtuiError("could not find a free run name; give one with --name")
+    run = runs.Run(name, runs.run_path(name), {**meta, "name": name})
+    try:
+        run.save_meta()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            for child in run.path.iterdir():
+                child.unlink()
+            run.path.rmdir()
+        lock.release()
+        raise
+    return run, data, lock
+
+
+def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+    if not job.name:
+        raise LmtuiError("--resume needs the name of a run")
+    run = runs.load_run(job.name)
+    if run.model_config.model == "ngram":
+        raise LmtuiError(
+            f"run {job.name!r} is an n-gram model: it trains in one pass and has nothing to resume"
+        )
+    lock = runs.acquire(run.path, run.name)
+    try:
+        run = runs.load_run(job.name)  # again, now that it is ours: the last writer may have changed it
+        if not (run.path / "last.safetensors").is_file():
+            raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
+        encoding = job.encoding or run.encoding
+        data = prepare_data(run.corpus_spec(), run.model_config.level, job.train, run.tokenizer(), encoding)
+        if job.encoding:
+            run.meta["corpus"]["encoding"] = job.encoding
+        run.meta.pop("error", None)  # an earlier failure's message; a new one replaces it if this fails too
+        resolve_device(job.train.device)
+    except BaseException:
+        lock.release()
+        raise
+    return run, data, lock
 
 
 def _bits_per_char(loss: float, tokens: int, chars: int) -> float:
@@ -325,18 +383,21 @@ def _finish(
 
 
 def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any]:
-    """Score a run's whole validation and test splits now and store them (a stopped run's pending figures)."""
-    run = runs.load_run(name)
-    # TODO(h1's run lock): take the run's lock here, so this never writes run.json while a trainer holds it
-    # (a "training" status alone cannot tell: a killed trainer leaves it behind).
-    cfg = TrainConfig.from_dict(run.meta.get("train", {}))
-    data = prepare_data(run.meta["corpus"]["spec"], run.model_config.level, cfg, run.tokenizer(), encoding)
-    metrics = run.meta.setdefault("metrics", {})
-    metrics.update(_full_metrics(data, run.load_model()))
-    metrics.update(val_tokens=len(data.val), test_tokens=len(data.test))
-    run.meta.pop("eval_pending", None)
-    run.save_meta()
-    return dict(metrics)
+    """Score a run's whole validation and test splits now and store them (a stopped run's pending figures).
+
+    It holds the run's lock while it does: never while a trainer writes the run (runs.RunBusy)."""
+    with runs.run_lock(runs.run_path(name), name):
+        run = runs.load_run(name)
+        cfg = TrainConfig.from_dict(run.meta.get("train", {}))
+        data = prepare_data(
+            run.corpus_spec(), run.model_config.level, cfg, run.tokenizer(), encoding or run.encoding
+        )
+        metrics = run.meta.setdefault("metrics", {})
+        metrics.update(_full_metrics(data, run.load_model()))
+        metrics.update(val_tokens=len(data.val), test_tokens=len(data.test))
+        run.meta.pop("eval_pending", None)
+        run.save_meta()
+        return dict(metrics)
 
 
 def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str) -> Started:

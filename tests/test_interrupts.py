@@ -138,7 +138,9 @@ def test_sigkill_leaves_a_resumable_checkpoint(english_file, child_env):
         if proc.poll() is None:
             proc.kill()
     last = max(e.step for e in seen if isinstance(e, Checkpoint))
-    assert runs.load_run("killed").meta["status"] == "training"  # it never got to say otherwise
+    killed = runs.load_run("killed")
+    assert killed.meta["status"] == "training"  # it never got to say otherwise,
+    assert killed.status == "interrupted" and killed.resumable  # but the lock died with it
     assert checkpoint_step("killed") >= last
     before = checkpoint_step("killed")
 

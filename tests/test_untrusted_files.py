@@ -157,7 +157,7 @@ def test_malicious_pickle_runs_no_code(trained_runs, tmp_path, command, writer):
         ({"model": {"model": "lstm", "layers": -1}}, "invalid"),
         ({"model": {"model": "lstm", "dropout": float("nan")}}, "invalid"),
         ({"model": {"model": "lstm", "hidden": 10**7}}, "do not fit"),  # refused before allocating 10^14
-        ({"vocab_size": 10**9}, "do not fit"),
+        ({"vocab_size": 10**9}, "vocab_size is 1000000000"),  # the tokenizer must have exactly that many
     ],
 )
 def test_foreign_or_tampered_run_json(trained_runs, change, fragment):
@@ -168,7 +168,9 @@ def test_foreign_or_tampered_run_json(trained_runs, change, fragment):
     path.write_text(json.dumps(meta), encoding="utf-8")
     clean_error(invoke("sample", "lstm-run", "--length", 5), fragment)
     listed = [r["name"] for r in json_out(invoke("runs", "--json"))["runs"]]
-    assert ("lstm-run" in listed) == (fragment not in ("version 7", "not an lmtui run"))  # listed, or skipped
+    assert ("lstm-run" in listed) == (fragment == "do not fit")  # only a schema-valid run.json is listed
+    ok(invoke("delete", "lstm-run", "--yes"))  # and a damaged run can still be deleted
+    assert not (trained_runs / "lstm-run").exists()
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header", "empty", "json"])
@@ -183,7 +185,8 @@ def test_damaged_weights_through_the_cli(trained_runs, damage):
             "json": b'{"emb.weight": [1, 2, 3]}',
         }[damage]
     )
-    for args in (["sample", "lstm-run"], ["eval", "lstm-run"], ["export", "lstm-run", path.parent / "x"]):
+    out = trained_runs.parent / "x"
+    for args in (["sample", "lstm-run"], ["eval", "lstm-run"], ["export", "lstm-run", out]):
         clean_error(invoke(*args), "safetensors")
 
 
@@ -192,7 +195,7 @@ def test_weights_whose_shapes_do_not_match_the_config(trained_runs):
     tensors, _ = runs.read_tensors(path)
     tensors["rnn.weight_hh_l0"] = np.zeros((8, 8), dtype=np.float32)
     save_file(tensors, str(path))
-    clean_error(invoke("sample", "lstm-run"), "do not fit")
+    assert str(path) in clean_error(invoke("sample", "lstm-run"), "do not fit")  # names the file
 
 
 def test_checkpoint_of_another_run_is_refused_on_resume(trained_runs, english_file):

@@ -115,6 +115,16 @@ def estimate_parameters(config: ModelConfig, vocab_size: int) -> int:
     return v * e + rnn + out
 
 
+def estimate_training_bytes(config: ModelConfig, vocab_size: int, batch: int, seq_len: int) -> int:
+    """Rough peak memory of training a neural model in float32: weights, their gradients and AdamW's two
+    moments (four copies of the parameters), plus activations per token in flight (the logits, their
+    softmax and gradient: three rows of the vocabulary; embeddings; hidden states and gates per layer)."""
+    params = estimate_parameters(config, vocab_size)
+    per_token = 3 * vocab_size + config.embed * (config.context if config.model == "window" else 1)
+    per_token += 8 * config.hidden * (1 if config.model == "window" else config.layers)
+    return 4 * (4 * params + batch * seq_len * per_token)
+
+
 def model_class(kind: str) -> type[LanguageModel]:
     """The class for a model kind; imported lazily so the n-gram path never waits for torch."""
     if kind == "ngram":

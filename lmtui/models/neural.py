@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from lmtui.models import LanguageModel, ModelConfig
 
 State = Any  # a tensor, an (h, c) pair, or None
+EVAL_LOGITS = 1 << 24  # logits held at once while scoring (64 MB of float32), whatever the vocabulary
 
 
 class WindowNet(nn.Module):
@@ -126,12 +127,17 @@ class NeuralModel(LanguageModel):
     # -- scoring
     @torch.no_grad()
     def nll(self, tokens: np.ndarray, chunk: int = 256) -> tuple[float, int]:
-        """Score a long stream as parallel streams carried chunk by chunk (state flows between chunks)."""
+        """Score a long stream as parallel streams carried chunk by chunk (state flows between chunks).
+
+        At most EVAL_LOGITS logits exist at once: a 100k-token vocabulary gets fewer, shorter chunks
+        instead of a [64 x 256 x vocab] array of many gigabytes."""
         self.net.eval()
         n = len(tokens) - 1
         if n <= 0:
             return 0.0, 0
-        streams = max(1, min(64, n // chunk))
+        per_pass = max(1, EVAL_LOGITS // self.vocab_size)  # tokens scored per forward pass
+        streams = max(1, min(64, n // chunk, per_pass))
+        chunk = max(1, min(chunk, per_pass // streams))
         length = n // streams
         data = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=self.device)
         body = data[: streams * length + 1]

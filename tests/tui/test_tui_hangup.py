@@ -25,7 +25,8 @@ TINY = "--embed 8 --hidden 16 --seq-len 16 --batch-size 4 --device cpu"
 
 
 def _processes_with(marker: str) -> list[int]:
-    """Processes whose command line mentions ``marker`` (a unique run name)."""
+    """Processes whose command line mentions ``marker`` (a unique run name), tmux's own left out: a tmux
+    server started by this test keeps the ``tmux new-session …`` command line that holds the marker."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -33,7 +34,7 @@ def _processes_with(marker: str) -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if marker in cmdline:
+            if marker in cmdline and not cmdline.startswith("tmux "):
                 found.append(int(entry.name))
     return found
 
