@@ -145,7 +145,7 @@ class ModelScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="body"):
-            with VerticalScroll(id="choices"):
+            with VerticalScroll(id="choices", can_focus=False):
                 yield Label("Model family", classes="step-title")
                 with ChoiceSet(id="family", compact=True):
                     for kind in MODEL_KINDS:
@@ -165,7 +165,7 @@ class ModelScreen(Screen[None]):
                                            f"  ({size}, {s.chars:,} characters, {s.words:,} words)"),
                              id="corpus-line")
                 # Only the fields scroll: the size, the first problem and Train stay on screen at any size.
-                with VerticalScroll(id="fields"):
+                with VerticalScroll(id="fields", can_focus=False):
                     with Grid(id="model-fields", classes="panel fields"):
                         for f in FIELDS:
                             if f.group == "model":
@@ -177,7 +177,7 @@ class ModelScreen(Screen[None]):
                         with Horizontal(classes="field", id="row-name"):
                             yield Label(LABELS["name"])
                             yield Input(placeholder="automatic", id="f-name", compact=True)
-                    with Collapsible(title="Advanced: batch size, clip, evaluation, seed, vocabulary",
+                    with Collapsible(title="Advanced: batch, clip, eval, seed, vocabulary",
                                      id="advanced"), Grid(id="advanced-fields", classes="fields"):
                         for f in FIELDS:
                             if f.group == "advanced":
