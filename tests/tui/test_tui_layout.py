@@ -161,7 +161,7 @@ async def test_tab_reaches_every_control_in_view_on_the_corpus_screen(fake_corpo
 
 
 # The playground's fields at 80x24 are h4b's part of issue 8 (item 10); this test shows when they fit.
-@pytest.mark.xfail(reason="playground fields hide behind a fixed panel at 80x24 (issue 8.10, h4b)", strict=False)
+@pytest.mark.xfail(reason="playground fields hidden at 80x24 (issue 8.10, h4b)", strict=False)
 @run_async
 async def test_tab_reaches_every_control_in_view_on_the_playground(trained_runs: Path) -> None:
     app = make_app(run="lstm-run")

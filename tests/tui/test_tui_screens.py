@@ -117,7 +117,7 @@ async def test_model_form_validates_as_typed_and_shows_the_size(fake_corpora: Pa
         screen.query_one("#f-hidden", Input).value = "32"
         screen.query_one("#f-max_seconds", Input).value = ""
         await pilot.pause()
-        assert "time budget (s) or max steps: set one of them" == screen.error
+        assert screen.error == "time budget (s) or max steps: set one of them"
         await pilot.press("ctrl+t")  # refused: still on the form
         assert app.screen is screen
         screen.query_one("#f-steps", Input).value = "100"
