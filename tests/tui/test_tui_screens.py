@@ -190,7 +190,7 @@ async def test_dashboard_draws_events_as_they_come() -> None:
         assert "val perplexity 10.00" in numbers
         assert screen.query_one("#loss-chart", LineChart).count("train") == 40
         assert screen.query_one("#loss-chart", LineChart).count("validation") == 4
-        assert screen.query_one("#ppl-chart", LineChart).count("validation") == 4
+        assert screen.query_one("#ppl-chart", LineChart).count("full validation") == 4
         assert "To be or not" in screen.query_one("#sample").text
 
         await pilot.press("p")  # no child: says so instead of failing
@@ -288,7 +288,8 @@ async def test_stop_key_and_second_training_is_refused() -> None:
         assert not await app.start_training(fake_argv("--name", "two"))  # one at a time
         await pilot.press("s")
         await wait_for(pilot, lambda: screen.status == "finished", 20, "stop")
-        assert "(stopped)" in text_of(screen, "#message")
+        assert "(stopped after" in text_of(screen, "#message")
+        assert text_of(screen, "#status").strip() == "stopped"
 
 
 # -- playground ----------------------------------------------------------------------------------------------

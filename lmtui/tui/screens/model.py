@@ -59,7 +59,15 @@ class NameProblem(LmtuiError):
 
 class ChoiceSet(RadioSet):
     """A RadioSet whose keyboard cursor starts on the chosen button, so Enter keeps the choice and ↑/↓ move
-    from it (Textual's starts on the first button)."""
+    from it (Textual's starts on the first button); Home and End go to the first and last."""
+
+    BINDINGS = [Binding("home", "first", show=False), Binding("end", "last", show=False)]
+
+    def action_first(self) -> None:
+        self._selected = 0
+
+    def action_last(self) -> None:
+        self._selected = len(self.query(RadioButton)) - 1
 
     def action_next_button(self) -> None:
         if self._selected is None:  # RadioSet's mount puts the cursor on the first button with this call
