@@ -182,3 +182,41 @@ async def test_tab_reaches_every_control_in_view_on_runs_and_training(trained_ru
         await pilot.press("f3")
         await settle(pilot)
         await tab_through(pilot, "training")
+
+
+# -- too small, F2 ------------------------------------------------------------------------------------------
+
+
+@run_async
+async def test_below_80x24_the_app_says_how_large_the_terminal_must_be(fake_corpora: Path) -> None:
+    from lmtui.tui.screens.corpus import CorpusScreen
+    from lmtui.tui.screens.too_small import TooSmallScreen
+
+    app = make_app()
+    async with app.run_test(size=(70, 20)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+        text = str(app.screen.query_one("#too-small").render())
+        assert "70×20" in text and "80×24" in text
+        await pilot.press("f5")  # no screen switch under the message
+        assert isinstance(app.screen, TooSmallScreen)
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert isinstance(app.screen, CorpusScreen)
+        await pilot.resize_terminal(80, 23)
+        await settle(pilot)
+        assert isinstance(app.screen, TooSmallScreen)
+
+
+@run_async
+async def test_f2_opens_step_1_even_when_step_2_was_left_open(fake_corpora: Path) -> None:
+    from lmtui.tui.screens.corpus import CorpusScreen
+
+    app = make_app()
+    async with app.run_test(size=COMMON) as pilot:
+        await open_model_screen(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, CorpusScreen)
