@@ -220,3 +220,66 @@ async def test_f2_opens_step_1_even_when_step_2_was_left_open(fake_corpora: Path
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, CorpusScreen)
+
+
+# -- runs table ---------------------------------------------------------------------------------------------
+
+
+async def runs_table(pilot):  # noqa: ANN001
+    from textual.widgets import DataTable
+
+    await settle(pilot)
+    table = pilot.app.screen.query_one(DataTable)
+    await wait_for(pilot, lambda: table.row_count == 2, 10, "the runs table's rows")
+    return table
+
+
+@pytest.mark.parametrize("size", [SMALL, COMMON])
+@run_async
+async def test_runs_table_keeps_perplexities_and_fits_the_width(trained_runs: Path, size: tuple[int, int]
+                                                               ) -> None:
+    app = make_app(mode="runs")
+    async with app.run_test(size=size) as pilot:
+        table = await runs_table(pilot)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert {"name", "status", "val ppl", "test ppl"} <= set(labels)
+        if size == COMMON:
+            assert "time" in labels and "parameters" in labels
+        total = sum(c.get_render_width(table) for c in table.columns.values())
+        assert total <= table.scrollable_content_region.width, (labels, total)
+
+
+@run_async
+async def test_empty_runs_table_says_how_to_make_one(lmtui_home: Path) -> None:
+    app = make_app(mode="runs")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        empty = app.screen.query_one("#empty")
+        assert empty.display and "F2" in str(empty.render())
+        assert not app.screen.query_one("#runs").display
+
+
+def test_runs_status_is_what_is_true_now() -> None:
+    from types import SimpleNamespace
+
+    from lmtui.tui.screens.runs import status
+
+    row = {"name": "a", "status": "training"}
+    assert status(row, SimpleNamespace(running=True, run_name="a", paused=True)) == "paused"
+    assert status(row, SimpleNamespace(running=True, run_name="a", paused=False)) == "training"
+    assert status({"name": "a", "status": "stopped", "eval_pending": True}, None) == "stopped, eval pending"
+
+
+@run_async
+async def test_e_evaluates_the_highlighted_run_in_a_child(trained_runs: Path) -> None:
+    app = make_app(mode="runs")
+    async with app.run_test(size=COMMON) as pilot:
+        await runs_table(pilot)
+        await pilot.press("down")  # the n-gram run: no torch in the child, quick
+        screen = app.screen
+        assert screen.selected() == "ngram-run"
+        await pilot.press("e")
+        assert "Evaluating ngram-run" in str(screen.query_one("#detail").render())
+        await wait_for(pilot, lambda: screen.evaluating is None, 60, "evaluation")
+        assert any("perplexity" in n.message and "ngram-run" in (n.title or "")
+                   for n in app._notifications), [n.message for n in app._notifications]
