@@ -31,6 +31,7 @@ CHARTS = ("loss", "ppl", "grad")
 TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "Gradient norm",
           "sample": "What it writes now"}
 RUNNING = ("starting", "training", "paused", "stopping")
+SLICE, FULL = "slice of validation", "all of it"  # the perplexity chart's two series
 
 
 class TrainingScreen(Screen[None]):
@@ -82,8 +83,8 @@ class TrainingScreen(Screen[None]):
         loss.add_series("train", "bright_blue")
         loss.add_series("validation", "bright_magenta", marker="●")  # a mark at each evaluation
         ppl = self.query_one("#ppl-chart", LineChart)
-        ppl.add_series("validation slice", "bright_magenta", marker="●")
-        ppl.add_series("full validation", "bright_green", marker="◆")
+        ppl.add_series(SLICE, "bright_magenta", marker="●")
+        ppl.add_series(FULL, "bright_green", marker="◆")
         self.query_one("#grad-chart", LineChart).add_series("|g|", "yellow")
         self.query_one("#ngram-box").display = False
         self._titles()
@@ -95,7 +96,7 @@ class TrainingScreen(Screen[None]):
         short = self.has_class("-short")
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
-            box.border_title = TITLES[name] + (" · C: next chart" if short and name in CHARTS else "")
+            box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
         for name in CHARTS:
             chart = self.query_one(f"#{name}-chart", LineChart)
             self.query_one(f"#{name}-box").border_subtitle = chart.legend()
@@ -287,7 +288,8 @@ class TrainingScreen(Screen[None]):
             self.query_one("#numbers", Static).update(f"{val}{test}")
         else:
             self._numbers()  # without the ETA
-        self.notify(f"{val}{test}", title=f"{e.run} finished")
+        if self.app.screen is not self:  # here the message line says it already
+            self.notify(f"{val}{test}", title=f"{e.run} finished")
 
     def _fail(self, message: str) -> None:
         self._status("failed")
@@ -349,4 +351,4 @@ class TrainingScreen(Screen[None]):
 def ppl_series(scope: str) -> str:
     """Evaluations on a fixed slice of the validation split (during training) and on all of it (at the end)
     are different measures: the chart keeps them apart."""
-    return "validation slice" if scope == "slice" else "full validation"
+    return SLICE if scope == "slice" else FULL
