@@ -338,7 +338,7 @@ class ModelScreen(Screen[None]):
         size.update(Text.assemble(
             ("Size: ", "bold"), (f"{params:,} parameters", "bold"),
             f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}",
-            f" · budget: {' or '.join(budget)}, whichever ends first" if budget else ""))
+            f"\nBudget: {' or '.join(budget)}, whichever ends first" if budget else ""))
 
     # -- events ---------------------------------------------------------------------------------------------
 
