@@ -283,3 +283,15 @@ async def test_e_evaluates_the_highlighted_run_in_a_child(trained_runs: Path) ->
         await wait_for(pilot, lambda: screen.evaluating is None, 60, "evaluation")
         assert any("perplexity" in n.message and "ngram-run" in (n.title or "")
                    for n in app._notifications), [n.message for n in app._notifications]
+
+
+@run_async
+async def test_empty_optional_fields_are_not_marked_bad(fake_corpora: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=COMMON) as pilot:
+        screen = await open_model_screen(pilot)
+        for _ in range(14):  # through every field, leaving each as it is
+            await pilot.press("tab")
+        await pilot.pause()
+        assert screen.error is None
+        assert not [i.id for i in screen.query("Input") if i.has_class("-invalid")]

@@ -108,7 +108,7 @@ FIELDS = (
     Field("seq_len", "sequence length (k2)", "int", NEURAL, "training"),
     Field("k1", "tokens between updates (k1)", "int", RECURRENT, "training", optional=True,
           placeholder="= k2"),
-    Field("tie_weights", "tie weights", "bool", RECURRENT, "advanced"),
+    Field("tie_weights", "tie weights (embed = out)", "bool", RECURRENT, "advanced"),
     Field("batch_size", "batch size", "int", NEURAL, "advanced"),
     Field("clip", "gradient clip", "float", NEURAL, "advanced"),
     Field("eval_every", "eval every (steps)", "int", NEURAL, "advanced"),
@@ -184,7 +184,7 @@ class ModelScreen(Screen[None]):
                                 yield from self._field(f)
                         with Horizontal(classes="field", id="row-name"):
                             yield Label(LABELS["name"])
-                            yield Input(placeholder="automatic", id="f-name", compact=True)
+                            yield Input(placeholder="automatic", id="f-name", compact=True, validate_on=[])
                     with Collapsible(title="Advanced: batch, clip, eval, seed, vocabulary",
                                      id="advanced"), Grid(id="advanced-fields", classes="fields"):
                         for f in FIELDS:
@@ -203,10 +203,12 @@ class ModelScreen(Screen[None]):
             if f.kind == "choice":
                 yield Select([(s, s) for s in SMOOTHINGS], allow_blank=False, id=f"f-{f.name}", compact=True)
             elif f.kind == "bool":
-                yield Checkbox("embed = output", id=f"f-{f.name}", compact=True)
+                yield Checkbox(id=f"f-{f.name}", compact=True)
             else:
+                # validate_on=[]: the engine's check marks bad fields, not Textual's own validators,
+                # which would mark an optional field red just for being empty
                 yield Input(type="integer" if f.kind == "int" else "number", id=f"f-{f.name}",
-                            placeholder=f.placeholder, compact=True)
+                            placeholder=f.placeholder, compact=True, validate_on=[])
 
     def on_mount(self) -> None:
         self.query_one("#model-fields").border_title = "Model"
