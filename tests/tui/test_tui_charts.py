@@ -51,11 +51,11 @@ async def test_one_evaluation_is_drawn_as_a_point_with_sane_axes() -> None:
             screen.post_message(TrainerEvent(event))
         await pilot.pause(0.5)
         ppl = screen.query_one("#ppl-chart", LineChart)
-        assert ppl.points("slice of validation") == [(300, 7.51233)]
+        assert ppl.points("slice") == [(300, 7.51233)]
         assert ppl._x_min < 300 < ppl._x_max and ppl._y_min < 7.51233 < ppl._y_max
         assert ppl._datasets, "the single point is plotted"
         legend = str(screen.query_one("#ppl-box").border_subtitle)
-        assert "slice of validation" in legend  # what was measured is said
+        assert "slice" in legend and "whole split" in legend  # what was measured is said
         assert "train" in str(screen.query_one("#loss-box").border_subtitle)  # legends in the border
 
 
@@ -113,6 +113,7 @@ async def test_stopping_shows_how_long_it_has_waited() -> None:
         screen.trainer.stop = lambda: None  # a child slow to end: the wait must be visible
         await pilot.press("s")
         assert screen.status == "stopping"
+        assert not screen.check_action("stop", ()) and "ETA" not in text_of(screen, "#numbers")
         await pilot.pause(1.2)
         assert "Stopping:" in text_of(screen, "#message") and " s" in text_of(screen, "#message")
         screen.trainer.kill()

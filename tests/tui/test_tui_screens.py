@@ -190,7 +190,7 @@ async def test_dashboard_draws_events_as_they_come() -> None:
         assert "val perplexity 10.00" in numbers
         assert screen.query_one("#loss-chart", LineChart).count("train") == 40
         assert screen.query_one("#loss-chart", LineChart).count("validation") == 4
-        assert screen.query_one("#ppl-chart", LineChart).count("all of it") == 4
+        assert screen.query_one("#ppl-chart", LineChart).count("whole split") == 4
         assert "To be or not" in screen.query_one("#sample").text
 
         await pilot.press("p")  # no child: says so instead of failing

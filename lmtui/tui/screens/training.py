@@ -31,7 +31,7 @@ CHARTS = ("loss", "ppl", "grad")
 TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "Gradient norm",
           "sample": "What it writes now"}
 RUNNING = ("starting", "training", "paused", "stopping")
-SLICE, FULL = "slice of validation", "all of it"  # the perplexity chart's two series
+SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
 
 
 class TrainingScreen(Screen[None]):
@@ -108,6 +108,8 @@ class TrainingScreen(Screen[None]):
         self.chart = name
         for other in CHARTS:
             self.query_one(f"#{other}-box").set_class(other == name, "-current")
+        # replot at its new size: a hidden chart was last drawn (ticks spaced) for no width at all
+        self.call_after_refresh(self.query_one(f"#{name}-chart", LineChart).redraw, True)
 
     def action_next_chart(self) -> None:
         self.show_chart(CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)])
@@ -119,7 +121,7 @@ class TrainingScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Pause and Stop only while a child trains; Next chart only when the charts take turns."""
         if action in ("toggle_pause", "stop"):
-            return bool(self.trainer and self.trainer.running and self.status in RUNNING[1:])
+            return bool(self.trainer and self.trainer.running and self.status in ("training", "paused"))
         if action == "next_chart":
             return self.has_class("-short") and bool(self.query_one("#charts").display)
         return True
@@ -246,7 +248,7 @@ class TrainingScreen(Screen[None]):
             parts += [f"step [b]{e.step:,}[/]", f"loss [b]{e.train_loss:.3f}[/]", f"|g| {e.grad_norm:.2f}",
                       f"lr {e.lr:.2g}", f"[b]{e.tokens_per_s:,.0f}[/] tokens/s",
                       f"elapsed {duration(e.elapsed)}"]
-            if self.status in RUNNING:  # an estimate of time left means nothing once training has ended
+            if self.status in ("starting", "training", "paused"):  # no time left to estimate once it ends
                 parts.append(f"ETA {eta}")
         if self.last_ppl is not None:
             best = f" (best {self.best_ppl:.2f})" if self.best_ppl is not None else ""
@@ -302,6 +304,8 @@ class TrainingScreen(Screen[None]):
         pill.update(label or status)
         pill.set_classes(f"status-{status}")
         self.refresh_bindings()
+        if self.last_step is not None and status not in ("training", "paused"):
+            self._numbers()  # the ETA goes once training stops
 
     def _stopping_tick(self) -> None:
         """While the child saves and ends, say for how long: a stop is never a silent wait."""

@@ -23,7 +23,7 @@ class StepFormatter(NumericAxisFormatter):
     columns = 80
 
     def get_ticks(self, min_: float, max_: float, max_ticks: int = 8) -> list[float]:
-        most = max(2, min(max_ticks, self.columns // 7))  # room for a label of up to six characters each
+        most = max(2, min(max_ticks, self.columns // 6))  # room for a label of up to five characters each
         interval = 1.0
         for power in range(12):
             for nice in (1, 2, 5):
@@ -116,7 +116,10 @@ class LineChart(PlotWidget, can_focus=False):
             self.set_ylimits(0, 1)
             return
         self._steps.columns = self.size.width - self.margin_left
-        self.set_xlimits(*limits([x for s in shown for x in s.xs], 0.0, 2.0))
+        low, high = limits([x for s in shown for x in s.xs], 0.0, 2.0)
+        if 0 <= low <= 0.1 * high:  # a run from its start: the axis starts at 0, a tick a reader expects
+            low = 0
+        self.set_xlimits(low, high)
         self.set_ylimits(*limits([y for s in shown for y in s.ys], 0.05, 1e-3))
         for s in shown:
             if len(s.xs) > 1:
