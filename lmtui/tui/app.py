@@ -146,8 +146,9 @@ class LmtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for mode, title in MODE_TITLES.items():
+            action = "new_run" if mode == "corpus" else f"switch_mode('{mode}')"
             yield SystemCommand(f"Go to: {title}", f"Switch to the {title.lower()} screen",
-                                partial(self.run_action, f"switch_mode('{mode}')"))
+                                partial(self.run_action, action))
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.description:
                 yield SystemCommand(binding.description, binding.tooltip or binding.description,

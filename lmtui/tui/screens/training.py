@@ -222,6 +222,7 @@ class TrainingScreen(Screen[None]):
         if e.model == "ngram":
             self.query_one("#charts").display = False
             self.query_one("#ngram-box").display = True
+            self.query_one("#ngram-box").border_title = "Counts (an n-gram model trains in one pass)"
             self.query_one("#ngram-counts", Static).update("counting…")
         self._status("training")
 
