@@ -295,3 +295,11 @@ async def test_empty_optional_fields_are_not_marked_bad(fake_corpora: Path) -> N
         await pilot.pause()
         assert screen.error is None
         assert not [i.id for i in screen.query("Input") if i.has_class("-invalid")]
+
+
+@run_async
+async def test_runs_screen_names_the_real_runs_folder(lmtui_home: Path) -> None:
+    app = make_app(mode="runs")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert str(lmtui_home / "runs") in str(app.screen.query_one("#runs-dir").render())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 from tui_helpers import fix_metrics, settle, wait_for
 
 from lmtui.events import Eval, Finished, NgramCounts, Sample, Started, Step
@@ -102,6 +102,7 @@ def test_runs_screen(snap_compare, trained_runs: Path, size: tuple[int, int]) ->
         await settle(pilot)
         table = pilot.app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 2, 10, "the runs table's rows")
+        pin_runs_folder(pilot)
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=table_filled)
@@ -138,9 +139,19 @@ def test_dashboard_after_one_evaluation(snap_compare, size: tuple[int, int]) -> 
     assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
 
+def pin_runs_folder(pilot: Pilot) -> None:
+    """The runs screen shows the real runs folder, a temporary one in tests: pin it for the snapshot."""
+    pilot.app.screen.query_one("#runs-dir", Static).update("runs folder: /home/reader/lmtui/runs")
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_empty_runs_screen(snap_compare, lmtui_home: Path, size: tuple[int, int]) -> None:
-    assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=settle)
+    async def empty(pilot: Pilot) -> None:
+        await settle(pilot)
+        pin_runs_folder(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=empty)
 
 
 def test_too_small_terminal(snap_compare, fake_corpora: Path) -> None:

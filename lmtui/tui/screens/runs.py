@@ -59,15 +59,10 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        import os
-
         from lmtui.runs import list_runs, runs_dir
 
         rows = [r.summary() for r in list_runs()]
-        folder = str(runs_dir())
-        if os.environ.get("LMTUI_HOME"):  # say where it comes from (and keep screenshots stable)
-            folder = "$LMTUI_HOME/runs"
-        self.app.call_from_thread(self._fill, folder, rows)
+        self.app.call_from_thread(self._fill, str(runs_dir()), rows)
 
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:
         table = self.query_one(DataTable)
