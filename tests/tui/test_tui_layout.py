@@ -109,6 +109,33 @@ async def test_readme_step_2_keys_choose_quick_and_enter_keeps_lstm(fake_corpora
         assert screen.query_one("#f-max_seconds", Input).value == "15"
 
 
+@run_async
+async def test_smoothing_list_opens_on_the_chosen_value(fake_corpora: Path) -> None:
+    from textual.widgets import Select
+
+    app = make_app()
+    async with app.run_test(size=COMMON) as pilot:
+        screen = await open_model_screen(pilot)
+        choose(screen, "family", "ngram")
+        await settle(pilot)
+        smoothing = screen.query_one("#f-smoothing", Select)
+        smoothing.value = "backoff"
+        smoothing.focus()
+        await pilot.press("enter", "enter")  # open the list, Enter at once: the choice stays
+        await settle(pilot)
+        assert smoothing.value == "backoff"
+        choose(screen, "family", "lstm")
+        await settle(pilot)
+        screen.query_one("#family").focus()
+        await pilot.press("home", "enter")  # Home goes to the first family
+        await settle(pilot)
+        assert screen.family == "ngram"
+        screen.query_one("#family").focus()
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        assert screen.family == "gru"
+
+
 # -- every focusable control, every screen, at 80x24 --------------------------------------------------------
 
 
