@@ -108,6 +108,13 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:  # gone meanwhile, or no /proc here
+        return ""
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -133,8 +140,7 @@ def test_killing_the_terminal_mid_training_leaves_nothing_running(english_file: 
         tmux.keys("C-t")  # the small LSTM: a minute, far longer than this test waits
         tmux.wait_for("tokens/s", 60)
         pids = descendants(tmux.pane_pid())
-        assert any("train" in Path(f"/proc/{p}/cmdline").read_text(errors="replace") for p in pids
-                   if Path(f"/proc/{p}/cmdline").exists())
+        assert any("train" in cmdline(p) for p in pids), "a training child runs under the app"
     finally:
         tmux.close()  # the window goes away: SIGHUP to the app
     deadline = time.monotonic() + 15
