@@ -42,6 +42,8 @@ class Option:
     optional: bool = False
     word_only: bool = False
     in_form: bool = True  # shown in the app's model form
+    section: str = "model"  # where the form shows it: "model", "training" or the collapsed "advanced"
+    placeholder: str = ""  # what an empty optional field in the form means
 
     @property
     def flag(self) -> str:
@@ -129,10 +131,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _model(
         "tie_weights",
-        "tie weights",
+        "tie weights (embed = out)",
         "bool",
         RECURRENT,
         "Share embedding and output weights (needs --embed equal to --hidden).",
+        section="advanced",
     ),
     Option(
         "max_seconds",
@@ -143,6 +146,8 @@ OPTIONS: tuple[Option, ...] = (
         low=0,
         low_open=True,
         optional=True,
+        section="training",
+        placeholder="none",
     ),
     Option(
         "steps",
@@ -153,25 +158,32 @@ OPTIONS: tuple[Option, ...] = (
         low=1,
         high=STEPS_MAX,
         optional=True,
+        section="training",
+        placeholder="none",
     ),
-    Option("batch_size", "batch size", "int", NEURAL, "Parallel streams per step.", low=1),
+    Option(
+        "batch_size", "batch size", "int", NEURAL, "Parallel streams per step.", low=1, section="advanced"
+    ),
     Option(
         "seq_len",
-        "sequence length",
+        "sequence length (k2)",
         "int",
         NEURAL,
         "k2: tokens gradients flow back through (truncated BPTT).",
         low=1,
+        section="training",
     ),
     Option(
         "k1",
-        "tokens per update",
+        "tokens between updates (k1)",
         "int",
         NEURAL,
         "Tokens read between updates, at most --seq-len (default: --seq-len).",
         low=1,
         optional=True,
-        in_form=False,
+        in_form=True,
+        section="training",
+        placeholder="= k2",
     ),
     Option(
         "lr",
@@ -182,16 +194,26 @@ OPTIONS: tuple[Option, ...] = (
         low=0,
         high=LR_MAX,
         low_open=True,
+        section="training",
     ),
-    Option("clip", "gradient clip", "float", NEURAL, "Gradient-norm clipping threshold (0: off).", low=0),
+    Option(
+        "clip",
+        "gradient clip",
+        "float",
+        NEURAL,
+        "Gradient-norm clipping threshold (0: off).",
+        low=0,
+        section="advanced",
+    ),
     Option(
         "eval_every",
-        "eval every",
+        "eval every (steps)",
         "int",
         NEURAL,
         "Steps between validation passes (they also come by time).",
         low=1,
         high=STEPS_MAX,
+        section="advanced",
     ),
     Option(
         "checkpoint_every",
@@ -203,7 +225,7 @@ OPTIONS: tuple[Option, ...] = (
         low_open=True,
         in_form=False,
     ),
-    Option("seed", "seed", "int", ALL, "Random seed.", low=0, high=SEED_MAX),
+    Option("seed", "seed", "int", ALL, "Random seed.", low=0, high=SEED_MAX, section="advanced"),
     Option(
         "max_vocab",
         "max vocabulary",
@@ -212,6 +234,7 @@ OPTIONS: tuple[Option, ...] = (
         "Word level: keep the most frequent N words.",
         low=1,
         word_only=True,
+        section="advanced",
     ),
     Option(
         "min_count",
@@ -221,6 +244,7 @@ OPTIONS: tuple[Option, ...] = (
         "Word level: drop words seen fewer times.",
         low=1,
         word_only=True,
+        section="advanced",
     ),
     Option(
         "device",

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -25,6 +26,7 @@ from lmtui.control import silence_terminal
 from lmtui.tui.screens.corpus import CorpusScreen
 from lmtui.tui.screens.playground import PlaygroundScreen
 from lmtui.tui.screens.runs import RunsScreen
+from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerProcess
 
@@ -42,7 +44,7 @@ class LmtuiApp(App[None]):
     DEFAULT_MODE = "corpus"
     BINDINGS = [
         Binding("f1", "toggle_keys", "Keys", tooltip="Show or hide every key of this screen"),
-        Binding("f2", "switch_mode('corpus')", "New", tooltip="Choose a text and a model to train"),
+        Binding("f2", "new_run", "New", tooltip="Choose a text and a model to train"),
         Binding("f3", "switch_mode('training')", "Train", tooltip="The training dashboard"),
         Binding("f4", "switch_mode('playground')", "Play", tooltip="Sample from a trained model"),
         Binding("f5", "switch_mode('runs')", "Runs", tooltip="Trained runs: open, resume, delete"),
@@ -66,6 +68,24 @@ class LmtuiApp(App[None]):
             await self.open_playground(self.start_run)
         elif self.start_mode != self.current_mode:
             await self.switch_mode(self.start_mode)
+        self._check_size()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._check_size)
+
+    def _check_size(self) -> None:
+        """Below 80x24 say how large the terminal must be (over whatever screen is shown) until it is."""
+        small = too_small(*self.size)
+        shown = isinstance(self.screen, TooSmallScreen)
+        if small and not shown:
+            self.push_screen(TooSmallScreen())
+        elif shown and not small:
+            self.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the terminal is too small, only quitting works (screens could not be drawn)."""
+        blocked = action in ("switch_mode", "new_run", "toggle_keys")
+        return not (blocked and isinstance(self.screen, TooSmallScreen))
 
     def _hang_up(self) -> None:
         """The terminal is gone: stop the child (it saves in a second or two) and end, whatever blocks.
@@ -100,6 +120,12 @@ class LmtuiApp(App[None]):
         assert isinstance(screen, TrainingScreen)
         await screen.begin(argv, resume=resume)
         return True
+
+    async def action_new_run(self) -> None:
+        """F2 starts a new run from its first step (choosing a text), not where the last one was left."""
+        await self.switch_mode("corpus")
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
 
     async def open_playground(self, name: str) -> None:
         await self.switch_mode("playground")
@@ -141,8 +167,9 @@ class LmtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for mode, title in MODE_TITLES.items():
+            action = "new_run" if mode == "corpus" else f"switch_mode('{mode}')"
             yield SystemCommand(f"Go to: {title}", f"Switch to the {title.lower()} screen",
-                                partial(self.run_action, f"switch_mode('{mode}')"))
+                                partial(self.run_action, action))
         for binding in getattr(screen, "BINDINGS", []):
             if isinstance(binding, Binding) and binding.description:
                 yield SystemCommand(binding.description, binding.tooltip or binding.description,

@@ -59,7 +59,8 @@ def test_killing_the_terminal_ends_app_and_child_and_saves(english_file: Path, l
            "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
     session = f"lmtui-hup-{uuid.uuid4().hex[:8]}"
-    command = f"env {exports} {py} {shlex.quote(str(AUTO_APP))} {shlex.quote(str(pidfile))} -- {child}"
+    app = f"{py} {shlex.quote(str(AUTO_APP))} {shlex.quote(str(pidfile))}"
+    command = f"env -u COLUMNS -u LINES {exports} {app} -- {child}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command], check=True)
     try:
         run_dir = lmtui_home / "runs" / name

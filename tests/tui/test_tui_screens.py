@@ -104,7 +104,8 @@ async def test_model_form_validates_as_typed_and_shows_the_size(fake_corpora: Pa
         dropout = screen.query_one("#f-dropout", Input)
         dropout.value = "1.5"
         await pilot.pause()
-        assert "--dropout" in (screen.error or "") and dropout.has_class("-invalid")
+        assert screen.error == "dropout must be in [0, 1)" and dropout.has_class("-invalid")
+        assert "✗ Dropout must be in [0, 1)" in text_of(screen, "#error")  # in words, as the form labels it
         assert screen.query_one("#train").disabled
         dropout.value = "0.1"
         await pilot.pause()
@@ -116,7 +117,7 @@ async def test_model_form_validates_as_typed_and_shows_the_size(fake_corpora: Pa
         screen.query_one("#f-hidden", Input).value = "32"
         screen.query_one("#f-max_seconds", Input).value = ""
         await pilot.pause()
-        assert "time budget or a number of steps" in (screen.error or "")
+        assert screen.error == "time budget (s) or max steps: set one of them"
         await pilot.press("ctrl+t")  # refused: still on the form
         assert app.screen is screen
         screen.query_one("#f-steps", Input).value = "100"
@@ -136,7 +137,7 @@ async def test_model_form_validates_as_typed_and_shows_the_size(fake_corpora: Pa
         assert "after counting" in text_of(screen, "#size")
         screen.query_one("#f-order", Input).value = "9"
         await pilot.pause()
-        assert "--order" in (screen.error or "")
+        assert screen.error == "order (n) must be between 1 and 6"
 
         await pilot.press("escape")
         assert isinstance(app.screen, CorpusScreen)
@@ -189,7 +190,7 @@ async def test_dashboard_draws_events_as_they_come() -> None:
         assert "val perplexity 10.00" in numbers
         assert screen.query_one("#loss-chart", LineChart).count("train") == 40
         assert screen.query_one("#loss-chart", LineChart).count("validation") == 4
-        assert screen.query_one("#ppl-chart", LineChart).count("validation") == 4
+        assert screen.query_one("#ppl-chart", LineChart).count("whole split") == 4
         assert "To be or not" in screen.query_one("#sample").text
 
         await pilot.press("p")  # no child: says so instead of failing
@@ -287,7 +288,8 @@ async def test_stop_key_and_second_training_is_refused() -> None:
         assert not await app.start_training(fake_argv("--name", "two"))  # one at a time
         await pilot.press("s")
         await wait_for(pilot, lambda: screen.status == "finished", 20, "stop")
-        assert "(stopped)" in text_of(screen, "#message")
+        assert "(stopped after" in text_of(screen, "#message")
+        assert text_of(screen, "#status").strip() == "stopped"
 
 
 # -- playground ----------------------------------------------------------------------------------------------

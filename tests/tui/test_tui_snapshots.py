@@ -1,32 +1,36 @@
-"""Snapshots of the main screens at 120x40, with fixed content (fake corpora, runs with fixed metrics,
-synthetic training events, a seeded sample). Update them with ``pytest tests/tui --snapshot-update``."""
+"""Snapshots of every screen at the smallest supported terminal (80x24) and a common one (120x36), with
+fixed content (fake corpora, runs with fixed metrics, synthetic training events, a seeded sample).
+Update them with ``pytest tests/tui --snapshot-update``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 from tui_helpers import fix_metrics, settle, wait_for
 
-from lmtui.events import Eval, NgramCounts, Sample, Started, Step
+from lmtui.events import Eval, Finished, NgramCounts, Sample, Started, Step
 from lmtui.tui.app import make_app
 from lmtui.tui.trainer_process import TrainerEvent
 
-SIZE = (120, 40)
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 36), id="120x36")]
 
 
-def test_corpus_screen(snap_compare, fake_corpora: Path) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=settle)
+@pytest.mark.parametrize("size", SIZES)
+def test_corpus_screen(snap_compare, fake_corpora: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=settle)
 
 
-def test_model_screen(snap_compare, fake_corpora: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_model_screen(snap_compare, fake_corpora: Path, size: tuple[int, int]) -> None:
     async def open_form(pilot: Pilot) -> None:
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=open_form)
+    assert snap_compare(make_app(), terminal_size=size, run_before=open_form)
 
 
 def training_events() -> list:
@@ -38,22 +42,24 @@ def training_events() -> list:
                            60 - step * 0.1, step * 0.1 / 60))
         if step % 25 == 0:
             events.append(Eval(step, loss + 0.05, 2.718281828 ** (loss + 0.05), (loss + 0.05) * 1.44, True,
-                               step * 0.1))
+                               step * 0.1, scope="slice"))
     events.append(Sample(300, "HAMLET:\nWhat is the matter of the world,\nAnd then the king is the dead.\n\n"
                               "OPHELIA:\nI will not speak to thee."))
     return events
 
 
-def test_training_dashboard(snap_compare) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_training_dashboard(snap_compare, size: tuple[int, int]) -> None:
     async def feed(pilot: Pilot) -> None:
         for event in training_events():
             pilot.app.screen.post_message(TrainerEvent(event))
         await pilot.pause(0.6)
 
-    assert snap_compare(make_app(mode="training"), terminal_size=SIZE, run_before=feed)
+    assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
 
-def test_ngram_dashboard(snap_compare) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_ngram_dashboard(snap_compare, size: tuple[int, int]) -> None:
     async def feed(pilot: Pilot) -> None:
         for event in (Started("colours-ngram-char", "paint-colours", "ngram", "char", 124, 48_000, 576_000,
                               690_000, 38_000, None, None),
@@ -62,10 +68,11 @@ def test_ngram_dashboard(snap_compare) -> None:
             pilot.app.screen.post_message(TrainerEvent(event))
         await pilot.pause(0.3)
 
-    assert snap_compare(make_app(mode="training"), terminal_size=SIZE, run_before=feed)
+    assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
 
-def test_playground(snap_compare, trained_runs: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_playground(snap_compare, trained_runs: Path, size: tuple[int, int]) -> None:
     fix_metrics(trained_runs)
 
     async def generate(pilot: Pilot) -> None:
@@ -84,16 +91,68 @@ def test_playground(snap_compare, trained_runs: Path) -> None:
         await settle(pilot)
         await pilot.pause(0.4)
 
-    assert snap_compare(make_app(run="ngram-run"), terminal_size=SIZE, run_before=generate)
+    assert snap_compare(make_app(run="ngram-run"), terminal_size=size, run_before=generate)
 
 
-def test_runs_screen(snap_compare, trained_runs: Path) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_screen(snap_compare, trained_runs: Path, size: tuple[int, int]) -> None:
     fix_metrics(trained_runs)
 
     async def table_filled(pilot: Pilot) -> None:
         await settle(pilot)
         table = pilot.app.screen.query_one(DataTable)
         await wait_for(pilot, lambda: table.row_count == 2, 10, "the runs table's rows")
+        pin_runs_folder(pilot)
         await pilot.pause(0.1)
 
-    assert snap_compare(make_app(mode="runs"), terminal_size=SIZE, run_before=table_filled)
+    assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=table_filled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_model_screen_with_a_problem(snap_compare, fake_corpora: Path, size: tuple[int, int]) -> None:
+    async def bad_dropout(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        pilot.app.screen.query_one("#f-dropout", Input).value = "1.5"
+        pilot.app.screen.query_one("#advanced").collapsed = False
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=bad_dropout)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard_after_one_evaluation(snap_compare, size: tuple[int, int]) -> None:
+    """One evaluation: a point with sane axes, not a garbled axis; the run stopped with its full evaluation
+    pending, which the dashboard says."""
+    async def feed(pilot: Pilot) -> None:
+        events = training_events()
+        first_eval = next(i for i, e in enumerate(events) if isinstance(e, Eval))
+        for event in [*events[:first_eval + 1],
+                      Finished("scripts-lstm-char", 25, "stopped", None, None, None, None, 2.5, 1, 1, 1,
+                               eval_pending=True)]:
+            pilot.app.screen.post_message(TrainerEvent(event))
+        await pilot.pause(0.6)
+        pilot.app.screen.action_next_chart()  # below 30 rows: the perplexity chart, as C shows it
+        await pilot.pause(0.6)
+
+    assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
+
+
+def pin_runs_folder(pilot: Pilot) -> None:
+    """The runs screen shows the real runs folder, a temporary one in tests: pin it for the snapshot."""
+    pilot.app.screen.query_one("#runs-dir", Static).update("runs folder: /home/reader/lmtui/runs")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_empty_runs_screen(snap_compare, lmtui_home: Path, size: tuple[int, int]) -> None:
+    async def empty(pilot: Pilot) -> None:
+        await settle(pilot)
+        pin_runs_folder(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=empty)
+
+
+def test_too_small_terminal(snap_compare, fake_corpora: Path) -> None:
+    assert snap_compare(make_app(), terminal_size=(70, 20), run_before=settle)

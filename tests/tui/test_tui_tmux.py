@@ -22,15 +22,24 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
 
 
 class Tmux:
-    def __init__(self, command: str, env: dict[str, str]) -> None:
+    def __init__(self, command: str, env: dict[str, str], size: tuple[int, int] = (120, 40)) -> None:
         self.session = f"lmtui-test-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", "120", "-y", "40",
-                        f"env {exports} {command}; echo LMTUI-EXITED-$?; sleep 30"], check=True)
+        width, height = map(str, size)
+        # a tmux server this test starts inherits its environment: COLUMNS/LINES there (a test may set
+        # them) would fix the app's size, whatever the window's
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.session, "-x", width, "-y", height,
+                        f"env -u COLUMNS -u LINES {exports} {command}; echo LMTUI-EXITED-$?; sleep 30"],
+                       check=True)
+
+    def pane_pid(self) -> int:
+        out = subprocess.run(["tmux", "list-panes", "-t", self.session, "-F", "#{pane_pid}"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.split()[0])
 
     def screen(self) -> str:
         cmd = ["tmux", "capture-pane", "-p", "-t", self.session]
-        return subprocess.run(cmd, capture_output=True, text=True).stdout
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.replace("\xa0", " ")
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.session, *keys], check=True)
@@ -66,7 +75,7 @@ def test_lmtui_in_tmux(english_file: Path, lmtui_home: Path) -> None:
         tmux.wait_for(f"{chars:,} characters")  # this text's stats, not the bundled corpus shown first
         tmux.keys("Enter")  # the same path again: on to the model form
         tmux.wait_for("Model family")
-        tmux.keys("Home", "Enter")  # the first family: n-gram
+        tmux.keys("Home", "Enter")  # the first family: n-gram (the cursor starts on LSTM, the chosen one)
         tmux.wait_for("order (n)")
         tmux.keys("C-t")
         screen = tmux.wait_for("finished", 60)

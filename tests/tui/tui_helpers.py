@@ -70,3 +70,23 @@ def screen_text(app: App) -> str:
         parts.append(str(getattr(rendered, "plain", rendered)))
     return "\n".join(parts)
 
+
+
+def fully_visible(app: App, widget) -> bool:  # noqa: ANN001
+    """Whether all of ``widget`` is on screen: not scrolled out of its containers, not under the header or
+    the footer, not past the terminal's edge."""
+    from textual.errors import NoWidget
+    from textual.widgets import Footer, Header
+
+    screen = app.screen
+    try:
+        geometry = screen.find_widget(widget)
+    except NoWidget:
+        return False
+    region = geometry.region
+    if region.area == 0 or geometry.visible_region != region or not screen.region.contains_region(region):
+        return False
+    for bar in screen.query("Header, Footer"):
+        if isinstance(bar, Header | Footer) and bar.display and bar.region.overlaps(region):
+            return False
+    return True

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
+    Collapsible,
     Footer,
     Header,
     Input,
@@ -32,7 +33,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from lmtui import runs
-from lmtui.errors import LmtuiError
+from lmtui.errors import LmtuiError, OptionError
 from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig, estimate_parameters
 from lmtui.options import OPTIONS
 from lmtui.presets import PRESETS, preset_configs
@@ -53,24 +54,60 @@ PRESET_LABELS = {"quick": "quick (~15 s)", "small": "small (~1 min)", "large": "
 MODEL_FIELD_NAMES = {f.name for f in fields(ModelConfig)}
 
 
+class NameProblem(LmtuiError):
+    """The run name field's value cannot name a new run."""
+
+
+class ChoiceSet(RadioSet):
+    """A RadioSet whose keyboard cursor starts on the chosen button, so Enter keeps the choice and ↑/↓ move
+    from it (Textual's starts on the first button); Home and End go to the first and last."""
+
+    BINDINGS = [Binding("home", "first", show=False), Binding("end", "last", show=False)]
+
+    def action_first(self) -> None:
+        self._selected = 0
+
+    def action_last(self) -> None:
+        self._selected = len(self.query(RadioButton)) - 1
+
+    def action_next_button(self) -> None:
+        if self._selected is None:  # RadioSet's mount puts the cursor on the first button with this call
+            chosen = [i for i, b in enumerate(self.query(RadioButton)) if b.value]
+            if chosen:
+                self._selected = chosen[0]
+                return
+        super().action_next_button()
+
+
 @dataclass(frozen=True)
 class Field:
-    """One editable hyperparameter: the config attribute it sets and which model families have it."""
+    """One editable hyperparameter: the config attribute it sets, which model families have it, and where
+    the form shows it ("model", "training" or the collapsed "advanced" section)."""
 
     name: str
     label: str
     kind: str  # "int", "float", "choice", "bool"
     families: tuple[str, ...]
+    group: str = "model"
     optional: bool = False
     word_only: bool = False
+    placeholder: str = ""
 
 
-# labels, kinds and families come from the one list of options the CLI's `train` flags are made from
+# labels, kinds, families and sections come from the one list of options the CLI's `train` flags are made
+# from; the form shows the model's shape first, then the training budget, then the collapsed advanced section
+SECTIONS = ("model", "training", "advanced")
 FIELDS = tuple(
-    Field(o.name, o.label, o.kind, o.families, optional=o.optional, word_only=o.word_only)
-    for o in OPTIONS
-    if o.in_form
+    sorted(
+        (
+            Field(o.name, o.label, o.kind, o.families, o.section, o.optional, o.word_only, o.placeholder)
+            for o in OPTIONS
+            if o.in_form
+        ),
+        key=lambda f: SECTIONS.index(f.group),
+    )
 )
+LABELS = {f.name: f.label for f in FIELDS} | {"name": "run name"}
 OPTION_RE = re.compile(r"--([a-z0-9-]+)")
 
 
@@ -87,6 +124,7 @@ class ModelScreen(Screen[None]):
 
     CSS_PATH = "model.tcss"
     SUB_TITLE = "2 · Choose a model"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
         Binding("ctrl+t", "train", "Train", tooltip="Start training with these settings"),
         Binding("escape", "back", "Back", tooltip="Back to choosing a text"),
@@ -105,18 +143,18 @@ class ModelScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
-            with VerticalScroll(id="choices"):
+        with Horizontal(id="body"):
+            with VerticalScroll(id="choices", can_focus=False):
                 yield Label("Model family", classes="step-title")
-                with RadioSet(id="family"):
+                with ChoiceSet(id="family", compact=True):
                     for kind in MODEL_KINDS:
                         yield RadioButton(FAMILY_LABELS[kind], value=kind == self.family, name=kind)
                 yield Label("Tokens", classes="step-title")
-                with RadioSet(id="level"):
+                with ChoiceSet(id="level", compact=True):
                     for level in ("char", "word"):
                         yield RadioButton(f"{level}s", value=level == self.level, name=level)
                 yield Label("Preset", classes="step-title")
-                with RadioSet(id="preset"):
+                with ChoiceSet(id="preset", compact=True):
                     for preset in PRESETS:
                         yield RadioButton(PRESET_LABELS[preset], value=preset == self.preset, name=preset)
             with Vertical(id="form"):
@@ -125,32 +163,43 @@ class ModelScreen(Screen[None]):
                 yield Static(Text.assemble(("Corpus: ", "bold"), self.loaded.info.title,
                                            f"  ({size}, {s.chars:,} characters, {s.words:,} words)"),
                              id="corpus-line")
-                with Grid(id="model-fields", classes="panel fields"):
-                    for f in FIELDS[:9]:
-                        yield from self._field(f)
-                with Grid(id="train-fields", classes="panel fields"):
-                    for f in FIELDS[9:]:
-                        yield from self._field(f)
-                    with Horizontal(classes="field", id="row-name"):
-                        yield Label("run name")
-                        yield Input(placeholder="automatic", id="f-name")
+                # Only the fields scroll: the size, the first problem and Train stay on screen at any size.
+                with VerticalScroll(id="fields", can_focus=False):
+                    with Grid(id="model-fields", classes="panel fields"):
+                        for f in FIELDS:
+                            if f.group == "model":
+                                yield from self._field(f)
+                    with Grid(id="train-fields", classes="panel fields"):
+                        for f in FIELDS:
+                            if f.group == "training":
+                                yield from self._field(f)
+                        with Horizontal(classes="field", id="row-name"):
+                            yield Label(LABELS["name"])
+                            yield Input(placeholder="automatic", id="f-name", compact=True, validate_on=[])
+                    with Collapsible(title="Advanced: batch, clip, eval, seed, vocabulary",
+                                     id="advanced"), Grid(id="advanced-fields", classes="fields"):
+                        for f in FIELDS:
+                            if f.group == "advanced":
+                                yield from self._field(f)
                 yield Static("", id="size")
                 yield Static("", id="error", classes="problem")
                 with Horizontal(id="actions"):
                     yield Static("Ctrl+T trains · Esc goes back", classes="hint")
-                    yield Button("Train ▸", id="train", variant="success")
+                    yield Button("Train ▸", id="train", variant="success", compact=True)
         yield Footer()
 
     def _field(self, f: Field) -> ComposeResult:
         with Horizontal(classes="field", id=f"row-{f.name}"):
             yield Label(f.label)
             if f.kind == "choice":
-                yield Select([(s, s) for s in SMOOTHINGS], allow_blank=False, id=f"f-{f.name}")
+                yield Select([(s, s) for s in SMOOTHINGS], allow_blank=False, id=f"f-{f.name}", compact=True)
             elif f.kind == "bool":
-                yield Checkbox("embed = output", id=f"f-{f.name}")
+                yield Checkbox(id=f"f-{f.name}", compact=True)
             else:
+                # validate_on=[]: the engine's check marks bad fields, not Textual's own validators,
+                # which would mark an optional field red just for being empty
                 yield Input(type="integer" if f.kind == "int" else "number", id=f"f-{f.name}",
-                            placeholder="none" if f.optional else "")
+                            placeholder=f.placeholder, compact=True, validate_on=[])
 
     def on_mount(self) -> None:
         self.query_one("#model-fields").border_title = "Model"
@@ -215,7 +264,8 @@ class ModelScreen(Screen[None]):
         return model, train, errors
 
     def check(self) -> tuple[ModelConfig, TrainConfig] | None:
-        """Validate the form with the engine; show the first problem and mark the fields it names."""
+        """Validate the form with the engine; show the first problem in red, named as the form labels it,
+        and mark the field it is about."""
         if self._filling:
             return None
         model, train, errors = self.read()
@@ -225,20 +275,24 @@ class ModelScreen(Screen[None]):
             try:
                 validate(model, train)
                 if model.model != "ngram" and train.steps is None and train.max_seconds is None:
-                    bad |= {"max_seconds", "steps"}
-                    raise LmtuiError("set a time budget or a number of steps")
+                    raise OptionError("max_seconds", "or max steps: set one of them")
                 self._check_name()
+            except OptionError as exc:
+                bad.add(exc.field)
+                message = exc.labelled(LABELS.get(exc.field, exc.field.replace("_", " ")))
+            except NameProblem as exc:
+                bad.add("name")
+                message = str(exc)
             except LmtuiError as exc:
                 message = str(exc)
                 bad |= {m.replace("-", "_") for m in OPTION_RE.findall(message)}
-                if "add-k's k" in message:
-                    bad.add("k")
-                if "run named" in message or "run name" in message:
-                    bad.add("name")
         for control in self.query(".field Input"):
             control.set_class((control.id or "")[2:] in bad, "-invalid")
+        if bad & {f.name for f in FIELDS if f.group == "advanced"}:
+            self.query_one("#advanced", Collapsible).collapsed = False  # never hide the field at fault
         self.error = message
-        self.query_one("#error", Static).update(Text(f"✗ {message}") if message else "")
+        shown = Text(f"✗ {message[:1].upper()}{message[1:]}") if message else ""
+        self.query_one("#error", Static).update(shown)
         self.query_one("#train", Button).disabled = message is not None
         self.show_size(model, train)
         return None if message else (model, train)
@@ -246,9 +300,12 @@ class ModelScreen(Screen[None]):
     def _check_name(self) -> None:
         name = self.query_one("#f-name", Input).value.strip()
         if name:
-            runs.validate_name(name)
+            try:
+                runs.validate_name(name)
+            except LmtuiError as exc:
+                raise NameProblem(str(exc)) from None
             if runs.exists(name):
-                raise LmtuiError(f"a run named {name!r} already exists; choose another name")
+                raise NameProblem(f"a run named {name!r} already exists; choose another name")
 
     def show_size(self, model: ModelConfig, train: TrainConfig) -> None:
         size = self.query_one("#size", Static)
@@ -274,7 +331,7 @@ class ModelScreen(Screen[None]):
         size.update(Text.assemble(
             ("Size: ", "bold"), (f"{params:,} parameters", "bold"),
             f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}",
-            f" · budget: {' or '.join(budget)}, whichever ends first" if budget else ""))
+            f"\nBudget: {' or '.join(budget)}, whichever ends first" if budget else ""))
 
     # -- events ---------------------------------------------------------------------------------------------
 

@@ -16,9 +16,12 @@ from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 
-COLUMNS = ("name", "corpus", "model", "level", "status", "parameters", "size", "val ppl", "test ppl",
-           "bits/char", "time")
-EMPTY = "No runs yet. Press F2 to choose a text and train your first model."
+COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
+           "time")
+# Dropped in this order when the table would not fit the terminal's width: the perplexities stay.
+LESSER = ("size", "parameters", "corpus", "bits/char", "time")
+EMPTY = "No runs yet — press F2 to choose a text and train your first model."
+HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -33,17 +36,21 @@ class RunsScreen(Screen[None]):
     BINDINGS = [
         Binding("o", "open", "Playground", tooltip="Sample from the highlighted run (also Enter)"),
         Binding("r", "resume", "Resume", tooltip="Continue training the highlighted run"),
+        Binding("e", "evaluate", "Evaluate", tooltip="Score the highlighted run on its validation and test "
+                "text (a stopped run's pending evaluation)"),
         Binding("d", "delete", "Delete", tooltip="Delete the highlighted run and its files"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, dict[str, Any]] = {}
+        self.evaluating: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="runs-dir", classes="hint")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static(EMPTY, id="empty")
         yield Static("", id="detail")
         yield Footer()
 
@@ -52,34 +59,38 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        import os
-
         from lmtui.runs import list_runs, runs_dir
 
         rows = [r.summary() for r in list_runs()]
-        folder = str(runs_dir())
-        if os.environ.get("LMTUI_HOME"):  # say where it comes from (and keep screenshots stable)
-            folder = "$LMTUI_HOME/runs"
-        self.app.call_from_thread(self._fill, folder, rows)
+        self.app.call_from_thread(self._fill, str(runs_dir()), rows)
 
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:
         table = self.query_one(DataTable)
         current = self.selected()
         self.rows = {r["name"]: r for r in rows}
-        cells = [_cells(r) for r in rows]
+        trainer = getattr(self.app, "trainer", None)
+        cells = [_cells(r, trainer) for r in rows]
         # Columns sized here, from what they will hold: DataTable's own auto-sizing of rows re-added after
         # clear() sometimes kept the header widths, cutting names short.
+        widths = {label: max([len(label), *(len(c[i]) for c in cells)]) for i, label in enumerate(COLUMNS)}
+        shown = fitting(widths, self.size.width - 4)
         table.clear(columns=True)
-        for i, label in enumerate(COLUMNS):
-            table.add_column(label, width=max([len(label), *(len(c[i]) for c in cells)]))
+        for label in shown:
+            table.add_column(label, width=widths[label])
         for r, row in zip(rows, cells, strict=True):
-            table.add_row(*row, key=r["name"])
+            kept = (c for label, c in zip(COLUMNS, row, strict=True) if label in shown)
+            table.add_row(*kept, key=r["name"])
         if current in self.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
-        self.query_one("#detail", Static).update(
-            EMPTY if not rows else "Enter or O: sample from it · R: resume training · D: delete")
+        table.display = bool(rows)
+        self.query_one("#empty").display = not rows
+        self.query_one("#detail", Static).update(HINT if rows else "")
         table.focus()
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self.refresh_runs()  # columns chosen for the new width
 
     def selected(self) -> str | None:
         table = self.query_one(DataTable)
@@ -102,6 +113,43 @@ class RunsScreen(Screen[None]):
             self.notify("n-gram models train in one pass: there is nothing to resume.", severity="warning")
             return
         await self.app.start_training(resume_argv(name), resume=name)  # type: ignore[attr-defined]
+
+    def action_evaluate(self) -> None:
+        name = self.selected()
+        if not name:
+            return
+        if self.evaluating:
+            self.notify(f"Evaluating {self.evaluating} already; one at a time.")
+            return
+        self.evaluating = name
+        self.query_one("#detail", Static).update(Text(f"Evaluating {name} on its test text…"))
+        self._evaluate(name)
+
+    @work(exclusive=True, group="eval")
+    async def _evaluate(self, name: str) -> None:
+        """``lmtui eval NAME --json`` in a child process (torch stays out of the app); then re-read runs."""
+        import asyncio
+        import json
+        import sys
+
+        try:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "lmtui", "eval", name, "--json",
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await child.communicate()
+            if child.returncode != 0:
+                lines = err.decode(errors="replace").strip().splitlines()
+                raise LmtuiError(lines[-1] if lines else f"exit status {child.returncode}")
+            result = json.loads(out)
+            self.notify(f"perplexity {result['perplexity']:.2f} on its {result['text']} "
+                        f"({result['tokens']:,} tokens), {result['bits_per_char']:.3f} bits/char",
+                        title=f"{name} evaluated", timeout=10)
+        except (OSError, ValueError, KeyError, LmtuiError) as exc:
+            self.notify(str(exc), title=f"Could not evaluate {name}", severity="error")
+        finally:
+            self.evaluating = None
+            self.query_one("#detail", Static).update(HINT if self.rows else "")
+        self.refresh_runs()
 
     def action_delete(self) -> None:
         name = self.selected()
@@ -131,10 +179,32 @@ class RunsScreen(Screen[None]):
         self.refresh_runs()
 
 
-def _cells(r: dict[str, Any]) -> list[str]:
-    """One row of the table, as text."""
+def fitting(widths: dict[str, int], room: int) -> list[str]:
+    """The columns that fit ``room`` cells (each also takes two of padding), lesser ones dropped first."""
+    shown = list(widths)
+    for label in LESSER:
+        if sum(widths[c] + 2 for c in shown) <= room:
+            break
+        shown.remove(label)
+    return shown
+
+
+def status(r: dict[str, Any], trainer: Any) -> str:
+    """What is true of the run now: the app's own child says paused; a stopped run whose full evaluation
+    has not been done yet says so."""
+    if trainer is not None and trainer.running and trainer.run_name == r["name"]:
+        return "paused" if trainer.paused else "training"
+    text = r["status"] or ""
+    if r.get("eval_pending"):
+        text += ", eval pending" if text else "eval pending"
+    return text
+
+
+def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
+    """One row of the table, as text, in the order of COLUMNS."""
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     scores = [_num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f")]
     params = _num(r["parameters"], ",")
-    return [r["name"], r["corpus"], r["model"], r["level"], r["status"] or "", params, size, *scores, seconds]
+    model = f"{r['model']} · {r['level']}"
+    return [r["name"], r["corpus"], model, status(r, trainer), params, size, *scores, seconds]

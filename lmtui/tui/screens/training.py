@@ -6,6 +6,8 @@ event, so a fast stream of steps never floods the UI.
 
 from __future__ import annotations
 
+import time
+
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -25,6 +27,11 @@ from lmtui.tui.widgets.sample_view import SampleView
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
 REASONS = {"steps": "step budget reached", "time": "time budget used", "stopped": "stopped",
            "interrupted": "interrupted", "done": "done"}
+CHARTS = ("loss", "ppl", "grad")
+TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "Gradient norm",
+          "sample": "What it writes now"}
+RUNNING = ("starting", "training", "paused", "stopping")
+SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
 
 
 class TrainingScreen(Screen[None]):
@@ -36,7 +43,10 @@ class TrainingScreen(Screen[None]):
         Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume training"),
         Binding("s", "stop", "Stop", tooltip="Stop training; the best checkpoint is kept"),
         Binding("g", "playground", "Playground", tooltip="Sample from this run's best checkpoint"),
+        Binding("c", "next_chart", "Next chart", tooltip="Show the next chart (a short terminal shows one)"),
     ]
+    # Below 30 rows the three charts take turns (C) beside the sample, so each keeps enough rows to read.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,6 +57,8 @@ class TrainingScreen(Screen[None]):
         self.last_step: Step | None = None
         self.best_ppl: float | None = None
         self.last_ppl: float | None = None
+        self.chart = "loss"  # the chart shown when only one fits
+        self.stopping_since: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,12 +68,9 @@ class TrainingScreen(Screen[None]):
             yield ProgressBar(total=1.0, show_eta=False, id="progress")
         yield Static("", id="numbers")
         with Grid(id="charts"):
-            with Vertical(id="loss-box", classes="panel"):
-                yield LineChart(id="loss-chart")
-            with Vertical(id="ppl-box", classes="panel"):
-                yield LineChart(id="ppl-chart")
-            with Vertical(id="grad-box", classes="panel"):
-                yield LineChart(id="grad-chart")
+            for name in CHARTS:
+                with Vertical(id=f"{name}-box", classes="panel chart-box"):
+                    yield LineChart(id=f"{name}-chart")
             with Vertical(id="sample-box", classes="panel"):
                 yield SampleView("The model's writing appears here after each evaluation.", id="sample")
         with Vertical(id="ngram-box", classes="panel"):
@@ -70,21 +79,52 @@ class TrainingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        titles = {"#loss-box": "Loss (nats/token)", "#ppl-box": "Validation perplexity",
-                  "#grad-box": "Gradient norm", "#sample-box": "What it writes now"}
-        for selector, title in titles.items():
-            self.query_one(selector).border_title = title
         loss = self.query_one("#loss-chart", LineChart)
         loss.add_series("train", "bright_blue")
-        loss.add_series("validation", "bright_magenta")
-        self.query_one("#ppl-chart", LineChart).add_series("validation", "bright_magenta")
+        loss.add_series("validation", "bright_magenta", marker="●")  # a mark at each evaluation
+        ppl = self.query_one("#ppl-chart", LineChart)
+        ppl.add_series(SLICE, "bright_magenta", marker="●")
+        ppl.add_series(FULL, "bright_green", marker="◆")
         self.query_one("#grad-chart", LineChart).add_series("|g|", "yellow")
         self.query_one("#ngram-box").display = False
+        self._titles()
+        self.show_chart("loss")
         self.set_interval(0.3, self.redraw)
+        self.set_interval(1.0, self._stopping_tick)
+
+    def _titles(self) -> None:
+        short = self.has_class("-short")
+        for name in (*CHARTS, "sample"):
+            box = self.query_one(f"#{name}-box")
+            box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
+        for name in CHARTS:
+            chart = self.query_one(f"#{name}-chart", LineChart)
+            self.query_one(f"#{name}-box").border_subtitle = chart.legend()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._titles)
+
+    def show_chart(self, name: str) -> None:
+        self.chart = name
+        for other in CHARTS:
+            self.query_one(f"#{other}-box").set_class(other == name, "-current")
+        # replot at its new size: a hidden chart was last drawn (ticks spaced) for no width at all
+        self.call_after_refresh(self.query_one(f"#{name}-chart", LineChart).redraw, True)
+
+    def action_next_chart(self) -> None:
+        self.show_chart(CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)])
 
     def redraw(self) -> None:
         for chart in self.query(LineChart):
             chart.redraw()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause and Stop only while a child trains; Next chart only when the charts take turns."""
+        if action in ("toggle_pause", "stop"):
+            return bool(self.trainer and self.trainer.running and self.status in ("training", "paused"))
+        if action == "next_chart":
+            return self.has_class("-short") and bool(self.query_one("#charts").display)
+        return True
 
     # -- starting -------------------------------------------------------------------------------------------
 
@@ -93,10 +133,13 @@ class TrainingScreen(Screen[None]):
         for chart in self.query(LineChart):
             chart.reset()
         self.query_one("#sample", SampleView).clear()
+        self.redraw()  # clean axes at once, not the previous run's until the first point
+        self._titles()
         self.query_one("#ngram-box").display = False
         self.query_one("#charts").display = True
         self.run_name, self.started, self.last_step = resume, None, None
         self.best_ppl = self.last_ppl = None
+        self.stopping_since = None
         self.query_one("#progress", ProgressBar).update(progress=0)
         self.query_one("#numbers", Static).update("")
         self._message("")
@@ -132,7 +175,7 @@ class TrainingScreen(Screen[None]):
                 grad.add("|g|", e["step"], e.get("grad_norm"))
             elif e.get("event") == "eval":
                 loss.add("validation", e["step"], e.get("val_loss"))
-                ppl.add("validation", e["step"], e.get("val_ppl"))
+                ppl.add(ppl_series(e.get("scope", "full")), e["step"], e.get("val_ppl"))
 
     # -- events from the child ------------------------------------------------------------------------------
 
@@ -179,6 +222,7 @@ class TrainingScreen(Screen[None]):
         if e.model == "ngram":
             self.query_one("#charts").display = False
             self.query_one("#ngram-box").display = True
+            self.query_one("#ngram-box").border_title = "Counts (an n-gram model trains in one pass)"
             self.query_one("#ngram-counts", Static).update("counting…")
         self._status("training")
 
@@ -191,7 +235,7 @@ class TrainingScreen(Screen[None]):
 
     def _eval(self, e: Eval) -> None:
         self.query_one("#loss-chart", LineChart).add("validation", e.step, e.val_loss)
-        self.query_one("#ppl-chart", LineChart).add("validation", e.step, e.val_ppl)
+        self.query_one("#ppl-chart", LineChart).add(ppl_series(e.scope), e.step, e.val_ppl)
         self.last_ppl = e.val_ppl
         if e.best:
             self.best_ppl = e.val_ppl
@@ -201,10 +245,12 @@ class TrainingScreen(Screen[None]):
         e = self.last_step
         parts = []
         if e is not None:
+            eta = "–" if e.eta is None else duration(e.eta)
             parts += [f"step [b]{e.step:,}[/]", f"loss [b]{e.train_loss:.3f}[/]", f"|g| {e.grad_norm:.2f}",
                       f"lr {e.lr:.2g}", f"[b]{e.tokens_per_s:,.0f}[/] tokens/s",
-                      f"elapsed {duration(e.elapsed)}",
-                      f"ETA {duration(e.eta) if e.eta is not None else '–'}"]
+                      f"elapsed {duration(e.elapsed)}"]
+            if self.status in ("starting", "training", "paused"):  # no time left to estimate once it ends
+                parts.append(f"ETA {eta}")
         if self.last_ppl is not None:
             best = f" (best {self.best_ppl:.2f})" if self.best_ppl is not None else ""
             parts.append(f"val perplexity [b]{self.last_ppl:.2f}[/]{best}")
@@ -224,26 +270,49 @@ class TrainingScreen(Screen[None]):
         self.query_one("#ngram-counts", Static).update(table)
 
     def _finished(self, e: Finished) -> None:
-        self.query_one("#progress", ProgressBar).update(progress=1.0)
-        self._status("finished")
+        ngram = self.started is not None and self.started.model == "ngram"
+        if e.reason in ("stopped", "interrupted") and not ngram:
+            self.query_one("#progress", ProgressBar).update(progress=self.last_step.progress if self.last_step
+                                                            else 0)
+        else:
+            self.query_one("#progress", ProgressBar).update(progress=1.0)
+        self._status("finished", "stopped" if e.reason in ("stopped", "interrupted") else None)
+        self.stopping_since = None
         test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
         val = f"validation perplexity {e.val_ppl:.2f}" if e.val_ppl else "no validation score"
-        self._message(f"✓ {e.run} finished ({REASONS.get(e.reason, e.reason)}) after {e.step:,} steps, "
-                      f"{duration(e.elapsed)}: {val}{test}. Press g to sample from it.", "success")
-        if self.started and self.started.model == "ngram":
+        if e.eval_pending:
+            val, test = "its full evaluation is pending", f" (F5, then E, or `lmtui eval {e.run}`)"
+        if ngram:
+            how = f"counted in {duration(e.elapsed)}"
+        else:
+            how = f"{REASONS.get(e.reason, e.reason)} after {e.step:,} steps, {duration(e.elapsed)}"
+        self._message(f"✓ {e.run} finished ({how}): {val}{test}. Press G to sample from it.", "success")
+        if ngram:
             self.query_one("#numbers", Static).update(f"{val}{test}")
-        self.notify(f"{val}{test}", title=f"{e.run} finished")
+        else:
+            self._numbers()  # without the ETA
+        if self.app.screen is not self:  # here the message line says it already
+            self.notify(f"{val}{test}", title=f"{e.run} finished")
 
     def _fail(self, message: str) -> None:
         self._status("failed")
         self._message(f"✗ Training failed: {message}", "error")
         self.notify(message, title="Training failed", severity="error", timeout=10)
 
-    def _status(self, status: str) -> None:
+    def _status(self, status: str, label: str | None = None) -> None:
         self.status = status
         pill = self.query_one("#status", Static)
-        pill.update(status)
+        pill.update(label or status)
         pill.set_classes(f"status-{status}")
+        self.refresh_bindings()
+        if self.last_step is not None and status not in ("training", "paused"):
+            self._numbers()  # the ETA goes once training stops
+
+    def _stopping_tick(self) -> None:
+        """While the child saves and ends, say for how long: a stop is never a silent wait."""
+        if self.status == "stopping" and self.stopping_since is not None:
+            waited = time.monotonic() - self.stopping_since
+            self._message(f"Stopping: saving the checkpoint and ending the training process… {waited:.0f} s")
 
     def _message(self, text: str, kind: str = "") -> None:
         widget = self.query_one("#message", Static)
@@ -271,7 +340,8 @@ class TrainingScreen(Screen[None]):
             self.trainer.resume()
         self.trainer.stop()
         self._status("stopping")
-        self._message("Stopping: evaluating and saving the checkpoints…")
+        self.stopping_since = time.monotonic()
+        self._stopping_tick()
 
     async def action_playground(self) -> None:
         if not self.run_name:
@@ -281,3 +351,9 @@ class TrainingScreen(Screen[None]):
             self.notify("No checkpoint yet: the first evaluation saves one.")
             return
         await self.app.open_playground(self.run_name)  # type: ignore[attr-defined]
+
+
+def ppl_series(scope: str) -> str:
+    """Evaluations on a fixed slice of the validation split (during training) and on all of it (at the end)
+    are different measures: the chart keeps them apart."""
+    return SLICE if scope == "slice" else FULL
