@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.suggester import Suggester
+from textual.suggester import Suggester, SuggestionReady
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -41,11 +41,71 @@ class PathSuggester(Suggester):
         return value + names[0][len(prefix):] if names else None
 
 
+class PathInput(Input):
+    """The path field: Tab, → and End all accept the completion it shows; Enter reads what it shows.
+
+    Input alone accepts a suggestion only with →, so Tab would leave a half-typed path behind, and Enter
+    would read the half path while the field showed the full one.
+    """
+
+    BINDINGS = [
+        Binding("tab", "complete_or_next", "Accept the completion", show=False),
+        Binding("end", "complete_or_end", "Accept the completion", show=False),
+    ]
+
+    @property
+    def suggestion(self) -> str:
+        """The completion drawn after the cursor ("" when none is shown)."""
+        shown = self._suggestion  # Input keeps it private; it is exactly what the field draws
+        return shown if self.cursor_at_end and len(shown) > len(self.value) else ""
+
+    def accept_suggestion(self) -> bool:
+        if not self.suggestion:
+            return False
+        self.value = self.suggestion
+        self.cursor_position = len(self.value)
+        return True
+
+    def action_complete_or_next(self) -> None:
+        if not self.accept_suggestion():
+            self.screen.focus_next()
+
+    def action_complete_or_end(self) -> None:
+        if not self.accept_suggestion():
+            self.action_end()
+
+    async def action_submit(self) -> None:
+        typed = self.value.strip()
+        if self.suggestion and not (typed and Path(typed).expanduser().exists()):
+            self.accept_suggestion()
+        await super().action_submit()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        super()._on_focus(event)
+        if self.value and self.suggester is not None:  # Input forgets its completion on blur: ask again
+            self.run_worker(self._suggest_again(self.value), exclusive=True, group="suggest")
+
+    async def _suggest_again(self, value: str) -> None:
+        assert self.suggester is not None
+        suggestion = await self.suggester.get_suggestion(value)
+        if suggestion is not None:
+            self.post_message(SuggestionReady(value, suggestion))
+
+
 class TextTree(DirectoryTree):
     """Folders and files, hidden ones left out."""
 
     def filter_paths(self, paths):  # type: ignore[no-untyped-def, override]
         return [p for p in paths if not p.name.startswith(".")]
+
+
+def read_problem(spec: str, exc: Exception) -> str:
+    """One line for a path the engine could not read (an unreadable or absurdly deep folder…)."""
+    if isinstance(exc, RecursionError):
+        return f"cannot read {spec}: its folders nest too deeply"
+    if isinstance(exc, OSError):
+        return f"cannot read {exc.filename or spec}: {exc.strerror or exc}"
+    return f"cannot read {spec}: {exc}"
 
 
 class CorpusScreen(Screen[None]):
@@ -74,8 +134,8 @@ class CorpusScreen(Screen[None]):
                 options.append(Option("Your own text…\n[dim]a .txt file or a folder of them[/]", id=OWN))
                 yield OptionList(*options, id="corpora")
                 with Vertical(id="own"):
-                    yield Input(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
-                                suggester=PathSuggester())
+                    yield PathInput(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
+                                    suggester=PathSuggester())
             with Vertical(id="details"):
                 yield Static("", id="title", classes="step-title")
                 yield Static("", id="description", classes="hint")
@@ -106,7 +166,7 @@ class CorpusScreen(Screen[None]):
         if own:
             self.query_one("#title", Static).update("Your own text")
             self.query_one("#description", Static).update(
-                "Type a path (Tab or → completes it) or pick a file or folder in the tree; "
+                "Type a path (Tab, → or End accepts the completion) or pick a file or folder in the tree; "
                 "a folder means all the .txt files in it.")
             path = self.query_one("#path", Input).value.strip()
             self.choose(path or None)
@@ -161,6 +221,8 @@ class CorpusScreen(Screen[None]):
             loaded, problem = load_corpus(spec), None
         except LmtuiError as exc:
             loaded, problem = None, str(exc)
+        except (OSError, RecursionError, ValueError) as exc:  # whatever a strange path does to the engine
+            loaded, problem = None, read_problem(spec, exc)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, spec, loaded, problem)
 
@@ -193,7 +255,7 @@ class CorpusScreen(Screen[None]):
     def action_next(self) -> None:
         if self.loaded is None:
             if self.problem:
-                self.notify(self.problem, title="This text cannot be used", severity="error")
+                self.notify(self.problem, title="This text cannot be used", severity="error", markup=False)
             elif self.spec:
                 self.notify("Still reading the text…")
             else:
@@ -204,6 +266,9 @@ class CorpusScreen(Screen[None]):
         self.app.push_screen(ModelScreen(self.loaded))
 
     def action_own_text(self) -> None:
+        """Go to the path field with its text selected, so a new path replaces the old one."""
         options = self.query_one(OptionList)
         options.highlighted = options.option_count - 1
-        self.query_one("#path", Input).focus()
+        path = self.query_one("#path", Input)
+        path.focus()
+        path.select_all()

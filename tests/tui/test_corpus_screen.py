@@ -1,0 +1,119 @@
+"""The corpus screen as a person types in it: the path field's completion, Ctrl+O, paths that break things."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tui_helpers import run_async, settle, wait_for
+
+from lmtui.tui.app import make_app
+from lmtui.tui.screens import corpus as corpus_screen
+from lmtui.tui.screens.corpus import CorpusScreen, PathInput
+
+
+def problem_of(screen: CorpusScreen) -> str:
+    return str(screen.query_one("#problem").render())
+
+
+async def _own_text(pilot, tmp_path: Path) -> tuple[CorpusScreen, PathInput]:
+    await settle(pilot)
+    await pilot.press("ctrl+o")
+    screen = pilot.app.screen
+    assert isinstance(screen, CorpusScreen)
+    field = screen.query_one("#path", PathInput)
+    assert field.has_focus
+    return screen, field
+
+
+async def _type(pilot, field: PathInput, text: str) -> None:
+    await pilot.press(*text)
+    await wait_for(pilot, lambda: bool(field.suggestion), 10, f"a completion of {text}")
+
+
+@pytest.mark.parametrize("key", ["tab", "end", "right"])
+@run_async
+async def test_tab_end_and_right_accept_the_completion(key: str, fake_corpora: Path, tmp_path: Path) -> None:
+    (tmp_path / "shakespeare.txt").write_text("To be, or not to be.\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        await _type(pilot, field, str(tmp_path / "shak"))
+        await pilot.press(key)
+        assert field.value == str(tmp_path / "shakespeare.txt")
+        assert field.has_focus  # accepting a completion does not leave the field
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.loaded is not None and screen.loaded.spec == str(tmp_path / "shakespeare.txt")
+
+
+@run_async
+async def test_tab_without_a_completion_moves_on(fake_corpora: Path, tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        await pilot.press(*str(tmp_path / "nothing-like-this"))
+        await settle(pilot)
+        await pilot.press("tab")
+        assert not field.has_focus
+
+
+@run_async
+async def test_enter_reads_the_path_the_field_shows(fake_corpora: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("Some notes of mine.\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        await _type(pilot, field, str(tmp_path / "no"))  # a half path that does not exist
+        await pilot.press("enter")
+        await settle(pilot)
+        assert field.value == str(tmp_path / "notes.txt")
+        assert screen.problem is None and screen.loaded is not None
+        assert screen.loaded.spec == str(tmp_path / "notes.txt")
+
+
+@run_async
+async def test_ctrl_o_again_replaces_the_path(fake_corpora: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("first text\n", encoding="utf-8")
+    second.write_text("second text\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        field.value = str(first)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("shift+tab")  # somewhere else, then back with Ctrl+O
+        await pilot.press("ctrl+o")
+        assert field.has_focus
+        await pilot.press(*str(second))
+        assert field.value == str(second)
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "Permission denied", "/proc/1/cwd"),
+                                   RecursionError("maximum recursion depth exceeded")])
+@run_async
+async def test_paths_that_break_the_engine_give_one_line(error: Exception, fake_corpora: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(spec: str, encoding: str | None = None) -> None:
+        raise error
+
+    monkeypatch.setattr(corpus_screen, "load_corpus", broken)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        field.value = str(tmp_path)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, CorpusScreen)
+        problem = problem_of(screen)
+        assert problem.startswith("✗ cannot read") and "\n" not in problem.strip()
+        assert ("/proc/1/cwd: Permission denied" in problem) or ("nest too deeply" in problem)
+        await pilot.press("ctrl+n")  # refused with the same line, the app still up
+        assert isinstance(app.screen, CorpusScreen)
+
+
+def test_read_problem_words() -> None:
+    assert corpus_screen.read_problem("x", FileNotFoundError(2, "No such file", "/x/y")) == (
+        "cannot read /x/y: No such file")
+    assert "nest too deeply" in corpus_screen.read_problem("deep", RecursionError())
