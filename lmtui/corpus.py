@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from lmtui.errors import LmtuiError
+from lmtui.errors import EncodingError, LmtuiError
 
 # A folder of your own text: these are read, in name order.
 TEXT_SUFFIXES = (".txt",)
@@ -169,10 +169,7 @@ def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise LmtuiError(
-                f"{where} is not UTF-8 (bad byte at offset {exc.start}); "
-                "convert it (iconv -f latin1 -t utf-8) or pass --encoding latin-1"
-            ) from None
+            raise EncodingError(where, exc.start) from None
     if "\x00" in text:
         raise LmtuiError(f"{where} looks like a binary file, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")

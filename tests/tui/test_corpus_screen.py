@@ -117,3 +117,70 @@ def test_read_problem_words() -> None:
     assert corpus_screen.read_problem("x", FileNotFoundError(2, "No such file", "/x/y")) == (
         "cannot read /x/y: No such file")
     assert "nest too deeply" in corpus_screen.read_problem("deep", RecursionError())
+
+
+@run_async
+async def test_a_latin1_file_can_be_read_and_trained_from_the_app(fake_corpora: Path, tmp_path: Path) -> None:
+    """The problem names the app's way out (no CLI flag); the chosen encoding reaches the training child."""
+    from textual.widgets import Button, Input
+
+    from lmtui.tui.screens.model import ModelScreen
+
+    notes = tmp_path / "notes [draft].txt"
+    notes.write_bytes("Café au lait, déjà vu, naïve résumé.\n".encode("latin-1") * 40)
+    app = make_app()
+    started: list[list[str]] = []
+
+    async def start_training(argv: list[str], resume: str | None = None) -> bool:
+        started.append(argv)
+        return True
+
+    app.start_training = start_training  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        field.value = str(notes)
+        await pilot.press("enter")
+        await settle(pilot)
+        problem = problem_of(screen)
+        assert "notes [draft].txt is not UTF-8 text" in problem and "encoding field" in problem
+        assert "--" not in problem
+        latin1 = screen.query_one("#latin1", Button)
+        assert latin1.display
+        await pilot.click("#latin1")
+        await settle(pilot)
+        assert screen.loaded is not None and screen.loaded.encoding == "latin-1"
+        assert screen.query_one("#encoding", Input).value == "latin-1"
+        assert str(screen.query_one("#title").render()) == "notes [draft].txt"  # markup escaped
+        assert "Café" in str(screen.query_one("#preview").render())
+        assert not latin1.display
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, ModelScreen)
+        await wait_for(pilot, lambda: app.screen.vocab is not None, 20, "the vocabulary count")
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+    assert started, "Ctrl+T did not start training"
+    argv = started[0]
+    assert argv[argv.index("--encoding") + 1] == "latin-1"
+
+
+@run_async
+async def test_an_encoding_typed_in_the_field_is_used(fake_corpora: Path, tmp_path: Path) -> None:
+    from textual.widgets import Input
+
+    cyrillic = tmp_path / "privet.txt"
+    cyrillic.write_bytes("Привет, мир! Как дела?\n".encode("cp1251") * 10)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        field.value = str(cyrillic)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "not UTF-8" in problem_of(screen)
+        screen.query_one("#encoding", Input).focus()
+        await pilot.press(*"cp1251", "enter")
+        await settle(pilot)
+        assert screen.loaded is not None and "Привет" in screen.loaded.text
+        await pilot.press(*"x", "enter")  # "cp1251x": not an encoding
+        await settle(pilot)
+        assert "unknown encoding 'cp1251x'" in problem_of(screen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -11,12 +12,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester, SuggestionReady
-from textual.widgets import Button, DirectoryTree, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from lmtui import corpus
-from lmtui.errors import LmtuiError
+from lmtui.errors import EncodingError, LmtuiError
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
 
 OWN = "__own__"
@@ -129,13 +130,17 @@ class CorpusScreen(Screen[None]):
         with Horizontal():
             with Vertical(id="choices"):
                 yield Static("Choose a text to train on", classes="step-title")
-                options = [Option(f"{c.title}\n[dim]{c.name} · {c.level} level[/]", id=c.name)
+                options = [Option(f"{escape(c.title)}\n[dim]{escape(c.name)} · {c.level} level[/]", id=c.name)
                            for c in corpus.bundled_corpora()]
                 options.append(Option("Your own text…\n[dim]a .txt file or a folder of them[/]", id=OWN))
                 yield OptionList(*options, id="corpora")
                 with Vertical(id="own"):
                     yield PathInput(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
                                     suggester=PathSuggester())
+                    with Horizontal(id="encoding-row"):
+                        yield Label("encoding", id="encoding-label")
+                        yield Input(placeholder="UTF-8", id="encoding")
+                    yield Button("Read it as Latin-1", id="latin1")
             with Vertical(id="details"):
                 yield Static("", id="title", classes="step-title")
                 yield Static("", id="description", classes="hint")
@@ -151,6 +156,7 @@ class CorpusScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#own").display = False
+        self.query_one("#latin1").display = False
         options = self.query_one(OptionList)
         options.focus()
         options.highlighted = 0
@@ -169,9 +175,14 @@ class CorpusScreen(Screen[None]):
                 "Type a path (Tab, → or End accepts the completion) or pick a file or folder in the tree; "
                 "a folder means all the .txt files in it.")
             path = self.query_one("#path", Input).value.strip()
-            self.choose(path or None)
+            self.choose(path or None, self.encoding)
         else:
             self.choose(event.option.id)
+
+    @property
+    def encoding(self) -> str | None:
+        """The encoding typed for your own text (None: UTF-8, the engine's default)."""
+        return self.query_one("#encoding", Input).value.strip() or None
 
     @on(OptionList.OptionSelected, "#corpora")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -181,23 +192,32 @@ class CorpusScreen(Screen[None]):
             self.action_next()
 
     @on(Input.Submitted, "#path")
-    def _path_submitted(self, event: Input.Submitted) -> None:
-        spec = event.value.strip()
-        if spec and spec == self.spec and self.loaded and self.loaded.spec == spec:
+    @on(Input.Submitted, "#encoding")
+    def _path_submitted(self) -> None:
+        spec = self.query_one("#path", Input).value.strip()
+        loaded = self.loaded
+        if spec and loaded and (loaded.spec, loaded.encoding) == (spec, self.encoding):
             self.action_next()
         else:
-            self.choose(spec or None)
+            self.choose(spec or None, self.encoding)
+
+    @on(Button.Pressed, "#latin1")
+    def _read_as_latin1(self) -> None:
+        """Latin-1 gives every byte a character, so any file can be read (if not always rightly)."""
+        self.query_one("#encoding", Input).value = "latin-1"
+        self.choose(self.query_one("#path", Input).value.strip() or None, "latin-1")
 
     @on(DirectoryTree.FileSelected, "#tree")
     @on(DirectoryTree.DirectorySelected, "#tree")
     def _tree_selected(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
         path_input = self.query_one("#path", Input)
         path_input.value = str(event.path)
-        self.choose(str(event.path))
+        self.choose(str(event.path), self.encoding)
 
-    def choose(self, spec: str | None) -> None:
+    def choose(self, spec: str | None, encoding: str | None = None) -> None:
         """Show what we know about ``spec`` now and read it in a thread (6 MB texts take a moment)."""
         self.spec, self.loaded, self.problem = spec, None, None
+        self.query_one("#latin1").display = False
         self.query_one("#next", Button).disabled = True
         self.query_one("#problem", Static).update("")
         if spec is None:
@@ -208,25 +228,32 @@ class CorpusScreen(Screen[None]):
         if info is not None:
             self.query_one("#title", Static).update(info.title)
             self.query_one("#description", Static).update(info.description)
-        cached = cached_corpus(spec)
+        cached = cached_corpus(spec, encoding)
         if cached is not None:  # read before: show it now, in the same repaint as the highlight
             self._show(spec, cached, None)
             return
         self.query_one("#stats", Static).update("[i]reading the text…[/]")
-        self.read(spec)
+        self.read(spec, encoding)
 
     @work(thread=True, exclusive=True, group="read")
-    def read(self, spec: str) -> None:
+    def read(self, spec: str, encoding: str | None = None) -> None:
+        offer_latin1 = False
         try:
-            loaded, problem = load_corpus(spec), None
+            loaded, problem = load_corpus(spec, encoding), None
+        except EncodingError as exc:
+            offer_latin1 = True
+            loaded, problem = None, (f"{exc.where} is not UTF-8 text (bad byte at offset {exc.offset}): "
+                                     "type its encoding in the encoding field and press Enter, "
+                                     "or read it as Latin-1")
         except LmtuiError as exc:
             loaded, problem = None, str(exc)
         except (OSError, RecursionError, ValueError) as exc:  # whatever a strange path does to the engine
             loaded, problem = None, read_problem(spec, exc)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, spec, loaded, problem)
+            self.app.call_from_thread(self._show, spec, loaded, problem, offer_latin1)
 
-    def _show(self, spec: str, loaded: LoadedCorpus | None, problem: str | None) -> None:
+    def _show(self, spec: str, loaded: LoadedCorpus | None, problem: str | None, offer_latin1: bool = False
+              ) -> None:
         if spec != self.spec:
             return
         self.loaded, self.problem = loaded, problem
@@ -235,6 +262,7 @@ class CorpusScreen(Screen[None]):
             stats.update("")
             self.query_one("#preview", Static).update("")
             self.query_one("#problem", Static).update(Text(f"✗ {problem}"))
+            self.query_one("#latin1").display = offer_latin1
             return
         s = loaded.stats
         if not loaded.info.bundled:
@@ -245,6 +273,7 @@ class CorpusScreen(Screen[None]):
             f"{s.lines:,} lines\n"
             f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
             f"{unit} · suggested level: [b]{loaded.info.level}[/]"
+            + (f" · read as {escape(loaded.encoding)}" if loaded.encoding else "")
         )
         self.query_one("#preview", Static).update(Text(loaded.preview))
         self.query_one("#next", Button).disabled = False

@@ -326,7 +326,7 @@ class ModelScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="vocab")
     def _count(self, spec: str, level: str, max_vocab: int, min_count: int) -> None:
         try:
-            n: int | None = vocab_size(spec, level, max_vocab, min_count)
+            n: int | None = vocab_size(spec, level, max_vocab, min_count, self.loaded.encoding)
         except LmtuiError:
             n = None
         if not get_current_worker().is_cancelled:
@@ -347,7 +347,8 @@ class ModelScreen(Screen[None]):
             return
         model, train = configs
         name = self.query_one("#f-name", Input).value.strip() or None
-        await self.app.start_training(train_argv(self.spec, model, train, self.preset, name))  # type: ignore[attr-defined]
+        argv = train_argv(self.spec, model, train, self.preset, name, self.loaded.encoding)
+        await self.app.start_training(argv)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()
