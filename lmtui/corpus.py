@@ -216,11 +216,17 @@ def text_stats(text: str) -> Stats:
 
 
 def preview(text: str, lines: int = 12, width: int = 400) -> str:
-    """The first lines of a text, each cut at ``width`` characters with an ellipsis."""
+    """The first lines of a text, each cut after a whole word within ``width`` characters, with "…"."""
     head, start = [], 0
     while len(head) < lines and start < len(text):
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         head.append(text[start : min(end, start + width + 1)])
         start = end + 1
-    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in head)
+    return "\n".join(line if len(line) <= width else _cut(line, width) for line in head)
+
+
+def _cut(line: str, width: int) -> str:
+    """``line`` shortened to at most ``width`` characters, ending in "…" after a whole word where one fits."""
+    space = line.rfind(" ", width // 2, width)
+    return line[:space].rstrip() + " …" if space > 0 else line[: width - 1] + "…"

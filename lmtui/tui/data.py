@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from lmtui.corpus import CorpusInfo, Stats, load_text, preview, split_text, text_stats
 from lmtui.tokens import build_tokenizer
@@ -76,6 +77,12 @@ def clear_cache() -> None:
     with _lock:
         _loaded.clear()
         _vocab.cache_clear()
+
+
+def display_path(path: Path) -> str:
+    """A path as a person would type it: the home folder as ``~``."""
+    home = Path.home()
+    return "~/" + str(path.relative_to(home)) if path.is_relative_to(home) and path != home else str(path)
 
 
 def human_bytes(n: float) -> str:

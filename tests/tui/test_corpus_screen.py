@@ -184,3 +184,39 @@ async def test_an_encoding_typed_in_the_field_is_used(fake_corpora: Path, tmp_pa
         await pilot.press(*"x", "enter")  # "cp1251x": not an encoding
         await settle(pilot)
         assert "unknown encoding 'cp1251x'" in problem_of(screen)
+
+
+def test_preview_cuts_long_lines_after_a_whole_word() -> None:
+    from lmtui.corpus import preview
+
+    speech = "In pursuance of my constitutional duty to give to the Congress information " * 5
+    head = preview(speech + "\nnext line", lines=2, width=60)
+    first, second = head.split("\n")
+    assert len(first) <= 60 and first.endswith(" …")
+    assert speech.startswith(first[:-2]) and speech[len(first) - 2] == " "  # the cut falls between words
+    assert second == "next line"
+    assert preview("x" * 100, lines=1, width=10) == "x" * 9 + "…"  # one long word: cut where it must
+
+
+@run_async
+async def test_stats_explain_why_the_vocabulary_differs(fake_corpora: Path) -> None:
+    from lmtui.tui.screens.corpus import VOCAB_NOTE
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        stats = str(app.screen.query_one("#stats").render())
+        assert "distinct:" in stats and VOCAB_NOTE in stats and "training split" in VOCAB_NOTE
+
+
+@run_async
+async def test_runs_screen_shows_the_real_runs_folder(lmtui_home: Path) -> None:
+    from lmtui.tui.data import display_path
+
+    app = make_app(mode="runs")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        shown = str(app.screen.query_one("#runs-dir").render())
+        assert shown == f"runs folder: {display_path(lmtui_home / 'runs')}" and "$" not in shown
+    assert display_path(Path.home() / "x" / "runs") == "~/x/runs"
+    assert display_path(Path("/elsewhere/runs")) == "/elsewhere/runs"

@@ -21,6 +21,9 @@ from lmtui.errors import EncodingError, LmtuiError
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
 
 OWN = "__own__"
+# Why the model screen's "vocabulary" differs from the distinct counts here (127 characters, vocabulary 124).
+VOCAB_NOTE = ("A model's vocabulary is counted on the training split (90%), plus one token for anything "
+              "unseen there, so it can differ from these counts.")
 
 
 class PathSuggester(Suggester):
@@ -274,6 +277,7 @@ class CorpusScreen(Screen[None]):
             f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
             f"{unit} · suggested level: [b]{loaded.info.level}[/]"
             + (f" · read as {escape(loaded.encoding)}" if loaded.encoding else "")
+            + f"\n[dim]{VOCAB_NOTE}[/]"
         )
         self.query_one("#preview", Static).update(Text(loaded.preview))
         self.query_one("#next", Button).disabled = False

@@ -79,6 +79,7 @@ class PlaygroundScreen(Screen[None]):
         self._streamed: list[str] = []  # the pieces shown so far (one per token) while generating
         self._streaming: SampleSettings | None = None
         self._prime_at_open = ""
+        self.predicted_for: str | None = None  # the prime the next-token panel shows predictions after
         self._predict_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -116,6 +117,7 @@ class PlaygroundScreen(Screen[None]):
         self.query_one("#run-line", Static).update(Text(f"Loading {name}…", style="italic"))
         self.query_one("#sample", SampleView).clear()
         self.query_one("#next", NextTokenBars).update("")
+        self.predicted_for = None
         self.query_one("#share-status", Static).update("")
         self.generating = False
         self.workers.cancel_group(self, "generate")
@@ -233,6 +235,7 @@ class PlaygroundScreen(Screen[None]):
                    ) -> None:
         if context == self.prime:
             self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings))
+            self.predicted_for = context
 
 
     # -- generating -----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from lmtui.errors import LmtuiError
-from lmtui.tui.data import duration, human_bytes
+from lmtui.tui.data import display_path, duration, human_bytes
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 
@@ -52,14 +52,10 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        import os
-
         from lmtui.runs import list_runs, runs_dir
 
         rows = [r.summary() for r in list_runs()]
-        folder = str(runs_dir())
-        if os.environ.get("LMTUI_HOME"):  # say where it comes from (and keep screenshots stable)
-            folder = "$LMTUI_HOME/runs"
+        folder = display_path(runs_dir())  # the real path, so a person can go and look
         self.app.call_from_thread(self._fill, folder, rows)
 
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:
