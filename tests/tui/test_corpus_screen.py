@@ -220,3 +220,14 @@ async def test_runs_screen_shows_the_real_runs_folder(lmtui_home: Path) -> None:
         assert shown == f"runs folder: {display_path(lmtui_home / 'runs')}" and "$" not in shown
     assert display_path(Path.home() / "x" / "runs") == "~/x/runs"
     assert display_path(Path("/elsewhere/runs")) == "/elsewhere/runs"
+
+
+@run_async
+async def test_a_missing_path_is_said_plainly(fake_corpora: Path, tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        field.value = str(tmp_path / "missing.txt")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert problem_of(screen) == f"✗ no such file or folder: {tmp_path / 'missing.txt'}"

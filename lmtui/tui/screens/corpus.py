@@ -103,6 +103,13 @@ class TextTree(DirectoryTree):
         return [p for p in paths if not p.name.startswith(".")]
 
 
+def _exists(spec: str) -> bool:
+    try:
+        return Path(spec).expanduser().exists()
+    except (OSError, RuntimeError):  # a name too long, or ~nobody
+        return False
+
+
 def read_problem(spec: str, exc: Exception) -> str:
     """One line for a path the engine could not read (an unreadable or absurdly deep folder…)."""
     if isinstance(exc, RecursionError):
@@ -250,6 +257,8 @@ class CorpusScreen(Screen[None]):
                                      "or read it as Latin-1")
         except LmtuiError as exc:
             loaded, problem = None, str(exc)
+            if not any(c.name == spec for c in corpus.bundled_corpora()) and not _exists(spec):
+                problem = f"no such file or folder: {spec}"  # the engine's line also lists corpus names
         except (OSError, RecursionError, ValueError) as exc:  # whatever a strange path does to the engine
             loaded, problem = None, read_problem(spec, exc)
         if not get_current_worker().is_cancelled:
