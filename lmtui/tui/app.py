@@ -31,7 +31,11 @@ MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playg
 class LmtuiApp(App[None]):
     """Train small language models on a text, watch them learn, and sample from them."""
 
-    CSS_PATH = "app.tcss"
+    # Every screen's stylesheet, read once at start: a screen with its own CSS_PATH makes Textual re-parse all
+    # CSS and restyle every screen the first time it shows, a large part of a screen switch's latency
+    # (BENCHMARKS.md section 6). Each screen's rules are scoped by its class name (CorpusScreen #choices …).
+    CSS_PATH = ["app.tcss", *(f"screens/{name}.tcss" for name in ("corpus", "model", "training", "playground",
+                                                                   "runs"))]
     TITLE = "lmtui"
     MODES = {"corpus": CorpusScreen, "training": TrainingScreen, "playground": PlaygroundScreen,
              "runs": RunsScreen}

@@ -12,13 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester, SuggestionReady
-from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Button, DirectoryTree, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from lmtui import corpus
 from lmtui.errors import EncodingError, LmtuiError
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
+from lmtui.tui.widgets.footer import KeyBar
 
 OWN = "__own__"
 # Why the model screen's "vocabulary" differs from the distinct counts here (127 characters, vocabulary 124).
@@ -122,7 +123,6 @@ def read_problem(spec: str, exc: Exception) -> str:
 class CorpusScreen(Screen[None]):
     """Pick what to train on; the stats and any problem with the text show before you go on."""
 
-    CSS_PATH = "corpus.tcss"
     SUB_TITLE = "1 · Choose a text"
     BINDINGS = [
         Binding("ctrl+n", "next", "Next: model", tooltip="Go on to choosing a model for this text"),
@@ -134,6 +134,7 @@ class CorpusScreen(Screen[None]):
         self.spec: str | None = None
         self.loaded: LoadedCorpus | None = None
         self.problem: str | None = None
+        self._shown: dict[str, str] = {}  # what each Static shows now (see _set)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -161,7 +162,7 @@ class CorpusScreen(Screen[None]):
                 with Horizontal(id="actions"):
                     yield Static("Enter or Ctrl+N: go on to choose a model", classes="hint", id="next-hint")
                     yield Button("Next: choose a model ▸", id="next", variant="primary", disabled=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#preview-box").border_title = "Preview"
@@ -180,8 +181,8 @@ class CorpusScreen(Screen[None]):
         if own and not self.query("#tree"):  # the tree lists the disk: only when asked for
             self.query_one("#own").mount(TextTree(Path.cwd(), id="tree"))
         if own:
-            self.query_one("#title", Static).update("Your own text")
-            self.query_one("#description", Static).update(
+            self._set("#title", "Your own text")
+            self._set("#description",
                 "Type a path (Tab, → or End accepts the completion) or pick a file or folder in the tree; "
                 "a folder means all the .txt files in it.")
             path = self.query_one("#path", Input).value.strip()
@@ -227,23 +228,29 @@ class CorpusScreen(Screen[None]):
     def choose(self, spec: str | None, encoding: str | None = None) -> None:
         """Show what we know about ``spec`` now and read it in a thread (6 MB texts take a moment)."""
         self.spec, self.loaded, self.problem = spec, None, None
-        self.query_one("#latin1").display = False
-        self.query_one("#next", Button).disabled = True
-        self.query_one("#problem", Static).update("")
-        if spec is None:
-            self.query_one("#stats", Static).update("")
-            self.query_one("#preview", Static).update("")
-            return
         info = next((c for c in corpus.bundled_corpora() if c.name == spec), None)
         if info is not None:
-            self.query_one("#title", Static).update(info.title)
-            self.query_one("#description", Static).update(info.description)
-        cached = cached_corpus(spec, encoding)
+            self._set("#title", info.title)
+            self._set("#description", info.description)
+        cached = cached_corpus(spec, encoding) if spec is not None else None
         if cached is not None:  # read before: show it now, in the same repaint as the highlight
             self._show(spec, cached, None)
             return
-        self.query_one("#stats", Static).update("[i]reading the text…[/]")
-        self.read(spec, encoding)
+        self.query_one("#latin1").display = False
+        self.query_one("#next", Button).disabled = True
+        self._set("#problem", "")
+        self._set("#preview", "")
+        self._set("#stats", "" if spec is None else "[i]reading the text…[/]")
+        if spec is not None:
+            self.read(spec, encoding)
+
+    def _set(self, selector: str, content: str | Text) -> None:
+        """Update a Static only when what it shows changes: each update costs a layout and a repaint, and
+        ↑/↓ through the corpus list should cost as little as possible (BENCHMARKS.md section 6)."""
+        key = content.markup if isinstance(content, Text) else content
+        if self._shown.get(selector) != key:
+            self._shown[selector] = key
+            self.query_one(selector, Static).update(content)
 
     @work(thread=True, exclusive=True, group="read")
     def read(self, spec: str, encoding: str | None = None) -> None:
@@ -269,18 +276,18 @@ class CorpusScreen(Screen[None]):
         if spec != self.spec:
             return
         self.loaded, self.problem = loaded, problem
-        stats = self.query_one("#stats", Static)
         if problem or loaded is None:
-            stats.update("")
-            self.query_one("#preview", Static).update("")
-            self.query_one("#problem", Static).update(Text(f"✗ {problem}"))
+            self._set("#stats", "")
+            self._set("#preview", "")
+            self._set("#problem", Text(f"✗ {problem}"))
             self.query_one("#latin1").display = offer_latin1
+            self.query_one("#next", Button).disabled = True
             return
         s = loaded.stats
         if not loaded.info.bundled:
-            self.query_one("#title", Static).update(Text(loaded.info.title))
+            self._set("#title", Text(loaded.info.title))
         unit = "one item per line" if loaded.info.unit == "lines" else "running text"
-        stats.update(
+        self._set("#stats",
             f"[b]{human_bytes(loaded.size_bytes)}[/] · {s.chars:,} characters · {s.words:,} words · "
             f"{s.lines:,} lines\n"
             f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
@@ -288,7 +295,9 @@ class CorpusScreen(Screen[None]):
             + (f" · read as {escape(loaded.encoding)}" if loaded.encoding else "")
             + f"\n[dim]{VOCAB_NOTE}[/]"
         )
-        self.query_one("#preview", Static).update(Text(loaded.preview))
+        self._set("#problem", "")
+        self._set("#preview", Text(loaded.preview))
+        self.query_one("#latin1").display = False
         self.query_one("#next", Button).disabled = False
 
     # -- going on -------------------------------------------------------------------------------------------

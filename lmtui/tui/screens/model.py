@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
-    Footer,
     Header,
     Input,
     Label,
@@ -38,6 +37,7 @@ from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
 from lmtui.tui.trainer_process import train_argv
+from lmtui.tui.widgets.footer import KeyBar
 
 NEURAL = ("window", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
@@ -99,7 +99,6 @@ def _fmt(value: Any) -> str:
 class ModelScreen(Screen[None]):
     """The model form; Ctrl+T starts training in a child process and shows the dashboard."""
 
-    CSS_PATH = "model.tcss"
     SUB_TITLE = "2 · Choose a model"
     BINDINGS = [
         Binding("ctrl+t", "train", "Train", tooltip="Start training with these settings"),
@@ -153,7 +152,7 @@ class ModelScreen(Screen[None]):
                 with Horizontal(id="actions"):
                     yield Static("Ctrl+T trains · Esc goes back", classes="hint")
                     yield Button("Train ▸", id="train", variant="success")
-        yield Footer()
+        yield KeyBar()
 
     def _field(self, f: Field) -> ComposeResult:
         with Horizontal(classes="field", id=f"row-{f.name}"):

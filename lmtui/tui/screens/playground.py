@@ -18,12 +18,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from lmtui import sharing
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.sampling import SampleSettings, generate, predict_next
+from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.next_token import NextTokenBars
 from lmtui.tui.widgets.sample_view import SampleView
 
@@ -54,7 +55,6 @@ def sampling_label(settings: SampleSettings) -> str:
 class PlaygroundScreen(Screen[None]):
     """Sample from one run; Enter in the prime (or Ctrl+G) generates."""
 
-    CSS_PATH = "playground.tcss"
     SUB_TITLE = "Playground"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # settings in two rows below 100 columns
     BINDINGS = [
@@ -101,7 +101,7 @@ class PlaygroundScreen(Screen[None]):
                 yield Static("", id="share-status", classes="hint")
             with Vertical(id="next-box", classes="panel"):
                 yield NextTokenBars("", id="next")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#sample-box").border_title = "Sample"

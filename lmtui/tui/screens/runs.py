@@ -9,12 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from lmtui.errors import LmtuiError
 from lmtui.tui.data import display_path, duration, human_bytes
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
+from lmtui.tui.widgets.footer import KeyBar
 
 COLUMNS = ("name", "corpus", "model", "level", "status", "parameters", "size", "val ppl", "test ppl",
            "bits/char", "time")
@@ -28,7 +29,6 @@ def _num(value: Any, fmt: str) -> str:
 class RunsScreen(Screen[None]):
     """The runs folder as a table, re-read each time the screen is shown."""
 
-    CSS_PATH = "runs.tcss"
     SUB_TITLE = "Runs"
     BINDINGS = [
         Binding("o", "open", "Playground", tooltip="Sample from the highlighted run (also Enter)"),
@@ -45,7 +45,7 @@ class RunsScreen(Screen[None]):
         yield Static("", id="runs-dir", classes="hint")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -56,6 +56,11 @@ class RunsScreen(Screen[None]):
 
         rows = [r.summary() for r in list_runs()]
         folder = display_path(runs_dir())  # the real path, so a person can go and look
+        trainer = getattr(self.app, "trainer", None)
+        listed = (folder, rows, trainer, bool(trainer and trainer.running))
+        if listed == getattr(self, "_listed", None):  # as last shown: rebuilding the table would only cost
+            return                                      # time on every F5 (BENCHMARKS.md section 6)
+        self._listed = listed
         self.app.call_from_thread(self._fill, folder, rows)
 
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 
 from lmtui.errors import LmtuiError
 from lmtui.events import Eval, Failed, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
+from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.sample_view import SampleView
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
@@ -30,7 +31,6 @@ REASONS = {"steps": "step budget reached", "time": "time budget used", "stopped"
 class TrainingScreen(Screen[None]):
     """Shows one training run at a time, from the child's events (and a resumed run's history)."""
 
-    CSS_PATH = "training.tcss"
     SUB_TITLE = "Training"
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume training"),
@@ -67,7 +67,7 @@ class TrainingScreen(Screen[None]):
         with Vertical(id="ngram-box", classes="panel"):
             yield Static("", id="ngram-counts")
         yield Static("", id="message")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         titles = {"#loss-box": "Loss (nats/token)", "#ppl-box": "Validation perplexity",
