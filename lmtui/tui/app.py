@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import time
@@ -49,12 +50,15 @@ class LmtuiApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (training is stopped and saved)"),
     ]
 
-    def __init__(self, mode: str | None = None, run: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, mode: str | None = None, run: str | None = None, tune_gc: bool = False, **kwargs: Any
+                 ) -> None:
         super().__init__(**kwargs)
+        self.tune_gc = tune_gc  # the real app's process only: freezing in a test process would keep every app
         self.start_mode = mode or self.DEFAULT_MODE
         self.start_run = run
         self.trainer: TrainerProcess | None = None
         self._quitting = False
+        self._settled_modes: set[str] = set()
 
     async def on_mount(self) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -64,6 +68,31 @@ class LmtuiApp(App[None]):
             await self.open_playground(self.start_run)
         elif self.start_mode != self.current_mode:
             await self.switch_mode(self.start_mode)
+        self._settled_modes.add(self.current_mode)
+        if self.tune_gc:
+            self.call_after_refresh(self._settle_memory, collect=True)
+
+    def _settle_memory(self, collect: bool = False) -> None:
+        """Take what is built by now (modules, screens, their caches) out of the garbage collector's scans.
+
+        A full collection walks every live object; with the app's tens of thousands it paused the UI for up
+        to ~200 ms at random key presses (BENCHMARKS.md section 6). Frozen objects are never scanned (nor
+        freed, hence one collection first at start-up, after the first screen is drawn). Young collections
+        come every 10,000 new objects instead of 700: a repaint makes thousands (strips, segments), and
+        fewer, larger collections cost less in all (the UI process only; training runs in its child).
+        """
+        if collect:
+            gc.collect()
+            gc.set_threshold(10_000, 10, 10)
+        gc.freeze()
+
+    def switch_mode(self, mode: str):  # type: ignore[no-untyped-def]
+        """A mode's screen is built on its first show: freeze it too once it is drawn."""
+        done = super().switch_mode(mode)
+        if self.tune_gc and mode not in self._settled_modes:
+            self._settled_modes.add(mode)
+            self.call_after_refresh(self._settle_memory)
+        return done
 
     def _hang_up(self) -> None:
         if self.trainer:
@@ -162,7 +191,7 @@ def stop_child(trainer: TrainerProcess | None, timeout: float = 20.0) -> None:
 
 def run_app(**kwargs: Any) -> None:
     """Entry point of bare ``lmtui``."""
-    app = make_app(**kwargs)
+    app = make_app(tune_gc=True, **kwargs)
     try:
         app.run()
     finally:
