@@ -98,7 +98,11 @@ def measure(presses: int, train: bool) -> dict:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         time.sleep(1)
         shutil.rmtree(home, ignore_errors=True)
-    return {**summary(latencies), "switch": summary(switches), "training": training,
+    to: dict[str, list[float]] = {}
+    for i, latency in enumerate(switches):
+        to.setdefault(SWITCHES[i % len(SWITCHES)][1].split("— ")[1], []).append(latency)
+    by_key = {screen: summary(times) for screen, times in to.items()}
+    return {**summary(latencies), "switch": summary(switches), "switch_to": by_key, "training": training,
             "load_average": os.getloadavg()}
 
 
@@ -128,6 +132,8 @@ def main() -> None:
         f"p95 {x['p95_ms']:.1f} ms, max {x['max_ms']:.1f} ms over {x['presses']} presses; load average "
         + ", ".join(f"{v:.1f}" for v in r["load_average"])
     )
+    for screen, x in r["switch_to"].items():
+        print(f"  to {screen}: median {x['median_ms']:.1f} ms, max {x['max_ms']:.1f} ms")
     write_json(args.json, "tui_tmux", r)
 
 
