@@ -138,9 +138,11 @@ async def test_a_latin1_file_can_be_read_and_trained_from_the_app(fake_corpora: 
     app.start_training = start_training  # type: ignore[method-assign]
     async with app.run_test(size=(120, 36)) as pilot:
         screen, field = await _own_text(pilot, tmp_path)
+        assert not screen.query_one("#encoding-row").display  # no room taken until a text needs it
         field.value = str(notes)
         await pilot.press("enter")
         await settle(pilot)
+        assert screen.query_one("#encoding-row").display
         problem = problem_of(screen)
         assert "notes [draft].txt is not UTF-8 text" in problem and "encoding field" in problem
         assert "--" not in problem

@@ -167,7 +167,7 @@ class CorpusScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#own").display = False
-        self.query_one("#latin1").display = False
+        self._offer_encoding(False)
         options = self.query_one(OptionList)
         options.focus()
         options.highlighted = 0
@@ -236,13 +236,18 @@ class CorpusScreen(Screen[None]):
         if cached is not None:  # read before: show it now, in the same repaint as the highlight
             self._show(spec, cached, None)
             return
-        self.query_one("#latin1").display = False
+        self._offer_encoding(False)
         self.query_one("#next", Button).disabled = True
         self._set("#problem", "")
         self._set("#preview", "")
         self._set("#stats", "" if spec is None else "[i]reading the text…[/]")
         if spec is not None:
             self.read(spec, encoding)
+
+    def _offer_encoding(self, offer: bool) -> None:
+        """The encoding field shows for a text that is not UTF-8 (or once one was typed), Latin-1 with it."""
+        self.query_one("#latin1").display = offer
+        self.query_one("#encoding-row").display = offer or self.encoding is not None
 
     def _set(self, selector: str, content: str | Text) -> None:
         """Update a Static only when what it shows changes: each update costs a layout and a repaint, and
@@ -280,7 +285,7 @@ class CorpusScreen(Screen[None]):
             self._set("#stats", "")
             self._set("#preview", "")
             self._set("#problem", Text(f"✗ {problem}"))
-            self.query_one("#latin1").display = offer_latin1
+            self._offer_encoding(offer_latin1)
             self.query_one("#next", Button).disabled = True
             return
         s = loaded.stats
@@ -297,7 +302,7 @@ class CorpusScreen(Screen[None]):
         )
         self._set("#problem", "")
         self._set("#preview", Text(loaded.preview))
-        self.query_one("#latin1").display = False
+        self._offer_encoding(False)
         self.query_one("#next", Button).disabled = False
 
     # -- going on -------------------------------------------------------------------------------------------
