@@ -179,3 +179,24 @@ async def test_a_negative_seed_gives_a_message_not_a_crash(trained_runs: Path) -
         await settle(pilot)
         assert "seed" in str(screen.query_one("#settings-error").render())
         assert app.is_running and screen.record is None and not screen.generating
+
+
+@run_async
+async def test_esc_before_any_text_keeps_no_empty_sample(trained_runs: Path, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    import time
+
+    def slow(model, tokenizer, settings):  # noqa: ANN001, ANN202
+        time.sleep(1.0)  # the first token is slow in coming
+        yield "x"
+
+    monkeypatch.setattr(playground, "generate", slow)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_playground(pilot, "lstm-run")
+        await pilot.press("ctrl+g", "escape")
+        await pilot.pause(1.5)
+        assert screen.record is None and not screen.generating
+        assert "before it wrote anything" in str(screen.query_one("#share-status").render())
+        await pilot.press("ctrl+s")
+        assert not (trained_runs / "lstm-run" / "samples").exists()

@@ -299,6 +299,9 @@ class PlaygroundScreen(Screen[None]):
         A stopped sample is recorded with the length it reached: the same seed writes exactly it again."""
         self.generating = False
         text = "".join(self._streamed)
+        if stopped and not self._streamed:
+            self.status("stopped before it wrote anything")
+            return
         if stopped:
             settings = replace(settings, length=max(1, len(self._streamed)))
         self.record = sharing.SampleRecord.from_run(self.opened, settings, text)
