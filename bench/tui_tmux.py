@@ -5,6 +5,8 @@ first (`lmtui train scripts`, the default char LSTM, 60 s budget) and then shows
 measurement sends ↓ or ↑ to the corpus list with `tmux send-keys` and polls `tmux capture-pane -e` (with
 colours, so the moved highlight counts) until the pane differs from before the key. One capture takes a
 few milliseconds, which this figure includes: it is what a person watching the terminal would see.
+Screen switches are timed the same way: F5, F3, F2, F3 (runs, dashboard, new run, dashboard), until the
+header names the new screen (Textual draws a screen in one frame, so that is when the screen is there).
 
     python bench/tui_tmux.py [--presses 40] [--no-train] [--json out.json]
 """
@@ -25,7 +27,10 @@ import sys
 from lmtui.tui.app import make_app, stop_child
 
 TRAIN = {train!r}
-app = make_app()
+try:
+    app = make_app(tune_gc=True)  # as `lmtui` runs it
+except TypeError:  # an lmtui from before tune_gc (comparing versions)
+    app = make_app()
 
 
 async def begin() -> None:
@@ -43,6 +48,10 @@ finally:
 """
 
 
+SWITCHES = [("F5", "lmtui — Runs"), ("F3", "lmtui — Training"), ("F2", "lmtui — 1 · Choose a text"),
+            ("F3", "lmtui — Training")]
+
+
 def tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
 
@@ -53,7 +62,8 @@ def measure(presses: int, train: bool) -> dict:
     script = os.path.join(home, "launch.py")
     with open(script, "w", encoding="utf-8") as fh:
         fh.write(LAUNCH.format(train=train))
-    cmd = f"LMTUI_HOME={home} {sys.executable} {script}"
+    path = f"PYTHONPATH={os.environ['PYTHONPATH']} " if os.environ.get("PYTHONPATH") else ""  # another lmtui
+    cmd = f"LMTUI_HOME={home} {path}{sys.executable} {script}"
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmd)
     try:
         deadline = time.monotonic() + 60
@@ -72,16 +82,35 @@ def measure(presses: int, train: bool) -> dict:
                     break
             latencies.append(time.perf_counter() - t0)
             time.sleep(0.3)  # let the stats and preview settle before the next key
+        switches = []
+        for i in range(presses):
+            key, title = SWITCHES[i % len(SWITCHES)]
+            t0 = time.perf_counter()
+            tmux("send-keys", "-t", session, key)
+            while title not in tmux("capture-pane", "-p", "-t", session).split("\n", 1)[0]:
+                if time.perf_counter() - t0 > 5:
+                    break
+            switches.append(time.perf_counter() - t0)
+            time.sleep(0.3)
         # was the training child still at work when the last key was pressed?
         training = subprocess.run(["pgrep", "-f", "lmtui train scripts"], capture_output=True).returncode == 0
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
         time.sleep(1)
         shutil.rmtree(home, ignore_errors=True)
+    to: dict[str, list[float]] = {}
+    for i, latency in enumerate(switches):
+        to.setdefault(SWITCHES[i % len(SWITCHES)][1].split("— ")[1], []).append(latency)
+    by_key = {screen: summary(times) for screen, times in to.items()}
+    return {**summary(latencies), "switch": summary(switches), "switch_to": by_key, "training": training,
+            "load_average": os.getloadavg()}
+
+
+def summary(latencies: list[float]) -> dict:
     lat = sorted(latencies)
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
     ms = {"median_ms": median(lat) * 1000, "p95_ms": p95 * 1000, "max_ms": lat[-1] * 1000}
-    return {"presses": len(lat), **ms, "training": training}
+    return {"presses": len(lat), **ms}
 
 
 def main() -> None:
@@ -97,6 +126,14 @@ def main() -> None:
         f"median {r['median_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, max {r['max_ms']:.1f} ms "
         f"over {r['presses']} presses (training child alive at the end: {r['training']})"
     )
+    x = r["switch"]
+    print(
+        f"screen switch -> new screen drawn in tmux: median {x['median_ms']:.1f} ms, "
+        f"p95 {x['p95_ms']:.1f} ms, max {x['max_ms']:.1f} ms over {x['presses']} presses; load average "
+        + ", ".join(f"{v:.1f}" for v in r["load_average"])
+    )
+    for screen, x in r["switch_to"].items():
+        print(f"  to {screen}: median {x['median_ms']:.1f} ms, max {x['max_ms']:.1f} ms")
     write_json(args.json, "tui_tmux", r)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from lmtui.errors import LmtuiError
+from lmtui.errors import EncodingError, LmtuiError
 from lmtui.options import check_encoding
 
 # A folder of your own text: these are read, in name order.
@@ -307,10 +307,7 @@ def decode_bytes(data: bytes, where: str, encoding: str | None = None) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise LmtuiError(
-                f"{where} is not UTF-8 (bad byte at offset {exc.start}); "
-                "convert it (iconv -f latin1 -t utf-8) or pass --encoding latin-1"
-            ) from None
+            raise EncodingError(where, exc.start) from None
     if "\x00" in text:
         raise LmtuiError(f"{where} looks like a binary file, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
@@ -357,11 +354,17 @@ def text_stats(text: str) -> Stats:
 
 
 def preview(text: str, lines: int = 12, width: int = 400) -> str:
-    """The first lines of a text, each cut at ``width`` characters with an ellipsis."""
+    """The first lines of a text, each cut after a whole word within ``width`` characters, with "…"."""
     head, start = [], 0
     while len(head) < lines and start < len(text):
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         head.append(text[start : min(end, start + width + 1)])
         start = end + 1
-    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in head)
+    return "\n".join(line if len(line) <= width else _cut(line, width) for line in head)
+
+
+def _cut(line: str, width: int) -> str:
+    """``line`` shortened to at most ``width`` characters, ending in "…" after a whole word where one fits."""
+    space = line.rfind(" ", width // 2, width)
+    return line[:space].rstrip() + " …" if space > 0 else line[: width - 1] + "…"

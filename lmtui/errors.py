@@ -22,3 +22,16 @@ class OptionError(LmtuiError):
 
     def labelled(self, label: str) -> str:
         return f"{label} {self.problem}"
+
+
+class EncodingError(LmtuiError):
+    """A text that is not UTF-8 (and no encoding was given): ``where`` is the file, ``offset`` the first bad
+    byte. The message names the command line's fix; the app offers its encoding field instead."""
+
+    def __init__(self, where: str, offset: int) -> None:
+        self.where = where
+        self.offset = offset
+        super().__init__(
+            f"{where} is not UTF-8 (bad byte at offset {offset}); "
+            "convert it (iconv -f latin1 -t utf-8) or pass --encoding latin-1"
+        )

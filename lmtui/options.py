@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,6 +288,20 @@ def in_app(exc: LmtuiError) -> str:
         return str(exc)
     name = BY_NAME[exc.field].label if exc.field in BY_NAME else SAMPLE_LABELS.get(exc.field, exc.field)
     return exc.labelled(name[:1].upper() + name[1:].replace("_", " "))
+
+
+FLAG_RE = re.compile(r"--([a-z][a-z0-9-]*)")
+
+
+def app_words(message: str) -> str:
+    """A message from the engine or the training child, with each option flag it names put as the app's
+    form labels it ("try a lower --lr" → "try a lower learning rate")."""
+
+    def label_of(match: re.Match[str]) -> str:
+        name = match.group(1).replace("-", "_")
+        return BY_NAME[name].label if name in BY_NAME else match.group(0)
+
+    return FLAG_RE.sub(label_of, message)
 
 
 def default_level(family: str, suggested: str, bundled: bool) -> str:

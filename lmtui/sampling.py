@@ -140,12 +140,22 @@ def sample_text(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSett
 @dataclass
 class Prediction:
     token: str  # display form (newline shown as ⏎)
-    prob: float
+    prob: float  # the probability sampling draws it with (after temperature, top-k, top-p)
+    model_prob: float | None = None  # the model's own probability (temperature 1, nothing cut)
 
 
-def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: int = 10) -> list[Prediction]:
-    """The most likely next tokens after ``context`` ("the students opened their ___")."""
+def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: int = 10,
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 allow_unk: bool = True) -> list[Prediction]:
+    """The most likely next tokens after ``context`` ("the students opened their ___").
+
+    Ranked by the model; ``prob`` is what sampling with these settings would draw each with (0 for a token
+    top-k or top-p cuts, 1 for the only token greedy decoding takes), so temperature visibly reshapes it.
+    With ``allow_unk`` False, as in sampling by default, <unk> gets 0 there (its model probability stays).
+    """
     logp = model.next_log_probs(prime_ids(tokenizer, context))
     top = max(1, min(top, len(logp)))
     best = np.argsort(-logp, kind="stable")[:top]
-    return [Prediction(tokenizer.display(int(i)), float(np.exp(logp[i]))) for i in best]
+    sampled = distribution(drawable(np.asarray(logp, dtype=np.float64), allow_unk).copy(), temperature, top_k,
+                           top_p)
+    return [Prediction(tokenizer.display(int(i)), float(sampled[i]), float(np.exp(logp[i]))) for i in best]

@@ -116,7 +116,8 @@ def save_sample(record: SampleRecord, folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = next_free(folder)
     txt, md = folder / f"{stem}.txt", folder / f"{stem}.md"
-    txt.write_text(record.full_text, encoding="utf-8")
+    text = record.full_text
+    txt.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")  # a text file ends a line
     md.write_text(to_markdown(record), encoding="utf-8")
     return txt, md
 

@@ -194,3 +194,12 @@ def test_default_level_rule_for_both_faces():
     assert options.default_level("lstm", "char", bundled=False) == "char"
     assert options.default_level("ngram", "char", bundled=True) == "char"  # paint-colours suggests char
     assert options.default_level("gru", "word", bundled=True) == "word"
+
+
+def test_app_words_puts_flags_as_the_form_labels_them():
+    from lmtui.options import app_words, option
+
+    said = app_words("the loss became nan at step 3; try a lower --lr or --clip (see --nonsense)")
+    assert option("lr").label in said and option("clip").label in said
+    assert "--lr" not in said and "--clip" not in said
+    assert "--nonsense" in said  # not an option of ours: left as it is

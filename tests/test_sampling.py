@@ -366,3 +366,37 @@ def test_drawable_leaves_unk_out_only():
     assert drawable(logp, allow_unk=True) is logp
     probs = distribution(out, 1.0, None, None)
     assert probs[0] == 0 and probs[1:] == pytest.approx([0.6, 0.4])
+def test_predict_next_shows_what_sampling_draws_from():
+    """Temperature reshapes the shown probabilities; top-k cuts to 0; greedy puts everything on one token."""
+    tok = CharTokenizer.build("abc\n")
+    logp = log_softmax(np.array([-9.0, 0.0, 2.0, 1.0, 0.5]))  # <unk>, "\n", "a", "b", "c"
+    model = FixedModel(logp)
+    plain = predict_next(model, tok, "a", top=5)
+    warm = predict_next(model, tok, "a", top=5, temperature=2.0)
+    cool = predict_next(model, tok, "a", top=5, temperature=0.5)
+    assert [p.token for p in plain] == [p.token for p in warm] == ["a", "b", "c", "⏎", "<unk>"]
+    assert cool[0].prob > plain[0].prob > warm[0].prob  # cooler: sharper; warmer: flatter
+    assert [p.model_prob for p in warm] == pytest.approx([p.prob for p in plain])
+    np.testing.assert_allclose([p.prob for p in warm],
+                               distribution(logp.copy(), 2.0, None, None)[[2, 3, 4, 1, 0]])
+    top2 = predict_next(model, tok, "a", top=5, temperature=1.0, top_k=2)
+    assert [p.prob > 0 for p in top2] == [True, True, False, False, False]
+    assert sum(p.prob for p in top2) == pytest.approx(1.0)
+    greedy = predict_next(model, tok, "a", top=5, temperature=0)
+    assert [p.prob for p in greedy] == [1.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_a_negative_seed_is_refused_with_a_message():
+    with pytest.raises(LmtuiError, match="seed"):
+        SampleSettings(seed=-1).validate()
+
+
+def test_predict_next_gives_unk_no_share_of_what_is_sampled_unless_allowed():
+    tok = CharTokenizer.build("abc\n")
+    logp = log_softmax(np.array([3.0, 0.0, 2.0, 1.0, 0.5]))  # <unk> the most likely
+    model = FixedModel(logp)
+    shown = predict_next(model, tok, "a", top=5, allow_unk=False)
+    unk = next(p for p in shown if p.token == "<unk>")
+    assert unk.prob == 0 and unk.model_prob == pytest.approx(np.exp(logp[0]))
+    assert sum(p.prob for p in shown) == pytest.approx(1.0)
+    assert next(p for p in predict_next(model, tok, "a", top=5) if p.token == "<unk>").prob > 0

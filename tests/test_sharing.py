@@ -40,12 +40,20 @@ def test_save_numbers_files_and_never_overwrites(tmp_path: Path) -> None:
     folder = tmp_path / "samples"
     txt, md = save_sample(record(), folder)
     assert (txt.name, md.name) == ("sample-001.txt", "sample-001.md")
-    assert txt.read_text(encoding="utf-8") == "HAMLET:\nTo be, or not."
+    assert txt.read_text(encoding="utf-8") == "HAMLET:\nTo be, or not.\n"  # a text file ends its last line
     card = save_card(record(), folder, txt.stem)
     assert card.name == "sample-001.svg"
     txt2, _ = save_sample(record(), folder)
     assert txt2.name == "sample-002.txt"
     assert save_card(record(), folder).name == "sample-003.svg"
+
+
+def test_saved_text_gets_one_final_newline(tmp_path: Path) -> None:
+    txt, _ = save_sample(record(), tmp_path)
+    assert txt.read_text(encoding="utf-8").endswith("not.\n")
+    ends_a_line = SampleRecord("r", "c", record().model, SampleSettings(prime=""), "line\n")
+    txt, _ = save_sample(ends_a_line, tmp_path)
+    assert txt.read_text(encoding="utf-8") == "line\n"
 
 
 def test_card_is_an_svg_with_the_sample_and_its_provenance() -> None:

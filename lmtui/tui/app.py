@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import queue
 import signal
@@ -37,7 +38,11 @@ MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playg
 class LmtuiApp(App[None]):
     """Train small language models on a text, watch them learn, and sample from them."""
 
-    CSS_PATH = "app.tcss"
+    # Every screen's stylesheet, read once at start: a screen with its own CSS_PATH makes Textual re-parse all
+    # CSS and restyle every screen the first time it shows, a large part of a screen switch's latency
+    # (BENCHMARKS.md section 6). Each screen's rules are scoped by its class name (CorpusScreen #choices …).
+    CSS_PATH = ["app.tcss", *(f"screens/{name}.tcss" for name in ("corpus", "model", "training", "playground",
+                                                                   "runs"))]
     TITLE = "lmtui"
     MODES = {"corpus": CorpusScreen, "training": TrainingScreen, "playground": PlaygroundScreen,
              "runs": RunsScreen}
@@ -51,12 +56,15 @@ class LmtuiApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (training is stopped and saved)"),
     ]
 
-    def __init__(self, mode: str | None = None, run: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, mode: str | None = None, run: str | None = None, tune_gc: bool = False, **kwargs: Any
+                 ) -> None:
         super().__init__(**kwargs)
+        self.tune_gc = tune_gc  # the real app's process only: freezing in a test process would keep every app
         self.start_mode = mode or self.DEFAULT_MODE
         self.start_run = run
         self.trainer: TrainerProcess | None = None
         self._quitting = False
+        self._settled_modes: set[str] = set()
 
     async def on_mount(self) -> None:
         hangup = getattr(signal, "SIGHUP", None)  # Windows has none: there the child's stdin ends instead
@@ -69,6 +77,9 @@ class LmtuiApp(App[None]):
         elif self.start_mode != self.current_mode:
             await self.switch_mode(self.start_mode)
         self._check_size()
+        self._settled_modes.add(self.current_mode)
+        if self.tune_gc:
+            self.call_after_refresh(self._settle_memory, collect=True)
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._check_size)
@@ -86,6 +97,28 @@ class LmtuiApp(App[None]):
         """While the terminal is too small, only quitting works (screens could not be drawn)."""
         blocked = action in ("switch_mode", "new_run", "toggle_keys")
         return not (blocked and isinstance(self.screen, TooSmallScreen))
+
+    def _settle_memory(self, collect: bool = False) -> None:
+        """Take what is built by now (modules, screens, their caches) out of the garbage collector's scans.
+
+        A full collection walks every live object; with the app's tens of thousands it paused the UI for up
+        to ~200 ms at random key presses (BENCHMARKS.md section 6). Frozen objects are never scanned (nor
+        freed, hence one collection first at start-up, after the first screen is drawn). Young collections
+        come every 10,000 new objects instead of 700: a repaint makes thousands (strips, segments), and
+        fewer, larger collections cost less in all (the UI process only; training runs in its child).
+        """
+        if collect:
+            gc.collect()
+            gc.set_threshold(10_000, 10, 10)
+        gc.freeze()
+
+    def switch_mode(self, mode: str):  # type: ignore[no-untyped-def]
+        """A mode's screen is built on its first show: freeze it too once it is drawn."""
+        done = super().switch_mode(mode)
+        if self.tune_gc and mode not in self._settled_modes:
+            self._settled_modes.add(mode)
+            self.call_after_refresh(self._settle_memory)
+        return done
 
     def _hang_up(self) -> None:
         """The terminal is gone: stop the child (it saves in a second or two) and end, whatever blocks.
@@ -211,7 +244,7 @@ def stop_child(trainer: TrainerProcess | None, timeout: float = 8.0) -> None:
 
 def run_app(**kwargs: Any) -> None:
     """Entry point of bare ``lmtui``."""
-    app = make_app(**kwargs)
+    app = make_app(tune_gc=True, **kwargs)
     try:
         app.run()
     finally:

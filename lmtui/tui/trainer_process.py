@@ -52,7 +52,8 @@ def _opt(name: str, value: object) -> list[str]:
 
 
 def train_argv(
-    corpus: str, model: ModelConfig, train: TrainConfig, preset: str = "small", name: str | None = None
+    corpus: str, model: ModelConfig, train: TrainConfig, preset: str = "small", name: str | None = None,
+    encoding: str | None = None,
 ) -> list[str]:
     """The ``lmtui train`` command for these configs: every value explicit, only options the family takes."""
     argv = [sys.executable, "-m", "lmtui", "train", corpus, "--events", "jsonl", "--control", "stdin",
@@ -82,6 +83,8 @@ def train_argv(
         argv += _opt("max_vocab", train.max_vocab) + _opt("min_count", train.min_count)
     if name:
         argv += _opt("name", name)
+    if encoding:
+        argv += _opt("encoding", encoding)
     return argv
 
 

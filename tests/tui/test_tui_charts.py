@@ -49,8 +49,8 @@ async def test_one_evaluation_is_drawn_as_a_point_with_sane_axes() -> None:
         screen = app.screen
         for event in (started(), step(1), Eval(300, 2.0, 7.51233, 2.9, True, 1.0, scope="slice")):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.5)
         ppl = screen.query_one("#ppl-chart", LineChart)
+        await wait_for(pilot, lambda: bool(ppl.points("slice")) and ppl._x_max > 300, 20, "the point")
         assert ppl.points("slice") == [(300, 7.51233)]
         assert ppl._x_min < 300 < ppl._x_max and ppl._y_min < 7.51233 < ppl._y_max
         assert ppl._datasets, "the single point is plotted"
@@ -66,8 +66,12 @@ async def test_a_new_run_starts_from_clean_charts() -> None:
         screen = app.screen
         for event in (started(), step(556), Eval(556, 2.0, 7.4, 2.9, True, 1.0), Sample(556, "HAMLET:")):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.5)
-        assert "556" in str(screen.query_one("#sample-box").border_title)
+        box = screen.query_one("#sample-box")
+        await wait_for(pilot, lambda: "556" in str(box.border_title), 20, "the sample")
+        await pilot.resize_terminal(100, 30)  # a resize re-titles the boxes, keeping the sample's step
+        await pilot.pause(0.3)
+        assert "556" in str(box.border_title)
+        await pilot.resize_terminal(120, 36)
         await screen.begin([sys.executable, FAKE_TRAINER, "--steps", "0"])
         for name in ("loss", "ppl", "grad"):
             chart = screen.query_one(f"#{name}-chart", LineChart)
@@ -85,7 +89,8 @@ async def test_finished_runs_say_what_happened() -> None:
         stopped = Finished("demo", 10, "stopped", None, None, None, None, 1.0, 1, 1, 1, eval_pending=True)
         for event in (started(), step(10, eta=9.0), stopped):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: screen.status == "finished", 20, "the stop")
+        await pilot.pause(0.1)
         assert "ETA" not in text_of(screen, "#numbers")  # no "ETA 0:09" once it has ended
         message = text_of(screen, "#message")
         assert "stopped after 10 steps" in message and "full evaluation is pending" in message
@@ -96,7 +101,7 @@ async def test_finished_runs_say_what_happened() -> None:
         for event in (started("ngram"), NgramCounts(3, [65, 900, 4_000], 0.12),
                       Finished("demo", 1, "done", 2.0, 7.39, 2.1, 8.17, 0.2, 1, 1, 1)):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "counted in" in text_of(screen, "#message"), 20, "the n-gram's end")
         message = text_of(screen, "#message")
         assert "counted in" in message and "after 1 steps" not in message
         assert "4,000" in text_of(screen, "#ngram-counts")
@@ -129,7 +134,8 @@ async def test_charts_keep_six_plot_rows_taking_turns_when_short(size: tuple[int
         assert isinstance(screen, TrainingScreen)
         for event in (started(), *(step(n) for n in range(1, 50))):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: getattr(screen.last_step, "step", 0) == 49, 20, "the steps")
+        await pilot.pause(0.2)
         shown = [b.id for b in screen.query(".chart-box") if b.display]
         assert shown == (["loss-box"] if size == (80, 24) else ["loss-box", "ppl-box", "grad-box"])
         for box in shown:

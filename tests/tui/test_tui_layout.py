@@ -187,8 +187,6 @@ async def test_tab_reaches_every_control_in_view_on_the_corpus_screen(fake_corpo
         await tab_through(pilot, "corpus, own text")
 
 
-# The playground's fields at 80x24 are h4b's part of issue 8 (item 10); this test shows when they fit.
-@pytest.mark.xfail(reason="playground fields hidden at 80x24 (issue 8.10, h4b)", strict=False)
 @run_async
 async def test_tab_reaches_every_control_in_view_on_the_playground(trained_runs: Path) -> None:
     app = make_app(run="lstm-run")

@@ -85,9 +85,7 @@ def test_playground(snap_compare, trained_runs: Path, size: tuple[int, int]) -> 
         screen.query_one("#length", Input).value = "200"
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
-        next_box = screen.query_one("#next-box")
-        primed = lambda: str(next_box.border_title).endswith("after the prime")  # noqa: E731
-        await wait_for(pilot, primed, 30, "next tokens")
+        await wait_for(pilot, lambda: screen.predicted_for == screen.prime, 30, "next tokens")
         await settle(pilot)
         await pilot.pause(0.4)
 
@@ -95,8 +93,10 @@ def test_playground(snap_compare, trained_runs: Path, size: tuple[int, int]) -> 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_runs_screen(snap_compare, trained_runs: Path, size: tuple[int, int]) -> None:
+def test_runs_screen(snap_compare, trained_runs: Path, monkeypatch, size: tuple[int, int]) -> None:
     fix_metrics(trained_runs)
+    # the screen shows the real runs folder; the test's is a new temporary one each time
+    monkeypatch.setattr("lmtui.tui.screens.runs.display_path", lambda path: "~/.local/share/lmtui/runs")
 
     async def table_filled(pilot: Pilot) -> None:
         await settle(pilot)

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.suggester import Suggester
-from textual.widgets import Button, DirectoryTree, Footer, Header, Input, OptionList, Static
+from textual.suggester import Suggester, SuggestionReady
+from textual.widgets import Button, DirectoryTree, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from lmtui import corpus
-from lmtui.errors import LmtuiError
+from lmtui.errors import EncodingError, LmtuiError
+from lmtui.options import in_app
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
+from lmtui.tui.widgets.footer import KeyBar
 
 OWN = "__own__"
+# Why the model screen's "vocabulary" differs from the distinct counts here (127 characters, vocabulary 124).
+VOCAB_NOTE = ("A model's vocabulary is counted on the training split (90%), plus one token for anything "
+              "unseen there, so it can differ from these counts.")
 
 
 class PathSuggester(Suggester):
@@ -41,6 +47,57 @@ class PathSuggester(Suggester):
         return value + names[0][len(prefix):] if names else None
 
 
+class PathInput(Input):
+    """The path field: Tab, → and End all accept the completion it shows; Enter reads what it shows.
+
+    Input alone accepts a suggestion only with →, so Tab would leave a half-typed path behind, and Enter
+    would read the half path while the field showed the full one.
+    """
+
+    BINDINGS = [
+        Binding("tab", "complete_or_next", "Accept the completion", show=False),
+        Binding("end", "complete_or_end", "Accept the completion", show=False),
+    ]
+
+    @property
+    def suggestion(self) -> str:
+        """The completion drawn after the cursor ("" when none is shown)."""
+        shown = self._suggestion  # Input keeps it private; it is exactly what the field draws
+        return shown if self.cursor_at_end and len(shown) > len(self.value) else ""
+
+    def accept_suggestion(self) -> bool:
+        if not self.suggestion:
+            return False
+        self.value = self.suggestion
+        self.cursor_position = len(self.value)
+        return True
+
+    def action_complete_or_next(self) -> None:
+        if not self.accept_suggestion():
+            self.screen.focus_next()
+
+    def action_complete_or_end(self) -> None:
+        if not self.accept_suggestion():
+            self.action_end()
+
+    async def action_submit(self) -> None:
+        typed = self.value.strip()
+        if self.suggestion and not (typed and Path(typed).expanduser().exists()):
+            self.accept_suggestion()
+        await super().action_submit()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        super()._on_focus(event)
+        if self.value and self.suggester is not None:  # Input forgets its completion on blur: ask again
+            self.run_worker(self._suggest_again(self.value), exclusive=True, group="suggest")
+
+    async def _suggest_again(self, value: str) -> None:
+        assert self.suggester is not None
+        suggestion = await self.suggester.get_suggestion(value)
+        if suggestion is not None:
+            self.post_message(SuggestionReady(value, suggestion))
+
+
 class TextTree(DirectoryTree):
     """Folders and files, hidden ones left out."""
 
@@ -48,10 +105,25 @@ class TextTree(DirectoryTree):
         return [p for p in paths if not p.name.startswith(".")]
 
 
+def _exists(spec: str) -> bool:
+    try:
+        return Path(spec).expanduser().exists()
+    except (OSError, RuntimeError):  # a name too long, or ~nobody
+        return False
+
+
+def read_problem(spec: str, exc: Exception) -> str:
+    """One line for a path the engine could not read (an unreadable or absurdly deep folder…)."""
+    if isinstance(exc, RecursionError):
+        return f"cannot read {spec}: its folders nest too deeply"
+    if isinstance(exc, OSError):
+        return f"cannot read {exc.filename or spec}: {exc.strerror or exc}"
+    return f"cannot read {spec}: {exc}"
+
+
 class CorpusScreen(Screen[None]):
     """Pick what to train on; the stats and any problem with the text show before you go on."""
 
-    CSS_PATH = "corpus.tcss"
     SUB_TITLE = "1 · Choose a text"
     BINDINGS = [
         Binding("ctrl+n", "next", "Next: model", tooltip="Go on to choosing a model for this text"),
@@ -63,19 +135,24 @@ class CorpusScreen(Screen[None]):
         self.spec: str | None = None
         self.loaded: LoadedCorpus | None = None
         self.problem: str | None = None
+        self._shown: dict[str, str] = {}  # what each Static shows now (see _set)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
             with Vertical(id="choices"):
                 yield Static("Choose a text to train on", classes="step-title")
-                options = [Option(f"{c.title}\n[dim]{c.name} · {c.level} level[/]", id=c.name)
+                options = [Option(f"{escape(c.title)}\n[dim]{escape(c.name)} · {c.level} level[/]", id=c.name)
                            for c in corpus.bundled_corpora()]
                 options.append(Option("Your own text…\n[dim]a .txt file or a folder of them[/]", id=OWN))
                 yield OptionList(*options, id="corpora")
                 with Vertical(id="own"):
-                    yield Input(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
-                                suggester=PathSuggester())
+                    yield PathInput(placeholder="path to a .txt file or folder (Enter reads it)", id="path",
+                                    suggester=PathSuggester())
+                    with Horizontal(id="encoding-row"):
+                        yield Label("encoding", id="encoding-label")
+                        yield Input(placeholder="UTF-8", id="encoding")
+                    yield Button("Read it as Latin-1", id="latin1")
             with Vertical(id="details"):
                 yield Static("", id="title", classes="step-title")
                 yield Static("", id="description", classes="hint")
@@ -86,11 +163,12 @@ class CorpusScreen(Screen[None]):
                 with Horizontal(id="actions"):
                     yield Static("Enter or Ctrl+N: go on to choose a model", classes="hint", id="next-hint")
                     yield Button("Next: choose a model ▸", id="next", variant="primary", disabled=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#own").display = False
+        self._offer_encoding(False)
         options = self.query_one(OptionList)
         options.focus()
         options.highlighted = 0
@@ -104,14 +182,19 @@ class CorpusScreen(Screen[None]):
         if own and not self.query("#tree"):  # the tree lists the disk: only when asked for
             self.query_one("#own").mount(TextTree(Path.cwd(), id="tree"))
         if own:
-            self.query_one("#title", Static).update("Your own text")
-            self.query_one("#description", Static).update(
-                "Type a path (Tab or → completes it) or pick a file or folder in the tree; "
+            self._set("#title", "Your own text")
+            self._set("#description",
+                "Type a path (Tab, → or End accepts the completion) or pick a file or folder in the tree; "
                 "a folder means all the .txt files in it.")
             path = self.query_one("#path", Input).value.strip()
-            self.choose(path or None)
+            self.choose(path or None, self.encoding)
         else:
             self.choose(event.option.id)
+
+    @property
+    def encoding(self) -> str | None:
+        """The encoding typed for your own text (None: UTF-8, the engine's default)."""
+        return self.query_one("#encoding", Input).value.strip() or None
 
     @on(OptionList.OptionSelected, "#corpora")
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -121,70 +204,106 @@ class CorpusScreen(Screen[None]):
             self.action_next()
 
     @on(Input.Submitted, "#path")
-    def _path_submitted(self, event: Input.Submitted) -> None:
-        spec = event.value.strip()
-        if spec and spec == self.spec and self.loaded and self.loaded.spec == spec:
+    @on(Input.Submitted, "#encoding")
+    def _path_submitted(self) -> None:
+        spec = self.query_one("#path", Input).value.strip()
+        loaded = self.loaded
+        if spec and loaded and (loaded.spec, loaded.encoding) == (spec, self.encoding):
             self.action_next()
         else:
-            self.choose(spec or None)
+            self.choose(spec or None, self.encoding)
+
+    @on(Button.Pressed, "#latin1")
+    def _read_as_latin1(self) -> None:
+        """Latin-1 gives every byte a character, so any file can be read (if not always rightly)."""
+        self.query_one("#encoding", Input).value = "latin-1"
+        self.choose(self.query_one("#path", Input).value.strip() or None, "latin-1")
 
     @on(DirectoryTree.FileSelected, "#tree")
     @on(DirectoryTree.DirectorySelected, "#tree")
     def _tree_selected(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
         path_input = self.query_one("#path", Input)
         path_input.value = str(event.path)
-        self.choose(str(event.path))
+        self.choose(str(event.path), self.encoding)
 
-    def choose(self, spec: str | None) -> None:
+    def choose(self, spec: str | None, encoding: str | None = None) -> None:
         """Show what we know about ``spec`` now and read it in a thread (6 MB texts take a moment)."""
         self.spec, self.loaded, self.problem = spec, None, None
-        self.query_one("#next", Button).disabled = True
-        self.query_one("#problem", Static).update("")
-        if spec is None:
-            self.query_one("#stats", Static).update("")
-            self.query_one("#preview", Static).update("")
-            return
         info = next((c for c in corpus.bundled_corpora() if c.name == spec), None)
         if info is not None:
-            self.query_one("#title", Static).update(info.title)
-            self.query_one("#description", Static).update(info.description)
-        cached = cached_corpus(spec)
+            self._set("#title", info.title)
+            self._set("#description", info.description)
+        cached = cached_corpus(spec, encoding) if spec is not None else None
         if cached is not None:  # read before: show it now, in the same repaint as the highlight
             self._show(spec, cached, None)
             return
-        self.query_one("#stats", Static).update("[i]reading the text…[/]")
-        self.read(spec)
+        self._offer_encoding(False)
+        self.query_one("#next", Button).disabled = True
+        self._set("#problem", "")
+        self._set("#preview", "")
+        self._set("#stats", "" if spec is None else "[i]reading the text…[/]")
+        if spec is not None:
+            self.read(spec, encoding)
+
+    def _offer_encoding(self, offer: bool) -> None:
+        """The encoding field shows for a text that is not UTF-8 (or once one was typed), Latin-1 with it."""
+        self.query_one("#latin1").display = offer
+        self.query_one("#encoding-row").display = offer or self.encoding is not None
+
+    def _set(self, selector: str, content: str | Text) -> None:
+        """Update a Static only when what it shows changes: each update costs a layout and a repaint, and
+        ↑/↓ through the corpus list should cost as little as possible (BENCHMARKS.md section 6)."""
+        key = content.markup if isinstance(content, Text) else content
+        if self._shown.get(selector) != key:
+            self._shown[selector] = key
+            self.query_one(selector, Static).update(content)
 
     @work(thread=True, exclusive=True, group="read")
-    def read(self, spec: str) -> None:
+    def read(self, spec: str, encoding: str | None = None) -> None:
+        offer_latin1 = False
         try:
-            loaded, problem = load_corpus(spec), None
+            loaded, problem = load_corpus(spec, encoding), None
+        except EncodingError as exc:
+            offer_latin1 = True
+            loaded, problem = None, (f"{exc.where} is not UTF-8 text (bad byte at offset {exc.offset}): "
+                                     "type its encoding in the encoding field and press Enter, "
+                                     "or read it as Latin-1")
         except LmtuiError as exc:
-            loaded, problem = None, str(exc)
+            loaded, problem = None, in_app(exc)  # an encoding as the field names it, not as a flag
+            if not any(c.name == spec for c in corpus.bundled_corpora()) and not _exists(spec):
+                problem = f"no such file or folder: {spec}"  # the engine's line also lists corpus names
+        except (OSError, RecursionError, ValueError) as exc:  # whatever a strange path does to the engine
+            loaded, problem = None, read_problem(spec, exc)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, spec, loaded, problem)
+            self.app.call_from_thread(self._show, spec, loaded, problem, offer_latin1)
 
-    def _show(self, spec: str, loaded: LoadedCorpus | None, problem: str | None) -> None:
+    def _show(self, spec: str, loaded: LoadedCorpus | None, problem: str | None, offer_latin1: bool = False
+              ) -> None:
         if spec != self.spec:
             return
         self.loaded, self.problem = loaded, problem
-        stats = self.query_one("#stats", Static)
         if problem or loaded is None:
-            stats.update("")
-            self.query_one("#preview", Static).update("")
-            self.query_one("#problem", Static).update(Text(f"✗ {problem}"))
+            self._set("#stats", "")
+            self._set("#preview", "")
+            self._set("#problem", Text(f"✗ {problem}"))
+            self._offer_encoding(offer_latin1)
+            self.query_one("#next", Button).disabled = True
             return
         s = loaded.stats
         if not loaded.info.bundled:
-            self.query_one("#title", Static).update(Text(loaded.info.title))
+            self._set("#title", Text(loaded.info.title))
         unit = "one item per line" if loaded.info.unit == "lines" else "running text"
-        stats.update(
+        self._set("#stats",
             f"[b]{human_bytes(loaded.size_bytes)}[/] · {s.chars:,} characters · {s.words:,} words · "
             f"{s.lines:,} lines\n"
             f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
             f"{unit} · suggested level: [b]{loaded.info.level}[/]"
+            + (f" · read as {escape(loaded.encoding)}" if loaded.encoding else "")
+            + f"\n[dim]{VOCAB_NOTE}[/]"
         )
-        self.query_one("#preview", Static).update(Text(loaded.preview))
+        self._set("#problem", "")
+        self._set("#preview", Text(loaded.preview))
+        self._offer_encoding(False)
         self.query_one("#next", Button).disabled = False
 
     # -- going on -------------------------------------------------------------------------------------------
@@ -193,7 +312,7 @@ class CorpusScreen(Screen[None]):
     def action_next(self) -> None:
         if self.loaded is None:
             if self.problem:
-                self.notify(self.problem, title="This text cannot be used", severity="error")
+                self.notify(self.problem, title="This text cannot be used", severity="error", markup=False)
             elif self.spec:
                 self.notify("Still reading the text…")
             else:
@@ -204,6 +323,9 @@ class CorpusScreen(Screen[None]):
         self.app.push_screen(ModelScreen(self.loaded))
 
     def action_own_text(self) -> None:
+        """Go to the path field with its text selected, so a new path replaces the old one."""
         options = self.query_one(OptionList)
         options.highlighted = options.option_count - 1
-        self.query_one("#path", Input).focus()
+        path = self.query_one("#path", Input)
+        path.focus()
+        path.select_all()

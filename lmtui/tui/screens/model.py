@@ -21,7 +21,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     Collapsible,
-    Footer,
     Header,
     Input,
     Label,
@@ -40,6 +39,7 @@ from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
 from lmtui.tui.trainer_process import train_argv
+from lmtui.tui.widgets.footer import KeyBar
 
 NEURAL = ("window", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
@@ -122,7 +122,6 @@ def _fmt(value: Any) -> str:
 class ModelScreen(Screen[None]):
     """The model form; Ctrl+T starts training in a child process and shows the dashboard."""
 
-    CSS_PATH = "model.tcss"
     SUB_TITLE = "2 · Choose a model"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
@@ -186,7 +185,7 @@ class ModelScreen(Screen[None]):
                 with Horizontal(id="actions"):
                     yield Static("Ctrl+T trains · Esc goes back", classes="hint")
                     yield Button("Train ▸", id="train", variant="success", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def _field(self, f: Field) -> ComposeResult:
         with Horizontal(classes="field", id=f"row-{f.name}"):
@@ -369,7 +368,7 @@ class ModelScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="vocab")
     def _count(self, spec: str, level: str, max_vocab: int, min_count: int) -> None:
         try:
-            n: int | None = vocab_size(spec, level, max_vocab, min_count)
+            n: int | None = vocab_size(spec, level, max_vocab, min_count, self.loaded.encoding)
         except LmtuiError:
             n = None
         if not get_current_worker().is_cancelled:
@@ -390,7 +389,8 @@ class ModelScreen(Screen[None]):
             return
         model, train = configs
         name = self.query_one("#f-name", Input).value.strip() or None
-        await self.app.start_training(train_argv(self.spec, model, train, self.preset, name))  # type: ignore[attr-defined]
+        argv = train_argv(self.spec, model, train, self.preset, name, self.loaded.encoding)
+        await self.app.start_training(argv)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -8,33 +8,55 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import Header, Input, Label, Static
 from textual.worker import get_current_worker
 
 from lmtui import sharing
-from lmtui.errors import LmtuiError
+from lmtui.errors import LmtuiError, OptionError
 from lmtui.sampling import SampleSettings, generate, predict_next
+from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.next_token import NextTokenBars
 from lmtui.tui.widgets.sample_view import SampleView
 
 NO_RUN = "No model open. Press F5 to pick a trained run, or F2 to train one."
 MAX_TEMPERATURE = 3.0
+# A prime that fits each bundled corpus, put in the prime field when one of its runs opens ("" for others).
+PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is"}
+# The playground's field labels, for messages about a setting (the engine names the setting's field).
+LABELS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "length": "length",
+          "seed": "seed", "stop_lines": "stop lines"}
+# The sampling fields after the temperature: label (also the id), Input type, starting value, placeholder.
+SETTING_FIELDS = (("top-k", "integer", "", "off"), ("top-p", "number", "", "off"),
+                  ("length", "integer", "300", ""), ("seed", "integer", "", "random"))
+
+
+def sampling_label(settings: SampleSettings) -> str:
+    """What the next-token panel shows: "after temperature 0.8, top-k 40" (greedy said as such)."""
+    if settings.temperature == 0:
+        return "greedy (temperature 0): the top token, always"
+    parts = [f"temperature {settings.temperature:g}"]
+    if settings.top_k is not None:
+        parts.append(f"top-k {settings.top_k}")
+    if settings.top_p is not None:
+        parts.append(f"top-p {settings.top_p:g}")
+    return "as sampled after " + ", ".join(parts)
 
 
 class PlaygroundScreen(Screen[None]):
     """Sample from one run; Enter in the prime (or Ctrl+G) generates."""
 
-    CSS_PATH = "playground.tcss"
     SUB_TITLE = "Playground"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # settings in two rows below 100 columns
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate", tooltip="Write a sample from the prime"),
         Binding("up", "temperature(0.1)", "Temp +", key_display="↑", show=False, tooltip="Warmer: +0.1"),
@@ -54,6 +76,10 @@ class PlaygroundScreen(Screen[None]):
         self.record: sharing.SampleRecord | None = None
         self.saved_stem: str | None = None
         self.generating = False
+        self._streamed: list[str] = []  # the pieces shown so far (one per token) while generating
+        self._streaming: SampleSettings | None = None
+        self._prime_at_open = ""
+        self.predicted_for: str | None = None  # the prime the next-token panel shows predictions after
         self._predict_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -63,23 +89,19 @@ class PlaygroundScreen(Screen[None]):
             with Vertical(id="left"):
                 yield Input(placeholder="Prime: text the sample continues (\\n: new line); Enter generates",
                             id="prime")
-                with Horizontal(id="settings"):
+                with Grid(id="settings"):
                     yield Static("", id="temperature")
-                    yield Label("top-k")
-                    yield Input(placeholder="off", type="integer", id="top-k")
-                    yield Label("top-p")
-                    yield Input(placeholder="off", type="number", id="top-p")
-                    yield Label("length")
-                    yield Input("300", type="integer", id="length")
-                    yield Label("seed")
-                    yield Input(placeholder="random", type="integer", id="seed")
+                    for label, kind, value, placeholder in SETTING_FIELDS:
+                        with Horizontal(classes="setting"):
+                            yield Label(label)
+                            yield Input(value, placeholder=placeholder, type=kind, id=label, valid_empty=True)
                 yield Static("", id="settings-error", classes="problem")
                 with Vertical(id="sample-box", classes="panel"):
                     yield SampleView("Press Enter or Ctrl+G to generate.", id="sample")
                 yield Static("", id="share-status", classes="hint")
             with Vertical(id="next-box", classes="panel"):
                 yield NextTokenBars("", id="next")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#sample-box").border_title = "Sample"
@@ -95,7 +117,13 @@ class PlaygroundScreen(Screen[None]):
         self.query_one("#run-line", Static).update(Text(f"Loading {name}…", style="italic"))
         self.query_one("#sample", SampleView).clear()
         self.query_one("#next", NextTokenBars).update("")
+        self.predicted_for = None
         self.query_one("#share-status", Static).update("")
+        self.generating = False
+        self.workers.cancel_group(self, "generate")
+        prime = self.query_one("#prime", Input)
+        prime.focus()  # typing goes into the prime, whatever had focus before
+        self._prime_at_open = prime.value
         self._load(name)
 
     @work(thread=True, exclusive=True, group="load")
@@ -116,6 +144,10 @@ class PlaygroundScreen(Screen[None]):
 
     def _loaded(self, run: Any, tokenizer: Any, model: Any) -> None:
         self.opened, self.tokenizer, self.model = run, tokenizer, model
+        prime = self.query_one("#prime", Input)
+        if prime.value == self._prime_at_open:  # nothing typed while it loaded: a prime that fits this run
+            prime.value = PRIMES.get(run.meta["corpus"]["name"], "").replace("\n", "\\n")
+            prime.cursor_position = len(prime.value)
         s = run.summary()
         ppl = f" · validation perplexity {s['val_ppl']:.2f}" if s.get("val_ppl") else ""
         self.query_one("#run-line", Static).update(Text.assemble(
@@ -126,41 +158,46 @@ class PlaygroundScreen(Screen[None]):
     # -- settings -------------------------------------------------------------------------------------------
 
     def _show_temperature(self) -> None:
-        greedy = " greedy" if self.temperature == 0 else ""
+        shown = "greedy" if self.temperature == 0 else f"{self.temperature:.1f}"
         self.query_one("#temperature", Static).update(
-            Text.assemble("temp ", (f"{self.temperature:.1f}", "bold"), greedy, (" ↑↓", "dim")))
+            Text.assemble("temp ", (shown, "bold"), (" ↑↓", "dim")))
 
     def action_temperature(self, delta: float) -> None:
         self.temperature = round(min(MAX_TEMPERATURE, max(0.0, self.temperature + delta)), 1)
         self._show_temperature()
+        self.schedule_predict(0.1)  # the panel shows the distribution this temperature samples from
 
     @property
     def prime(self) -> str:
         return self.query_one("#prime", Input).value.replace("\\n", "\n")
 
-    def settings(self) -> SampleSettings | None:
-        """The form's settings, checked by the engine; None (and a message shown) when they are wrong."""
+    def read_settings(self) -> tuple[SampleSettings | None, str]:
+        """The form's settings checked by the engine, or None and what is wrong (in the form's words)."""
         def number(selector: str, kind: type) -> Any:
             raw = self.query_one(selector, Input).value.strip()
             return kind(raw) if raw else None
 
-        error = self.query_one("#settings-error", Static)
         try:
             settings = SampleSettings(self.temperature, number("#top-k", int), number("#top-p", float),
                                       number("#length", int) or 0, self.prime, None, number("#seed", int))
-            settings.validate()
+            return settings.validate(), ""
         except ValueError:
-            error.update("✗ top-k, top-p, length and seed must be numbers")
-            return None
+            return None, "top-k, top-p, length and seed must be numbers"
+        except OptionError as exc:
+            return None, exc.labelled(LABELS.get(exc.field, exc.field))
         except LmtuiError as exc:
-            error.update(Text(f"✗ {exc}"))
-            return None
-        error.update("")
+            return None, str(exc)
+
+    def settings(self) -> SampleSettings | None:
+        """The form's settings; None (and the problem shown under the fields) when they are wrong."""
+        settings, problem = self.read_settings()
+        self.query_one("#settings-error", Static).update(Text(f"✗ {problem}") if problem else "")
         return settings
 
     @on(Input.Changed, "#settings Input")
     def _setting_changed(self) -> None:
-        self.settings()
+        if self.settings() is not None:
+            self.schedule_predict()
 
     # -- next-token panel -----------------------------------------------------------------------------------
 
@@ -173,20 +210,33 @@ class PlaygroundScreen(Screen[None]):
         if self._predict_timer is not None:
             self._predict_timer.stop()
         if self.model is not None:
-            self._predict_timer = self.set_timer(
-                max(delay, 0.01), lambda: self._predict(self.prime, self.model, self.tokenizer))
+            self._predict_timer = self.set_timer(max(delay, 0.01), self._predict_now)
+
+    def _predict_now(self) -> None:
+        if self.model is None:
+            return
+        settings = self._sampling()
+        self._predict(self.prime, settings, self.model, self.tokenizer)
+
+    def _sampling(self) -> SampleSettings:
+        """The settings the panel shows the distribution for: the form's, or just the temperature while the
+        form holds a mistake."""
+        return self.read_settings()[0] or SampleSettings(temperature=self.temperature)
 
     @work(thread=True, exclusive=True, group="predict")
-    def _predict(self, context: str, model: Any, tokenizer: Any) -> None:
-        predictions = predict_next(model, tokenizer, context, 10)
+    def _predict(self, context: str, settings: SampleSettings, model: Any, tokenizer: Any) -> None:
+        predictions = predict_next(model, tokenizer, context, 10, settings.temperature, settings.top_k,
+                                   settings.top_p, settings.allow_unk)
         unknown = tokenizer.unknown(context)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._predicted, context, predictions, unknown)
+            self.app.call_from_thread(self._predicted, context, settings, predictions, unknown)
 
-    def _predicted(self, context: str, predictions: list, unknown: list[str]) -> None:
+    def _predicted(self, context: str, settings: SampleSettings, predictions: list, unknown: list[str]
+                   ) -> None:
         if context == self.prime:
-            self.query_one("#next", NextTokenBars).show(predictions, unknown)
-            self.query_one("#next-box").border_title = "Next token" + (" after the prime" if context else "")
+            self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings))
+            self.predicted_for = context
+
 
     # -- generating -----------------------------------------------------------------------------------------
 
@@ -196,7 +246,7 @@ class PlaygroundScreen(Screen[None]):
 
     def action_generate(self) -> None:
         if self.model is None:
-            self.notify(NO_RUN)
+            self.status(NO_RUN)
             return
         settings = self.settings()
         if settings is None:
@@ -207,45 +257,78 @@ class PlaygroundScreen(Screen[None]):
         view = self.query_one("#sample", SampleView)
         view.set_text("", settings.prime)
         self.record, self.saved_stem = None, None
-        self.query_one("#share-status", Static).update(Text(f"writing… (seed {settings.seed}; Esc stops)"))
+        self._streamed, self._streaming = [], settings
+        self.status(f"writing… (seed {settings.seed}; Esc stops)")
         self.generating = True
-        self._generate(settings, self.model, self.tokenizer, view)
+        self._generate(settings, self.model, self.tokenizer)
 
     @work(thread=True, exclusive=True, group="generate")
-    def _generate(self, settings: SampleSettings, model: Any, tokenizer: Any, view: SampleView) -> None:
+    def _generate(self, settings: SampleSettings, model: Any, tokenizer: Any) -> None:
         worker = get_current_worker()
-        text, buffer, last = [], [], time.monotonic()
-        for piece in generate(model, tokenizer, settings):
-            if worker.is_cancelled:
-                break
-            text.append(piece)
-            buffer.append(piece)
-            if time.monotonic() - last > 0.03:  # ~30 updates a second, however fast the model is
-                self.app.call_from_thread(view.append, "".join(buffer))
-                buffer, last = [], time.monotonic()
-        if buffer and not worker.is_cancelled:
-            self.app.call_from_thread(view.append, "".join(buffer))
+        buffer: list[str] = []
+        last = time.monotonic()
+        try:
+            for piece in generate(model, tokenizer, settings):
+                if worker.is_cancelled:
+                    return
+                buffer.append(piece)
+                if time.monotonic() - last > 0.03:  # ~30 updates a second, however fast the model is
+                    self.app.call_from_thread(self._stream, settings, buffer)
+                    buffer, last = [], time.monotonic()
+        except (LmtuiError, ValueError) as exc:  # settings the form let through but the engine refuses
+            self.app.call_from_thread(self._failed, settings, str(exc))
+            return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._generated, settings, "".join(text))
+            self.app.call_from_thread(self._stream, settings, buffer)
+            self.app.call_from_thread(self._generated, settings)
 
-    def _generated(self, settings: SampleSettings, text: str) -> None:
+    def _stream(self, settings: SampleSettings, pieces: list[str]) -> None:
+        """Show more of the sample (ignored once stopped: what was shown is what Esc kept)."""
+        if self.generating and settings is self._streaming and pieces:
+            self._streamed.extend(pieces)
+            self.query_one("#sample", SampleView).append("".join(pieces))
+
+    def _failed(self, settings: SampleSettings, message: str) -> None:
+        if settings is self._streaming:
+            self.generating = False
+            self.status(f"✗ {message}", error=True)
+
+    def _keep(self, settings: SampleSettings, stopped: bool) -> None:
+        """Make what was written a sample that can be saved, copied and exported (also when Esc stopped it).
+
+        A stopped sample is recorded with the length it reached: the same seed writes exactly it again."""
         self.generating = False
+        text = "".join(self._streamed)
+        if stopped and not self._streamed:
+            self.status("stopped before it wrote anything")
+            return
+        if stopped:
+            settings = replace(settings, length=max(1, len(self._streamed)))
         self.record = sharing.SampleRecord.from_run(self.opened, settings, text)
         self.query_one("#sample", SampleView).set_text(text, settings.prime)
-        self.query_one("#share-status", Static).update(Text(
-            f"seed {settings.seed} · Ctrl+S saves it · Ctrl+Y copies it · Ctrl+O exports an SVG card"))
+        how = f"stopped after {len(self._streamed)} tokens · " if stopped else ""
+        self.status(f"{how}seed {settings.seed} · Ctrl+S saves it · Ctrl+Y copies it · "
+                    "Ctrl+O exports an SVG card")
+
+    def _generated(self, settings: SampleSettings) -> None:
+        if self.generating and settings is self._streaming:
+            self._keep(settings, stopped=False)
 
     def action_cancel(self) -> None:
-        if self.generating:
+        if self.generating and self._streaming is not None:
             self.workers.cancel_group(self, "generate")
-            self.generating = False
-            self.query_one("#share-status", Static).update("stopped")
+            self._keep(self._streaming, stopped=True)
+
+    def status(self, message: str, error: bool = False) -> None:
+        """The playground's messages go to its status line, where no notice covers them."""
+        self.query_one("#share-status", Static).update(Text(message, style="bold red" if error else ""))
 
     # -- sharing --------------------------------------------------------------------------------------------
 
     def _need_record(self) -> sharing.SampleRecord | None:
         if self.record is None:
-            self.notify("Generate a sample first (Enter or Ctrl+G).")
+            self.status("Generate a sample first (Enter or Ctrl+G)." if not self.generating
+                        else "Still writing: Esc stops it, then it can be saved.")
         return self.record
 
     def action_save(self) -> None:
@@ -255,17 +338,16 @@ class PlaygroundScreen(Screen[None]):
         try:
             txt, md = sharing.save_sample(record, self.opened.path / "samples")
         except OSError as exc:
-            self.notify(str(exc), title="Could not save", severity="error")
+            self.status(f"✗ could not save the sample: {exc.strerror or exc}", error=True)
             return
         self.saved_stem = txt.stem
-        self.query_one("#share-status", Static).update(Text(f"saved {txt} and {md.name}"))
-        self.notify(str(md.parent), title=f"Saved {txt.name} and {md.name}")
+        self.status(f"saved {txt} and {md.name}")
 
     def action_copy(self) -> None:
         record = self._need_record()
         if record is not None:
             self.app.copy_to_clipboard(record.full_text)
-            self.notify("Copied the sample (your terminal must allow clipboard access, OSC 52).")
+            self.status("copied the sample (if your terminal allows clipboard access, OSC 52)")
 
     def action_card(self) -> None:
         record = self._need_record()
@@ -274,7 +356,6 @@ class PlaygroundScreen(Screen[None]):
         try:
             path = sharing.save_card(record, self.opened.path / "samples", self.saved_stem)
         except OSError as exc:
-            self.notify(str(exc), title="Could not export", severity="error")
+            self.status(f"✗ could not export the card: {exc.strerror or exc}", error=True)
             return
-        self.query_one("#share-status", Static).update(Text(f"card saved as {path}"))
-        self.notify(str(path), title="SVG card saved")
+        self.status(f"card saved as {path}")

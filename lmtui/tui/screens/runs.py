@@ -9,12 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from lmtui.errors import LmtuiError
-from lmtui.tui.data import duration, human_bytes
+from lmtui.options import app_words
+from lmtui.tui.data import display_path, duration, human_bytes
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
+from lmtui.tui.widgets.footer import KeyBar
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
            "time")
@@ -31,7 +33,6 @@ def _num(value: Any, fmt: str) -> str:
 class RunsScreen(Screen[None]):
     """The runs folder as a table, re-read each time the screen is shown."""
 
-    CSS_PATH = "runs.tcss"
     SUB_TITLE = "Runs"
     BINDINGS = [
         Binding("o", "open", "Playground", tooltip="Sample from the highlighted run (also Enter)"),
@@ -52,7 +53,7 @@ class RunsScreen(Screen[None]):
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY, id="empty")
         yield Static("", id="detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
@@ -62,7 +63,13 @@ class RunsScreen(Screen[None]):
         from lmtui.runs import list_runs, runs_dir
 
         rows = [r.summary() for r in list_runs()]
-        self.app.call_from_thread(self._fill, str(runs_dir()), rows)
+        folder = display_path(runs_dir())  # the real path, so a person can go and look
+        trainer = getattr(self.app, "trainer", None)
+        listed = (folder, rows, trainer, bool(trainer and trainer.running))
+        if listed == getattr(self, "_listed", None):  # as last shown: rebuilding the table would only cost
+            return                                      # time on every F5 (BENCHMARKS.md section 6)
+        self._listed = listed
+        self.app.call_from_thread(self._fill, folder, rows)
 
     def _fill(self, folder: str, rows: list[dict[str, Any]]) -> None:
         table = self.query_one(DataTable)
@@ -145,7 +152,7 @@ class RunsScreen(Screen[None]):
                         f"({result['tokens']:,} tokens), {result['bits_per_char']:.3f} bits/char",
                         title=f"{name} evaluated", timeout=10)
         except (OSError, ValueError, KeyError, LmtuiError) as exc:
-            self.notify(str(exc), title=f"Could not evaluate {name}", severity="error")
+            self.notify(app_words(str(exc)), title=f"Could not evaluate {name}", severity="error")
         finally:
             self.evaluating = None
             self.query_one("#detail", Static).update(HINT if self.rows else "")
@@ -173,7 +180,7 @@ class RunsScreen(Screen[None]):
         try:
             delete_run(name)
         except LmtuiError as exc:
-            self.notify(str(exc), title="Could not delete", severity="error")
+            self.notify(app_words(str(exc)), title="Could not delete", severity="error")
             return
         self.notify(f"Deleted {name}.")
         self.refresh_runs()

@@ -15,13 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 
 from lmtui.errors import LmtuiError
 from lmtui.events import Eval, Failed, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.options import app_words
 from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
+from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.sample_view import SampleView
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
@@ -37,7 +39,6 @@ SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of th
 class TrainingScreen(Screen[None]):
     """Shows one training run at a time, from the child's events (and a resumed run's history)."""
 
-    CSS_PATH = "training.tcss"
     SUB_TITLE = "Training"
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume training"),
@@ -58,6 +59,7 @@ class TrainingScreen(Screen[None]):
         self.best_ppl: float | None = None
         self.last_ppl: float | None = None
         self.chart = "loss"  # the chart shown when only one fits
+        self.sample_step: int | None = None  # the step "What it writes now" shows
         self.stopping_since: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -76,7 +78,7 @@ class TrainingScreen(Screen[None]):
         with Vertical(id="ngram-box", classes="panel"):
             yield Static("", id="ngram-counts")
         yield Static("", id="message")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         loss = self.query_one("#loss-chart", LineChart)
@@ -97,6 +99,8 @@ class TrainingScreen(Screen[None]):
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
             box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
+        if self.sample_step is not None:  # a resize re-titles the boxes: the sample's step stays
+            self.query_one("#sample-box").border_title = f"{TITLES['sample']} (step {self.sample_step:,})"
         for name in CHARTS:
             chart = self.query_one(f"#{name}-chart", LineChart)
             self.query_one(f"#{name}-box").border_subtitle = chart.legend()
@@ -133,6 +137,7 @@ class TrainingScreen(Screen[None]):
         for chart in self.query(LineChart):
             chart.reset()
         self.query_one("#sample", SampleView).clear()
+        self.sample_step = None
         self.redraw()  # clean axes at once, not the previous run's until the first point
         self._titles()
         self.query_one("#ngram-box").display = False
@@ -188,8 +193,8 @@ class TrainingScreen(Screen[None]):
         elif isinstance(event, Eval):
             self._eval(event)
         elif isinstance(event, Sample):
-            box = self.query_one("#sample-box")
-            box.border_title = f"What it writes now (step {event.step:,})"
+            self.sample_step = event.step
+            self._titles()
             self.query_one("#sample", SampleView).set_text(event.text)
         elif isinstance(event, NgramCounts):
             self._counts(event)
@@ -295,6 +300,7 @@ class TrainingScreen(Screen[None]):
             self.notify(f"{val}{test}", title=f"{e.run} finished")
 
     def _fail(self, message: str) -> None:
+        message = app_words(message)  # the child speaks the command line's words
         self._status("failed")
         self._message(f"✗ Training failed: {message}", "error")
         self.notify(message, title="Training failed", severity="error", timeout=10)
