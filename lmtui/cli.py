@@ -125,7 +125,11 @@ def corpora(as_json: bool) -> None:
     help="Starting hyperparameters and time budget.",
 )
 @click.option("--order", type=int, help="n-gram order, 1-6 [3].")
-@click.option("--smoothing", type=click.Choice(["kn", "add-k", "backoff"]), help="n-gram smoothing [kn].")
+@click.option(
+    "--smoothing",
+    type=click.Choice(["kn", "add-k", "backoff", "mle"]),
+    help="n-gram smoothing [kn]; mle is none at all (unseen words get probability 0).",
+)
 @click.option("--k", type=float, help="add-k's k: 1 is Laplace, else Lidstone [1].")
 @click.option("--context", type=int, help="Window model: how many previous tokens it sees.")
 @click.option("--embed", type=int, help="Embedding size.")
@@ -493,25 +497,32 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     ids = tokenizer.encode(text)
     if len(ids) < 2:
         raise LmtuiError(f"{source} has fewer than two {tokenizer.level} tokens to score")
-    loss = run.load_model().cross_entropy(ids)
-    result = {
-        "run": name,
-        "text": source,
-        "tokens": int(len(ids)),
-        "chars": len(text),
-        "unk_rate": float((ids == 0).mean()),
-        "loss": loss,
-        "perplexity": math.exp(min(loss, 700)),
-        "bits_per_char": loss * (len(ids) - 1) / len(text) / math.log(2),
-    }
+    from lmtui.lab.scoring import score
+
+    scored = score(run.load_model(), ids, len(text))
+    result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
     if as_json:
         print_json(result)
     else:
-        click.echo(
-            f"{name} on {source}: {result['tokens']:,} tokens, loss {loss:.4f} nats, "
-            f"perplexity {result['perplexity']:.2f}, {result['bits_per_char']:.3f} bits/char, "
-            f"unknown {result['unk_rate']:.2%}"
+        click.echo(f"{name} on {source}: {_eval_line(scored)}")
+
+
+def _eval_line(s: Any) -> str:
+    """One plain line for a lab.scoring.Score: infinite perplexity and the <unk> share said in words."""
+    if s.zero_prob_tokens:
+        head = (
+            f"{s.tokens:,} tokens, perplexity infinite: {s.zero_prob_tokens:,} of {s.predicted:,} tokens got "
+            f"probability 0 (never seen after their context; unsmoothed counts give them nothing)"
         )
+    else:
+        head = (
+            f"{s.tokens:,} tokens, loss {s.loss:.4f} nats, perplexity {s.ppl:.2f}, "
+            f"{s.bits_per_char:.3f} bits/char"
+        )
+    if not s.unk_tokens:
+        return head + ", no unknown tokens"
+    excl = "infinite" if not math.isfinite(s.ppl_excl_oov) else f"{s.ppl_excl_oov:.2f}"
+    return head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
 
 
 # -- runs

@@ -24,7 +24,8 @@ from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
-from lmtui.models import JsonConfig, LanguageModel, ModelConfig, model_class
+from lmtui.lab.metrics import finish_metrics
+from lmtui.models import SMOOTHINGS, JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -86,7 +87,7 @@ def validate(model: ModelConfig, train: TrainConfig) -> None:
     checks = [
         ("level", model.level in ("char", "word"), "must be char or word"),
         ("order", 1 <= model.order <= 6, "must be between 1 and 6"),
-        ("smoothing", model.smoothing in ("kn", "add-k", "backoff"), "must be kn, add-k or backoff"),
+        ("smoothing", model.smoothing in SMOOTHINGS, f"must be one of {', '.join(SMOOTHINGS)}"),
         ("k", model.k > 0, "must be > 0"),
         ("context", model.context >= 1, "must be at least 1"),
         ("embed", model.embed >= 1, "must be at least 1"),
@@ -290,6 +291,7 @@ def _finish(
         parameters=model.num_parameters(),
         size_bytes=model.size_bytes(),
     )
+    metrics.update(finish_metrics(model, data.val, data.test))  # <unk> shares, zero-prob counts
     run.meta["status"] = "done" if reason in ("steps", "time", "done") else reason
     run.save_meta()
     return Finished(
