@@ -625,5 +625,14 @@ def import_(path: Path, name: str | None) -> None:
     )
 
 
+def _add_lab_commands() -> None:
+    from lmtui.cli_lab import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_lab_commands()
+
 if __name__ == "__main__":
     main()

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
 from lab_util import invoke, json_out, ok, one_line_error
+
 from lmtui import runs
 from lmtui.corpus import load_text, split_text
 from lmtui.lab.scoring import score

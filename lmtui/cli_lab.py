@@ -1,0 +1,86 @@
+"""The lab's commands (explain, gradients, compare): thin faces on lmtui.lab, added to the main group."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+
+from lmtui.errors import LmtuiError
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _load(name: str) -> tuple[Any, Any, Any]:
+    from lmtui.runs import load_run
+
+    run = load_run(name)
+    return run, run.tokenizer(), run.load_model()
+
+
+@click.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def explain(name: str, text: str, as_json: bool) -> None:
+    """Why each token of TEXT got its probability from run NAME: context, counts, backoff, surprise.
+
+    \b
+    Example: lmtui explain speeches-ngram-word "we shall fight on the beaches"
+    """
+    from lmtui.lab.explain import explain as explain_text
+
+    run, tokenizer, model = _load(name)
+    try:
+        ex = explain_text(model, tokenizer, text)
+    except ValueError as exc:
+        raise LmtuiError(str(exc)) from None
+    if as_json:
+        _json({"run": name, "text": text, **ex.to_dict()})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    ngram = ex.model == "ngram"
+    table = Table(title=f"{escape(name)}: why each token", title_justify="left")
+    table.add_column("token")
+    table.add_column("context", overflow="fold")
+    if ngram:
+        table.add_column("how (count / count at the order used)", overflow="fold")
+    table.add_column("P", justify="right")
+    table.add_column("bits", justify="right")
+    sep = "" if ex.level == "char" else " "
+    for t in ex.tokens:
+        ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
+        row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
+        if ngram:
+            row.append(escape(t.why))
+        row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    if not ngram and ex.tokens:
+        console.print(f"context: {escape(ex.tokens[-1].why)}")
+    if ex.unknown:
+        console.print(f"not in the vocabulary, read as <unk>: {escape(', '.join(map(repr, ex.unknown[:8])))}")
+    n = len(ex.tokens)
+    if math.isfinite(ex.log2_prob):
+        console.print(
+            f"chain rule: log2 P(text) = Σ log2 P(token | context) = {ex.log2_prob:.3f} bits "
+            f"(ln P = {ex.log2_prob * math.log(2):.3f}); perplexity = 2^({-ex.log2_prob:.3f} / {n}) "
+            f"= {ex.perplexity:.3f}"
+        )
+    else:
+        zero = sum(1 for t in ex.tokens if t.prob == 0)
+        console.print(
+            f"chain rule: {zero} token(s) got probability 0, so P(text) = 0 and perplexity is infinite "
+            f"(an unsmoothed model gives unseen n-grams nothing)"
+        )
+
+
+COMMANDS = [explain]
