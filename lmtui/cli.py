@@ -548,7 +548,8 @@ def runs_(as_json: bool) -> None:
         return format(v, fmt) if isinstance(v, int | float) else "-"
 
     table = Table(
-        "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "time", "status"
+        "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "<unk>", "time",
+        "status",
     )
     for r in rows:
         table.add_row(
@@ -557,9 +558,10 @@ def runs_(as_json: bool) -> None:
             r["model"],
             r["level"],
             num(r["parameters"], ","),
-            num(r["val_ppl"], ".2f"),
+            "∞" if r.get("val_ppl_infinite") else num(r["val_ppl"], ".2f"),
             num(r["test_ppl"], ".2f"),
             num(r["bits_per_char"], ".3f"),
+            num(r.get("val_unk_rate"), ".1%"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",
         )

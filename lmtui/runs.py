@@ -171,6 +171,10 @@ class Run:
             "val_ppl": m.get("val_ppl"),
             "test_ppl": m.get("test_ppl"),
             "bits_per_char": m.get("bits_per_char"),
+            # what a perplexity hides (lmtui.lab.metrics): the <unk> share, and probability-0 tokens
+            "val_unk_rate": m.get("val_unk_rate"),
+            "val_ppl_excl_oov": m.get("val_ppl_excl_oov"),
+            "val_ppl_infinite": bool(m.get("val_ppl_infinite")),
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
         }
