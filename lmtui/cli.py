@@ -499,12 +499,23 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         raise LmtuiError(f"{source} has fewer than two {tokenizer.level} tokens to score")
     from lmtui.lab.scoring import score
 
-    scored = score(run.load_model(), ids, len(text))
+    model = run.load_model()
+    scored = score(model, ids, len(text))
     result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
+    if run.model_config.model == "ngram":
+        from lmtui.lab.sparsity import sparsity_by_order
+
+        result["sparsity"] = [o.to_dict() for o in sparsity_by_order(model, ids)]
     if as_json:
         print_json(result)
-    else:
-        click.echo(f"{name} on {source}: {_eval_line(scored)}")
+        return
+    click.echo(f"{name} on {source}: {_eval_line(scored)}")
+    for o in result.get("sparsity", []):
+        click.echo(
+            f"  order {o['order']}: {o['unseen']:6.1%} of its {o['held_out']:,} n-grams never seen in "
+            f"training ({o['context_unseen']:.1%} with an unseen context); {o['stored']:,} stored, "
+            f"{o['bytes']:,} bytes"
+        )
 
 
 def _eval_line(s: Any) -> str:

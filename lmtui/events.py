@@ -103,6 +103,9 @@ class NgramCounts(Event):
     order: int
     counts: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    # per order 1..n (lmtui.lab.sparsity): share of validation n-grams never seen in training, bytes stored
+    unseen: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.lab.metrics import finish_metrics
+from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import SMOOTHINGS, JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.tokens import Tokenizer, build_and_encode
 
@@ -334,7 +335,15 @@ def _train_ngram(job: Job, run: runs.Run, data: Data) -> Iterator[Event]:
     seconds = time.perf_counter() - t0
     yield _started(job, run, data, model, 0, "cpu")
     yield from (Note(message) for message in data.notes)
-    yield NgramCounts(job.model.order, list(model.counts_per_order()), seconds)
+    by_order = sparsity_by_order(model, data.val)
+    run.meta["metrics"]["sparsity_by_order"] = [o.to_dict() for o in by_order]
+    yield NgramCounts(
+        job.model.order,
+        list(model.counts_per_order()),
+        seconds,
+        [o.unseen for o in by_order],
+        [o.bytes for o in by_order],
+    )
     runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
     finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0)
     assert finished.val_loss is not None

@@ -215,8 +215,12 @@ class TrainingScreen(Screen[None]):
                       box=None, padding=(0, 2), min_width=60, caption_justify="left")
         table.add_column("n", justify="right")
         table.add_column("distinct n-grams", justify="right")
+        if e.unseen:  # sparsity by order (lmtui.lab.sparsity): longer contexts are mostly never seen
+            table.add_column("unseen in validation", justify="right")
+            table.add_column("size", justify="right")
         for n, count in enumerate(e.counts, 1):
-            table.add_row(str(n), f"{count:,}")
+            extra = [f"{e.unseen[n - 1]:.1%}", human_bytes(e.bytes[n - 1])] if e.unseen else []
+            table.add_row(str(n), f"{count:,}", *extra)
         if self.started:
             s = self.started
             table.caption = (f"stored entries: {s.parameters:,} · size {human_bytes(s.size_bytes)} · "
