@@ -83,4 +83,60 @@ def explain(name: str, text: str, as_json: bool) -> None:
         )
 
 
-COMMANDS = [explain]
+def _val_tokens(run: Any, tokenizer: Any, encoding: str | None = None) -> Any:
+    """The run's validation split, as its tokenizer reads it."""
+    from lmtui.corpus import load_text, split_text
+
+    _, text = load_text(run.meta["corpus"]["spec"], encoding or run.meta.get("encoding"))
+    return tokenizer.encode(split_text(text, run.meta["corpus"].get("unit", "text")).val)
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--k", "k_max", type=click.IntRange(1, 1000), help="Steps back to measure [100, capped by seq-len]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def gradients(name: str, k_max: int | None, as_json: bool) -> None:
+    """How much gradient reaches the input k steps back in run NAME (vanishing gradients, measured).
+
+    \b
+    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K.
+    Example: lmtui gradients scripts-rnn-char --json
+    """
+    from lmtui.lab.gradients import DEFAULT_K, gradient_reach
+
+    run, tokenizer, model = _load(name)
+    if run.model_config.model == "ngram":
+        raise LmtuiError(f"run {name!r} is an n-gram model: it is counted, not trained by gradients")
+    k = k_max or min(DEFAULT_K, int(run.meta.get("train", {}).get("seq_len") or DEFAULT_K))
+    try:
+        reach = gradient_reach(model, _val_tokens(run, tokenizer), k)
+    except ValueError as exc:
+        raise LmtuiError(str(exc)) from None
+    if as_json:
+        _json({"run": name, **reach.to_dict()})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"{name}: gradient reaching k steps back"
+    table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
+    last = len(reach.norms)
+    shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
+    for k in shown:
+        norm, ratio = reach.norms[k - 1], reach.ratio(k)
+        bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
+        table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
+    console = Console()
+    console.print(table)
+    if reach.note:
+        console.print(reach.note)
+    elif reach.ratio(last) > 0:
+        console.print(
+            f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
+            f"(bars: 2 blocks per factor of 10)"
+        )
+
+
+COMMANDS = [explain, gradients]

@@ -23,7 +23,18 @@ import numpy as np
 from lmtui import runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
-from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.events import (
+    Checkpoint,
+    Eval,
+    Event,
+    Finished,
+    GradientReach,
+    NgramCounts,
+    Note,
+    Sample,
+    Started,
+    Step,
+)
 from lmtui.lab.metrics import finish_metrics
 from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import SMOOTHINGS, JsonConfig, LanguageModel, ModelConfig, model_class
@@ -325,6 +336,7 @@ def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: in
         job.train.max_seconds,
         step,
         device,
+        job.train.clip if job.model.model != "ngram" else None,
     )
 
 
@@ -418,6 +430,7 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
     t_start = time.perf_counter()
     paused_for = 0.0
     last_emit, tokens_since, t_since = 0.0, 0, t_start
+    clipped_since = steps_since = 0  # steps whose gradient norm went over --clip, since the last Step event
     reason = "done"
 
     def elapsed() -> float:
@@ -453,6 +466,7 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
         yield ev
         yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
         yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
+        yield from _gradient_reach(run, model, data, step, k2)
 
     while True:
         if control.stop:
@@ -494,6 +508,8 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
                 f"the {what} became {loss_value if what == 'loss' else grad_norm} at step {step + 1}; "
                 f"training stopped and the last good checkpoint is kept (try a lower --lr or --clip)"
             )
+        clipped_since += grad_norm > max_norm
+        steps_since += 1
         opt.step()
         # seeded by step, so a resumed run restarts the same streams an uninterrupted one would
         restart_rng = np.random.default_rng((cfg.seed, step))
@@ -513,10 +529,12 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
                 elapsed(),
                 _eta(target_steps, step, elapsed(), budget_total, now - t_since, tokens_since, batch * k1),
                 progress(),
+                clipped_since / steps_since if cfg.clip > 0 else None,
             )
             runs.append_event(run, ev.to_dict())
             yield ev
             last_emit, tokens_since, t_since = now, 0, now
+            clipped_since = steps_since = 0
         if step % cfg.eval_every == 0:
             yield from evaluate()
 
@@ -525,6 +543,20 @@ def _train_neural(job: Job, run: runs.Run, data: Data, control: Control) -> Iter
     if (run.path / "model.safetensors").is_file():
         model = run.load_model(device)
     yield _finish(run, data, model, step, reason, elapsed())
+
+
+def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, k2: int) -> Iterator[Event]:
+    """How far back gradients reach, at each evaluation: one forward and backward pass on a fixed batch
+    (about one training step; BENCHMARKS.md "gradient reach")."""
+    from lmtui.lab.gradients import DEFAULT_K, gradient_reach
+
+    try:
+        reach = gradient_reach(model, data.val, min(DEFAULT_K, k2))
+    except ValueError:  # a validation split shorter than one window: nothing to measure
+        return
+    ev = GradientReach(step, reach.norms, reach.note)
+    runs.append_event(run, ev.to_dict())
+    yield ev
 
 
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
