@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import click
@@ -139,4 +140,95 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
         )
 
 
-COMMANDS = [explain, gradients]
+@click.command()
+@click.argument("corpus")
+@click.option(
+    "--models",
+    default="1gram,2gram,3gram,4gram,5gram,window,rnn,lstm,gru",
+    show_default=True,
+    help="Comma-separated: 1gram..6gram, window, rnn, lstm, gru.",
+)
+@click.option(
+    "--seconds", type=float, default=30.0, show_default=True, help="Training budget per neural model."
+)
+@click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write compare.md, .csv and .json here."
+)
+@click.option("--encoding", help="Text encoding of your file if it is not UTF-8.")
+@click.option("--events", type=click.Choice(["jsonl"]), help="Print progress as JSON lines (for the app).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the result as one JSON object.")
+def compare(
+    corpus: str,
+    models: str,
+    seconds: float,
+    level: str,
+    out_dir: Path | None,
+    encoding: str | None,
+    events: str | None,
+    as_json: bool,
+) -> None:
+    """Train several models on CORPUS with the same split, vocabulary and budget: the perplexity table.
+
+    \b
+    Every model is a run of its own (sample from it later). n-grams count in one pass whatever the budget.
+    Example: lmtui compare scripts --seconds 60 --out compare/
+    """
+    from lmtui.lab.compare import parse_models, run_comparison
+
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise LmtuiError(f"--seconds must be a positive number, not {seconds}")
+    try:
+        labels = parse_models(models)
+    except ValueError as exc:
+        raise LmtuiError(f"--models: {exc}") from None
+    from lmtui.corpus import load_text
+
+    load_text(corpus, encoding)  # a missing or unreadable text fails here, before any model trains
+    result = None
+    for ev in run_comparison(corpus, labels, seconds, level, encoding):
+        if ev["event"] == "done":
+            result = ev["result"]
+        elif events:
+            click.echo(json.dumps(ev, ensure_ascii=False, default=str))
+        elif ev["event"] == "model" and not as_json:
+            click.echo(f"training {ev['label']} ({ev['index'] + 1}/{ev['count']})…", err=True)
+    assert result is not None
+    written = _write_comparison(result, out_dir) if out_dir else []
+    if events:
+        click.echo(json.dumps({"event": "done", "result": result.to_dict(), "written": written}))
+        return
+    if as_json:
+        _json({**result.to_dict(), "written": written})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        *result.COLUMNS, title=f"{escape(result.corpus)}: {result.level} models, {seconds:g} s each"
+    )
+    for row in result.rows:
+        table.add_row(*(escape(c) for c in result.cells(row)))
+    console = Console()
+    console.print(table)
+    console.print(escape(result.verdict))
+    for path in written:
+        console.print(f"wrote {escape(path)}")
+
+
+def _write_comparison(result: Any, out_dir: Path) -> list[str]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "compare.md", out_dir / "compare.csv", out_dir / "compare.json"]
+        paths[0].write_text(result.markdown(), encoding="utf-8")
+        paths[1].write_text(result.csv(), encoding="utf-8")
+        paths[2].write_text(
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        raise LmtuiError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    return [str(p) for p in paths]
+
+
+COMMANDS = [explain, gradients, compare]
