@@ -231,4 +231,32 @@ def _write_comparison(result: Any, out_dir: Path) -> list[str]:
     return [str(p) for p in paths]
 
 
-COMMANDS = [explain, gradients, compare]
+@click.command()
+@click.argument("name")
+@click.argument("text")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True, help="Units per feature.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with every activation).")
+def neurons(name: str, text: str, top: int, as_json: bool) -> None:
+    """Which hidden units of char run NAME follow simple features of TEXT (quotes, brackets, line position…).
+
+    \b
+    Example: lmtui neurons scripts-lstm-char "HAMLET: (aside) \"To be\"" --top 3
+    """
+    from lmtui.lab.neurons import neurons as read_neurons
+
+    run, tokenizer, model = _load(name)
+    try:
+        data = read_neurons(model, tokenizer, text, top)
+    except ValueError as exc:
+        raise LmtuiError(f"run {name!r}: {exc}") from None
+    if as_json:
+        _json({"run": name, **data})
+        return
+    if not data["ranking"]:
+        click.echo("none of the features changes along this text; give a longer or more varied one")
+    for feature, matches in data["ranking"].items():
+        units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
+        click.echo(f"{feature}: {units}")
+
+
+COMMANDS = [explain, gradients, compare, neurons]
