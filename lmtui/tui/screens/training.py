@@ -16,10 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from lmtui.errors import LmtuiError
-from lmtui.events import Eval, Failed, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.events import Eval, Failed, Finished, GradientReach, NgramCounts, Note, Sample, Started, Step
 from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
+from lmtui.tui.widgets.gradient_reach import GradientReachChart, set_line
 from lmtui.tui.widgets.sample_view import SampleView
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
@@ -36,6 +37,8 @@ class TrainingScreen(Screen[None]):
         Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume training"),
         Binding("s", "stop", "Stop", tooltip="Stop training; the best checkpoint is kept"),
         Binding("g", "playground", "Playground", tooltip="Sample from this run's best checkpoint"),
+        Binding("v", "toggle_reach", "Gradient reach",
+                tooltip="Switch the gradient panel: global norm, or gradient reaching k steps back"),
     ]
 
     def __init__(self) -> None:
@@ -47,6 +50,7 @@ class TrainingScreen(Screen[None]):
         self.last_step: Step | None = None
         self.best_ppl: float | None = None
         self.last_ppl: float | None = None
+        self._last_reach: GradientReach | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,6 +66,7 @@ class TrainingScreen(Screen[None]):
                 yield LineChart(id="ppl-chart")
             with Vertical(id="grad-box", classes="panel"):
                 yield LineChart(id="grad-chart")
+                yield GradientReachChart(id="reach-chart")
             with Vertical(id="sample-box", classes="panel"):
                 yield SampleView("The model's writing appears here after each evaluation.", id="sample")
         with Vertical(id="ngram-box", classes="panel"):
@@ -79,6 +84,8 @@ class TrainingScreen(Screen[None]):
         loss.add_series("validation", "bright_magenta")
         self.query_one("#ppl-chart", LineChart).add_series("validation", "bright_magenta")
         self.query_one("#grad-chart", LineChart).add_series("|g|", "yellow")
+        self.query_one("#grad-chart", LineChart).add_series("clip", "red")
+        self.query_one("#reach-chart").display = False
         self.query_one("#ngram-box").display = False
         self.set_interval(0.3, self.redraw)
 
@@ -133,6 +140,8 @@ class TrainingScreen(Screen[None]):
             elif e.get("event") == "eval":
                 loss.add("validation", e["step"], e.get("val_loss"))
                 ppl.add("validation", e["step"], e.get("val_ppl"))
+            elif e.get("event") == "gradient_reach" and isinstance(e.get("norms"), list):
+                self._reach(GradientReach(e["step"], e["norms"], e.get("note", "")))
 
     # -- events from the child ------------------------------------------------------------------------------
 
@@ -144,6 +153,8 @@ class TrainingScreen(Screen[None]):
             self._step(event)
         elif isinstance(event, Eval):
             self._eval(event)
+        elif isinstance(event, GradientReach):
+            self._reach(event)
         elif isinstance(event, Sample):
             box = self.query_one("#sample-box")
             box.border_title = f"What it writes now (step {event.step:,})"
@@ -185,7 +196,14 @@ class TrainingScreen(Screen[None]):
     def _step(self, e: Step) -> None:
         self.last_step = e
         self.query_one("#loss-chart", LineChart).add("train", e.step, e.train_loss)
-        self.query_one("#grad-chart", LineChart).add("|g|", e.step, e.grad_norm)
+        grad = self.query_one("#grad-chart", LineChart)
+        grad.add("|g|", e.step, e.grad_norm)
+        clip = self.started.clip if self.started else None
+        if clip:  # the clipping threshold as a line, and the share of recent steps that went over it
+            set_line(grad, "clip", grad.first_x("|g|"), e.step, clip)
+            if e.clipped is not None:
+                self.query_one("#grad-box").border_title = (
+                    f"Gradient norm · clip {clip:g}: {e.clipped:.0%} of recent steps clipped")
         self.query_one("#progress", ProgressBar).update(progress=min(e.progress, 1.0))
         self._numbers()
 
@@ -237,6 +255,25 @@ class TrainingScreen(Screen[None]):
         if self.started and self.started.model == "ngram":
             self.query_one("#numbers", Static).update(f"{val}{test}")
         self.notify(f"{val}{test}", title=f"{e.run} finished")
+
+    def _reach(self, e: GradientReach) -> None:
+        chart = self.query_one("#reach-chart", GradientReachChart)
+        chart.show(e.step, e.norms)
+        if chart.display:
+            self.query_one("#grad-box").border_title = self._reach_title(e)
+        self._last_reach = e
+
+    def _reach_title(self, e: GradientReach | None) -> str:
+        chart = self.query_one("#reach-chart", GradientReachChart)
+        detail = (e.note or chart.summary(e.norms)) if e else "measured at each evaluation"
+        return f"Gradient reaching k steps back · {detail}"
+
+    def action_toggle_reach(self) -> None:
+        reach, grad = self.query_one("#reach-chart"), self.query_one("#grad-chart")
+        reach.display, grad.display = not reach.display, reach.display
+        box = self.query_one("#grad-box")
+        box.border_title = self._reach_title(self._last_reach) if reach.display else (
+            "Gradient norm")
 
     def _fail(self, message: str) -> None:
         self._status("failed")

@@ -34,6 +34,10 @@ class LineChart(PlotWidget, can_focus=False):
             ys.clear()
         self._dirty = True
 
+    def first_x(self, name: str) -> float | None:
+        xs = self._series[name][0]
+        return xs[0] if xs else None
+
     def count(self, name: str) -> int:
         return len(self._series[name][0])
 
