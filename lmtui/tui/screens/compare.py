@@ -39,7 +39,7 @@ def row_cells(r: dict[str, Any]) -> list[str]:
 
     return [r["label"], f"{r['parameters']:,}", f"{r['size_bytes']:,}", f"{r['train_seconds']:.2f}",
             f(r["val_ppl"], ".2f"), f(r["test_ppl"], ".2f"), f(r["bits_per_char"], ".3f"),
-            f(r["ppl_excl_oov"], ".2f"), f"{r['unk_rate']:.1%}"]
+            "–" if r["ppl_excl_oov"] is None else f"{r['ppl_excl_oov']:.2f}", f"{r['unk_rate']:.1%}"]
 
 
 class CompareScreen(Screen[None]):
