@@ -245,8 +245,9 @@ def verdict(c: Comparison) -> str:
     if needed > 100 * c.seconds:
         return head + f" Extrapolating {n.label}'s curve, it would need more than {100 * c.seconds:g} s."
     return head + (
-        f" Extrapolating {n.label}'s training curve, about {needed:,.0f} s per model would change "
-        f"it (a rough estimate: try --seconds {math.ceil(needed / 10) * 10:g})."
+        f" Extrapolating {n.label}'s training curve, it needs at least ~{needed:,.0f} s per model: "
+        f"a lower bound, since its learning rate decays over its budget and steepens the curve's end "
+        f"(try --seconds {math.ceil(needed / 10) * 20:g})."
     )
 
 
