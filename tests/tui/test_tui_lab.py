@@ -196,3 +196,16 @@ def test_gradient_reach_snapshot_80x24(snap_compare) -> None:
 def test_gradient_reach_snapshot_120x36(snap_compare) -> None:
     assert snap_compare(make_app(mode="training"), terminal_size=(120, 36),
                         run_before=_dashboard_reach())
+
+
+def test_model_form_sets_both_tbptt_lengths():
+    from lmtui.models import ModelConfig
+    from lmtui.training import TrainConfig
+    from lmtui.tui.screens.model import FIELDS
+    from lmtui.tui.trainer_process import train_argv
+
+    fields = {f.name: f for f in FIELDS}
+    assert "lstm" in fields["k1"].families and "window" not in fields["k1"].families
+    assert fields["seq_len"].label.startswith("k2")
+    argv = train_argv("scripts", ModelConfig(model="lstm"), TrainConfig(seq_len=64, k1=16))
+    assert argv[argv.index("--k1") + 1] == "16" and argv[argv.index("--seq-len") + 1] == "64"

@@ -77,7 +77,8 @@ FIELDS = (
     Field("max_seconds", "time budget (s)", "float", NEURAL, optional=True),
     Field("steps", "max steps", "int", NEURAL, optional=True),
     Field("batch_size", "batch size", "int", NEURAL),
-    Field("seq_len", "sequence length", "int", NEURAL),
+    Field("seq_len", "k2: steps back (seq len)", "int", NEURAL),
+    Field("k1", "k1: tokens per update", "int", RECURRENT, optional=True),  # truncated BPTT (issue 11.4)
     Field("lr", "learning rate", "float", NEURAL),
     Field("clip", "gradient clip", "float", NEURAL),
     Field("eval_every", "eval every", "int", NEURAL),
