@@ -24,6 +24,7 @@ def test_compare_small_corpus_tiny_budget(english_file, tmp_path):
                            "--out", out, "--json"))
     assert [r["label"] for r in data["rows"]] == ["1gram", "3gram", "rnn"]
     names = [r["run"] for r in data["rows"]]
+    assert names == ["english-1gram-char", "english-3gram-char", "english-rnn-char"]
     loaded = [runs.load_run(n) for n in names]
     assert len({tuple(r.tokenizer().vocab) for r in loaded}) == 1  # one vocabulary for every row
     for r, run in zip(data["rows"], loaded, strict=True):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model, tiny_train
 from lab_util import invoke, json_out, ok, one_line_error
 
 from lmtui import runs
@@ -13,28 +12,32 @@ from lmtui.events import GradientReach, Step
 from lmtui.lab.gradients import fixed_batch, gradient_reach
 from lmtui.models import ModelConfig
 from lmtui.models.neural import WindowModel
-from lmtui.training import Job, train
+from lmtui.training import Job, TrainConfig, train
+
+
+def tiny(kind: str, **train) -> tuple[ModelConfig, TrainConfig]:
+    model = ModelConfig(model=kind, level="char", embed=16, hidden=32, layers=1, context=4)
+    base = dict(steps=100, max_seconds=None, batch_size=16, seq_len=48, lr=1e-2, warmup=5, eval_every=50,
+                sample_length=20, device="cpu", seed=1)
+    return model, TrainConfig(**(base | train))
 
 
 @pytest.fixture(scope="module")
-def rnn_and_lstm(tmp_path_factory):
+def rnn_and_lstm(tmp_path_factory, trained_home):
     """An RNN and an LSTM trained alike (seeded, 100 steps on the English-like text)."""
     import os
-
-    from conftest import ENGLISH
+    import shutil
 
     home = tmp_path_factory.mktemp("grad-home")
     path = home / "english.txt"
-    path.write_text(ENGLISH, encoding="utf-8")
+    shutil.copy(trained_home.parent / "english.txt", path)  # the session's text (tests/conftest.py)
     old = os.environ.get("LMTUI_HOME")
     os.environ["LMTUI_HOME"] = str(home)
     try:
         out = {}
         for kind in ("rnn", "lstm"):
-            cfg = tiny_model(kind, embed=16, hidden=32)
-            budget = tiny_train(steps=100, seq_len=48, batch_size=16, eval_every=50)
-            job = Job(str(path), cfg, budget, name=kind)
-            out[kind] = [e for e in train(job)]
+            model, budget = tiny(kind)
+            out[kind] = list(train(Job(str(path), model, budget, name=kind)))
         yield home, out
     finally:
         if old is None:
@@ -69,10 +72,12 @@ def test_gradient_reach_is_an_event_at_each_evaluation(rnn_and_lstm):
 
 
 def test_clipped_share_counts_clipped_steps(english_file):
-    events = list(train(Job(str(english_file), tiny_model("rnn"), tiny_train(steps=12, clip=1e-6), name="c")))
+    model, budget = tiny("rnn", steps=12, clip=1e-6, seq_len=16, batch_size=8)
+    events = list(train(Job(str(english_file), model, budget, name="c")))
     steps = [e for e in events if isinstance(e, Step)]
     assert steps and all(e.clipped == 1.0 for e in steps)  # every gradient is over a tiny threshold
-    events = list(train(Job(str(english_file), tiny_model("rnn"), tiny_train(steps=12, clip=0), name="d")))
+    model, budget = tiny("rnn", steps=12, clip=0, seq_len=16, batch_size=8)
+    events = list(train(Job(str(english_file), model, budget, name="d")))
     assert all(e.clipped is None for e in events if isinstance(e, Step))  # clipping off: nothing to count
     started = events[0]
     assert started.clip == 0

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_model, tiny_train
 from lab_util import invoke, json_out, ok
 
 from lmtui import runs
@@ -61,8 +60,8 @@ def test_eval_json_with_a_capped_vocabulary(english_file):
     assert "<unk>" in table and f"{run.metrics['val_unk_rate']:.1%}" in table
 
 
-def test_word_level_neural_run_stores_unk_metrics(english_file):
-    job = Job(str(english_file), tiny_model("gru", level="word"), tiny_train(steps=4, max_vocab=30), name="w")
+def test_word_level_neural_run_stores_unk_metrics(english_file, model_cfg, train_cfg):
+    job = Job(str(english_file), model_cfg("gru", level="word"), train_cfg(steps=4, max_vocab=30), name="w")
     list(train(job))
     m = runs.load_run("w").metrics
     assert m["val_unk_rate"] > 0 and math.isfinite(m["val_ppl_excl_oov"])

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -149,6 +150,7 @@ def jobs(
     corpus: str, labels: list[str], seconds: float, level: str, encoding: str | None = None, seed: int = 1337
 ) -> list[tuple[str, Any]]:
     """The training job of each label: its preset, with the shared budget and seed."""
+    from lmtui import runs
     from lmtui.presets import preset_configs
     from lmtui.training import Job
 
@@ -161,7 +163,9 @@ def jobs(
         else:
             train_cfg = replace(train_cfg, max_seconds=seconds, steps=None)
         train_cfg = replace(train_cfg, seed=seed)
-        out.append((label, Job(corpus, model_cfg, train_cfg, encoding=encoding)))
+        # named for what they are ("scripts-3gram-char"), not five "scripts-ngram-char-N" runs
+        name = runs.unique_name(f"{Path(corpus).stem or 'text'}-{label}-{level}")
+        out.append((label, Job(corpus, model_cfg, train_cfg, name=name, encoding=encoding)))
     return out
 
 
