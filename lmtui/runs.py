@@ -175,6 +175,8 @@ class Run:
             "val_unk_rate": m.get("val_unk_rate"),
             "val_ppl_excl_oov": m.get("val_ppl_excl_oov"),
             "val_ppl_infinite": bool(m.get("val_ppl_infinite")),
+            # n-gram runs: share of validation n-grams of the model's order never seen in training
+            "unseen_at_order": (m.get("sparsity_by_order") or [{}])[-1].get("unseen"),
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
         }

@@ -43,6 +43,7 @@ def test_sparsity_in_eval_metrics_and_event(english_file):
     splits = split_text(load_text(str(english_file))[1])
     val = run.tokenizer().encode(splits.val).astype(np.int64)
     stored = run.metrics["sparsity_by_order"]
+    assert run.summary()["unseen_at_order"] == stored[-1]["unseen"] and len(stored) == 4
     assert stored == [o.to_dict() for o in sparsity_by_order(model, val)]
     data = json_out(invoke("eval", "ng", "--json"))
     assert [o["order"] for o in data["sparsity"]] == [1, 2, 3, 4]

@@ -209,3 +209,35 @@ def test_model_form_sets_both_tbptt_lengths():
     assert fields["seq_len"].label.startswith("k2")
     argv = train_argv("scripts", ModelConfig(model="lstm"), TrainConfig(seq_len=64, k1=16))
     assert argv[argv.index("--k1") + 1] == "16" and argv[argv.index("--seq-len") + 1] == "64"
+
+
+def _lab_view(key: str, prime: str, loaded):
+    async def open_view(pilot: Pilot) -> None:
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        screen.query_one("#prime", Input).value = prime
+        await pilot.press(key)
+        await wait_for(pilot, lambda: loaded(pilot.app.screen), 60, "the lab child")
+        await settle(pilot)
+
+    return open_view
+
+
+def test_explain_view_snapshot_80x24(snap_compare, trained_runs: Path) -> None:
+    view = _lab_view("f7", "The old sailor", lambda s: getattr(s, "data", None) is not None)
+    assert snap_compare(make_app(run="ngram-run"), terminal_size=(80, 24), run_before=view)
+
+
+def test_explain_view_snapshot_120x36(snap_compare, trained_runs: Path) -> None:
+    view = _lab_view("f7", "The old sailor", lambda s: getattr(s, "data", None) is not None)
+    assert snap_compare(make_app(run="ngram-run"), terminal_size=(120, 36), run_before=view)
+
+
+def test_neuron_view_snapshot_80x24(snap_compare, trained_runs: Path) -> None:
+    view = _lab_view("f8", 'The "old" sailor', lambda s: getattr(s, "neurons", None) is not None)
+    assert snap_compare(make_app(run="lstm-run"), terminal_size=(80, 24), run_before=view)
+
+
+def test_neuron_view_snapshot_120x36(snap_compare, trained_runs: Path) -> None:
+    view = _lab_view("f8", 'The "old" sailor', lambda s: getattr(s, "neurons", None) is not None)
+    assert snap_compare(make_app(run="lstm-run"), terminal_size=(120, 36), run_before=view)
