@@ -241,3 +241,20 @@ def test_neuron_view_snapshot_80x24(snap_compare, trained_runs: Path) -> None:
 def test_neuron_view_snapshot_120x36(snap_compare, trained_runs: Path) -> None:
     view = _lab_view("f8", 'The "old" sailor', lambda s: getattr(s, "neurons", None) is not None)
     assert snap_compare(make_app(run="lstm-run"), terminal_size=(120, 36), run_before=view)
+
+
+@run_async
+async def test_dashboard_says_an_unsmoothed_perplexity_is_infinite() -> None:
+    from lmtui.events import Finished, NgramCounts
+
+    app = make_app(mode="training")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        for event in (Started("s-ngram-word", "speeches", "ngram", "word", 10_001, 9, 9, 100, 10, None, None),
+                      NgramCounts(3, [10, 20, 30], 0.1, [0.0, 0.2, 0.6], [80, 800, 8000]),
+                      Finished("s-ngram-word", 1, "done", None, None, None, None, 0.5, 100, 10, 10)):
+            screen.post_message(TrainerEvent(event))
+        await pilot.pause(0.3)
+        assert "perplexity infinite" in text_of(screen, "#message")
+        table = text_of(screen, "#ngram-counts")
+        assert "unseen in validation" in table and "60.0%" in table

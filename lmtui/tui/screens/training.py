@@ -250,6 +250,8 @@ class TrainingScreen(Screen[None]):
         self._status("finished")
         test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
         val = f"validation perplexity {e.val_ppl:.2f}" if e.val_ppl else "no validation score"
+        if e.val_ppl is None and self.started and self.started.model == "ngram":  # unsmoothed (mle) counts
+            val = "validation perplexity infinite: some tokens got probability 0 (lmtui eval says how many)"
         self._message(f"✓ {e.run} finished ({REASONS.get(e.reason, e.reason)}) after {e.step:,} steps, "
                       f"{duration(e.elapsed)}: {val}{test}. Press g to sample from it.", "success")
         if self.started and self.started.model == "ngram":
