@@ -500,32 +500,47 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         from lmtui.training import complete_evaluation
 
         stored = complete_evaluation(name, encoding)
-        loss = stored["test_loss"]
-    else:
-        loss = run.load_model().cross_entropy(ids)
-    result = {
-        "run": name,
-        "text": source,
-        "tokens": int(len(ids)),
-        "chars": len(text),
-        "unk_rate": float((ids == 0).mean()),
-        "loss": loss,
-        "perplexity": math.exp(min(loss, 700)),
-        "bits_per_char": loss * (len(ids) - 1) / len(text) / math.log(2),
-        "stored": pending,  # True: the run's pending validation and test figures were computed and saved
-    }
+    from lmtui.lab.scoring import score
+
+    model = run.load_model()
+    scored = score(model, ids, len(text))
+    result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
+    result["stored"] = pending  # True: the run's pending validation and test figures were computed and saved
     if pending:
         result.update(val_loss=stored["val_loss"], val_perplexity=stored["val_ppl"])
+    if run.model_config.model == "ngram":
+        from lmtui.lab.sparsity import sparsity_by_order
+
+        result["sparsity"] = [o.to_dict() for o in sparsity_by_order(model, ids)]
     if as_json:
         print_json(result)
-    else:
+        return
+    click.echo(f"{name} on {source}: {_eval_line(scored)}")
+    for o in result.get("sparsity", []):
         click.echo(
-            f"{name} on {source}: {result['tokens']:,} tokens, loss {loss:.4f} nats, "
-            f"perplexity {result['perplexity']:.2f}, {result['bits_per_char']:.3f} bits/char, "
-            f"unknown {result['unk_rate']:.2%}"
+            f"  order {o['order']}: {o['unseen']:6.1%} of its {o['held_out']:,} n-grams never seen in "
+            f"training ({o['context_unseen']:.1%} with an unseen context); {o['stored']:,} stored, "
+            f"{o['bytes']:,} bytes"
         )
-        if pending:
-            click.echo(f"stored with the run: validation perplexity {stored['val_ppl']:.2f}")
+    if pending:
+        click.echo(f"stored with the run: validation perplexity {stored['val_ppl']:.2f}")
+
+def _eval_line(s: Any) -> str:
+    """One plain line for a lab.scoring.Score: infinite perplexity and the <unk> share said in words."""
+    if s.zero_prob_tokens:
+        head = (
+            f"{s.tokens:,} tokens, perplexity infinite: {s.zero_prob_tokens:,} of {s.predicted:,} tokens got "
+            f"probability 0 (never seen after their context; unsmoothed counts give them nothing)"
+        )
+    else:
+        head = (
+            f"{s.tokens:,} tokens, loss {s.loss:.4f} nats, perplexity {s.ppl:.2f}, "
+            f"{s.bits_per_char:.3f} bits/char"
+        )
+    if not s.unk_tokens:
+        return head + ", no unknown tokens"
+    excl = "infinite" if not math.isfinite(s.ppl_excl_oov) else f"{s.ppl_excl_oov:.2f}"
+    return head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
 
 
 # -- runs
@@ -562,8 +577,14 @@ def runs_(as_json: bool) -> None:
     def num(v: Any, fmt: str) -> str:
         return format(v, fmt) if isinstance(v, int | float) else "-"
 
+    def ppl(r: dict[str, Any], split: str) -> str:  # `lmtui eval NAME` fills a pending one
+        if r.get("eval_pending"):
+            return "pending"
+        return "∞" if r.get(f"{split}_ppl_infinite") else num(r[f"{split}_ppl"], ".2f")
+
     table = Table(
-        "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "time", "status"
+        "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "<unk>", "time",
+        "status",
     )
     for r in rows:
         table.add_row(
@@ -572,9 +593,10 @@ def runs_(as_json: bool) -> None:
             r["model"],
             r["level"],
             num(r["parameters"], ","),
-            "pending" if r.get("eval_pending") else num(r["val_ppl"], ".2f"),  # `lmtui eval NAME` fills it
-            "pending" if r.get("eval_pending") else num(r["test_ppl"], ".2f"),
+            ppl(r, "val"),
+            ppl(r, "test"),
             num(r["bits_per_char"], ".3f"),
+            num(r.get("val_unk_rate"), ".1%"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",
         )
@@ -692,6 +714,15 @@ def _wrote(name: str, path: Path, as_json: bool) -> None:
     else:
         click.echo(f"wrote {path}")
 
+
+def _add_lab_commands() -> None:
+    from lmtui.cli_lab import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_lab_commands()
 
 if __name__ == "__main__":
     main()

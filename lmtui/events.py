@@ -47,6 +47,7 @@ class Started(Event):
     max_seconds: float | None
     start_step: int = 0
     device: str = "cpu"
+    clip: float | None = None  # gradient-norm clipping threshold (0: off; None: not trained by gradients)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Step(Event):
     elapsed: float
     eta: float | None
     progress: float
+    clipped: float | None = None  # share of the steps since the last Step event whose gradient was clipped
 
 
 @dataclass
@@ -82,6 +84,16 @@ class Eval(Event):
     elapsed: float
     scope: str = "full"  # "full": the whole validation split; "slice": a fixed cheap slice of it
     tokens: int | None = None  # validation tokens scored (the slice's size, or the whole split's)
+
+
+@dataclass
+class GradientReach(Event):
+    """At an evaluation: mean ‖∂loss_T / ∂x_{T-k}‖ for k = 1..K on a fixed batch (lmtui.lab.gradients)."""
+
+    kind: ClassVar[str] = "gradient_reach"
+    step: int
+    norms: list[float] = field(default_factory=list)  # norms[k - 1] for k = 1..K
+    note: str = ""
 
 
 @dataclass
@@ -109,6 +121,9 @@ class NgramCounts(Event):
     order: int
     counts: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    # per order 1..n (lmtui.lab.sparsity): share of validation n-grams never seen in training, bytes stored
+    unseen: list[float] = field(default_factory=list)
+    bytes: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -149,7 +164,8 @@ class Failed(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (Started, Step, Eval, Sample, Checkpoint, NgramCounts, Note, Finished, Failed)
+    cls.kind: cls
+    for cls in (Started, Step, Eval, GradientReach, Sample, Checkpoint, NgramCounts, Note, Finished, Failed)
 }
 
 

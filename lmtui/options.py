@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmtui.errors import LmtuiError, OptionError
+from lmtui.models import SMOOTHINGS
 
 NGRAM = ("ngram",)
 NEURAL = ("window", "rnn", "lstm", "gru")
@@ -105,8 +106,8 @@ OPTIONS: tuple[Option, ...] = (
         "smoothing",
         "choice",
         NGRAM,
-        "n-gram smoothing: Kneser-Ney, add-k or backoff.",
-        choices=("kn", "add-k", "backoff"),
+        "n-gram smoothing: Kneser-Ney, add-k, backoff, or mle (none: unseen words get probability 0).",
+        choices=SMOOTHINGS,
     ),
     _model("k", "add-k's k", "float", NGRAM, "add-k's k: 1 is Laplace, else Lidstone.", low=0, low_open=True),
     _model(
@@ -178,7 +179,7 @@ OPTIONS: tuple[Option, ...] = (
         "k1",
         "tokens between updates (k1)",
         "int",
-        NEURAL,
+        RECURRENT,
         "Tokens read between updates, at most --seq-len (default: --seq-len).",
         low=1,
         optional=True,

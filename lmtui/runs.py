@@ -156,6 +156,13 @@ class Run:
             "val_ppl": m.get("val_ppl"),
             "test_ppl": m.get("test_ppl"),
             "bits_per_char": m.get("bits_per_char"),
+            # what a perplexity hides (lmtui.lab.metrics): the <unk> share, and probability-0 tokens
+            "val_unk_rate": m.get("val_unk_rate"),
+            "val_ppl_excl_oov": m.get("val_ppl_excl_oov"),
+            "val_ppl_infinite": bool(m.get("val_ppl_infinite")),
+            "test_ppl_infinite": bool(m.get("test_ppl_infinite")),
+            # n-gram runs: share of validation n-grams of the model's order never seen in training
+            "unseen_at_order": (m.get("sparsity_by_order") or [{}])[-1].get("unseen"),
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
             "eval_pending": bool(self.meta.get("eval_pending")),  # stopped before its full evaluation

@@ -142,3 +142,23 @@ def save_card(record: SampleRecord, folder: Path, stem: str | None = None) -> Pa
     path = folder / f"{stem or next_free(folder)}.svg"
     path.write_text(card_svg(record), encoding="utf-8")
     return path
+
+
+def neuron_card_svg(run: str, text: str, activations: list[float], caption: str, width: int = 72) -> str:
+    """An SVG card of a text coloured by one hidden unit's activation (the playground's neuron view)."""
+    from lmtui.tui.widgets.neuron_view import coloured_text
+
+    console = Console(record=True, width=width, file=io.StringIO(), color_system="truecolor",
+                      force_terminal=True)
+    console.print(Panel(coloured_text(text, activations), title=f"[b]{run}[/b]", subtitle="lmtui",
+                        padding=(1, 2)))
+    console.print(Text(f"{caption}\nred: activation above 0, blue: below 0", style="dim"))
+    return console.export_svg(title=f"lmtui · {run} · {caption}")
+
+
+def save_neuron_card(folder: Path, run: str, text: str, activations: list[float], caption: str) -> Path:
+    """Write the neuron card as ``neuron-NNN.svg`` in ``folder`` (the run's samples/)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{next_free(folder, 'neuron')}.svg"
+    path.write_text(neuron_card_svg(run, text, activations, caption), encoding="utf-8")
+    return path

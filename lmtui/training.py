@@ -23,7 +23,20 @@ import numpy as np
 from lmtui import memory, runs
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
-from lmtui.events import Checkpoint, Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.events import (
+    Checkpoint,
+    Eval,
+    Event,
+    Finished,
+    GradientReach,
+    NgramCounts,
+    Note,
+    Sample,
+    Started,
+    Step,
+)
+from lmtui.lab.metrics import finish_metrics
+from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class
 from lmtui.timing import Session, eval_gap, slice_tokens, spacing
 from lmtui.tokens import Tokenizer, build_and_encode
@@ -349,6 +362,7 @@ def _finish(
     metrics.update(parameters=model.num_parameters(), size_bytes=model.size_bytes())
     if full:
         metrics.update(_full_metrics(data, model))
+        metrics.update(finish_metrics(model, data.val, data.test))  # <unk> shares, zero-prob counts
         run.meta.pop("eval_pending", None)
     else:  # figures of older weights would be wrong: the table shows "pending" until `lmtui eval`
         metrics.update(val_loss=None, val_ppl=None, bits_per_char=None, test_loss=None, test_ppl=None)
@@ -393,7 +407,9 @@ def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any
             run.corpus_spec(), run.model_config.level, cfg, run.tokenizer(), encoding or run.encoding
         )
         metrics = run.meta.setdefault("metrics", {})
-        metrics.update(_full_metrics(data, run.load_model()))
+        model = run.load_model()
+        metrics.update(_full_metrics(data, model))
+        metrics.update(finish_metrics(model, data.val, data.test))
         metrics.update(val_tokens=len(data.val), test_tokens=len(data.test))
         run.meta.pop("eval_pending", None)
         run.save_meta()
@@ -415,6 +431,7 @@ def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: in
         job.train.max_seconds,
         step,
         device,
+        job.train.clip if job.model.model != "ngram" else None,
     )
 
 
@@ -425,7 +442,15 @@ def _train_ngram(job: Job, run: runs.Run, data: Data, session: Session) -> Itera
     seconds = time.perf_counter() - t0
     yield _started(job, run, data, model, 0, "cpu")
     yield from (Note(message) for message in data.notes)
-    yield NgramCounts(job.model.order, list(model.counts_per_order()), seconds)
+    by_order = sparsity_by_order(model, data.val)
+    run.meta["metrics"]["sparsity_by_order"] = [o.to_dict() for o in by_order]
+    yield NgramCounts(
+        job.model.order,
+        list(model.counts_per_order()),
+        seconds,
+        [o.unseen for o in by_order],
+        [o.bytes for o in by_order],
+    )
     runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
     session.loop_ended = time.perf_counter()
     finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0, session)
@@ -519,6 +544,7 @@ def _train_neural(
     paused_for = 0.0
     last_emit, tokens_since, t_since = 0.0, 0, t_start
     last_step: Step | None = None
+    clipped_since = steps_since = 0  # steps whose gradient norm went over --clip, since the last Step event
     reason = "done"
 
     def elapsed() -> float:
@@ -568,6 +594,7 @@ def _train_neural(
         yield ev
         yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
         yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
+        yield from _gradient_reach(run, model, data, step, k2)
         last_eval_end = last_save = time.perf_counter()
         session.eval_cost = last_eval_end - t0
 
@@ -612,6 +639,8 @@ def _train_neural(
                 f"the {what} became {loss_value if what == 'loss' else grad_norm} at step {step + 1}; "
                 f"training stopped and the last good checkpoint is kept (try a lower --lr or --clip)"
             )
+        clipped_since += grad_norm > max_norm
+        steps_since += 1
         opt.step()
         # seeded by step, so a resumed run restarts the same streams an uninterrupted one would
         restart_rng = np.random.default_rng((cfg.seed, step))
@@ -625,10 +654,12 @@ def _train_neural(
         if now - last_emit >= 0.2 or due:
             rate = tokens_since / max(now - t_since, 1e-9)
             eta = _eta(target_steps, step, elapsed(), budget_total(), now - t_since, tokens_since, batch * k1)
-            last_step = Step(step, loss_value, grad_norm, lr, rate, elapsed(), eta, progress())
+            clipped = clipped_since / steps_since if cfg.clip > 0 and steps_since else None
+            last_step = Step(step, loss_value, grad_norm, lr, rate, elapsed(), eta, progress(), clipped)
             runs.append_event(run, last_step.to_dict())
             yield last_step
             last_emit, tokens_since, t_since = now, 0, now
+            clipped_since = steps_since = 0
         if due:
             yield from evaluate()
         elif now - last_save >= cfg.checkpoint_every:  # a kill loses at most this much work
@@ -665,6 +696,20 @@ def _eval_rate(model: LanguageModel, val: np.ndarray) -> float:
     t0 = time.perf_counter()
     model.cross_entropy(probe)
     return max(len(probe) / max(time.perf_counter() - t0, 1e-6), 1.0)
+
+
+def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, k2: int) -> Iterator[Event]:
+    """How far back gradients reach, at each evaluation: one forward and backward pass on a fixed batch
+    (about one training step; BENCHMARKS.md "gradient reach")."""
+    from lmtui.lab.gradients import DEFAULT_K, gradient_reach
+
+    try:
+        reach = gradient_reach(model, data.val, min(DEFAULT_K, k2))
+    except ValueError:  # a validation split shorter than one window: nothing to measure
+        return
+    ev = GradientReach(step, reach.norms, reach.note)
+    runs.append_event(run, ev.to_dict())
+    yield ev
 
 
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as

@@ -16,7 +16,7 @@ import numpy as np
 
 MODEL_KINDS = ("ngram", "window", "rnn", "lstm", "gru")
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
-SMOOTHINGS = ("kn", "add-k", "backoff")
+SMOOTHINGS = ("kn", "add-k", "backoff", "mle")
 
 
 class JsonConfig:

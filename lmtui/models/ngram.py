@@ -20,6 +20,10 @@ Smoothing moves probability mass from seen to unseen continuations:
 * ``add-k``: (c(h w) + k) / (c(h) + k V) for the longest context h seen in training (k = 1 is Laplace,
   other k Lidstone). A context never seen in training says nothing about what follows it, so its longest
   seen suffix is used instead, down to the unigram add-k distribution (h empty, c(h) = training tokens).
+* ``mle``: no smoothing, c(h w) / c(h) (add-k with k = 0) for the longest context seen in training. A word
+  never seen after h gets probability zero, so one such test token makes perplexity infinite: the
+  lecture's first sparsity problem, kept visible on purpose. Sampling from it only ever writes n-grams it
+  has seen.
 
 kn and backoff are stored exactly as an ARPA file stores them: per k-gram its full probability P(w | h)
 and per context its backoff weight gamma(h), so that P(w | h) = P(h w) when ``h w`` is stored and
@@ -41,6 +45,7 @@ MAX_ORDER = 6
 KN_FALLBACK = (0.5, 1.0, 1.5)
 BACKOFF_FALLBACK = 0.5
 LN10 = math.log(10.0)
+COUNTING = ("add-k", "mle")  # smoothings stored as plain counts, scored from them at query time
 
 State = tuple[int, ...]
 
@@ -112,7 +117,11 @@ class NgramModel(LanguageModel):
         n, v = self.order, vocab_size
         self.counts = [tensors[f"count_{k}"] for k in range(1, n + 1)]
         self.keys = [np.arange(v, dtype=np.int64)] + [tensors[f"keys_{k}"] for k in range(2, n + 1)]
-        if config.smoothing == "add-k":
+        self._counting = config.smoothing in COUNTING
+        self._k = 0.0 if config.smoothing == "mle" else float(config.k)
+        if not self.counts[0].any():
+            self._k = 1.0  # nothing counted at all: uniform is the only estimate (mle would be 0 / 0)
+        if self._counting:
             # c(h) of each context = sum of its children's counts (not h's own count: h may end the text).
             self.context_total = [np.array([float(self.counts[0].sum())])] + [
                 np.bincount(self.keys[m] // v, weights=self.counts[m], minlength=len(self.keys[m - 1]))
@@ -146,7 +155,7 @@ class NgramModel(LanguageModel):
             rows = inverse.astype(np.int64)
         tensors = {f"count_{k + 1}": c for k, c in enumerate(counts)}
         tensors |= {f"keys_{k + 1}": keys[k] for k in range(1, n)}
-        if config.smoothing != "add-k":
+        if config.smoothing not in COUNTING:
             tensors |= _discounted(config.smoothing, counts, keys, suffix, v)
         return cls(config, vocab_size, tensors)
 
@@ -159,7 +168,7 @@ class NgramModel(LanguageModel):
             f"count_{k}": ("int64", (sizes[k - 1],)) for k in range(1, n + 1)
         }
         want |= {f"keys_{k}": ("int64", (sizes[k - 1],)) for k in range(2, n + 1)}
-        if config.smoothing != "add-k":
+        if config.smoothing not in COUNTING:
             want |= {f"logp_{k}": ("float64", (sizes[k - 1],)) for k in range(1, n + 1)}
             want |= {f"logbow_{k}": ("float64", (sizes[k - 1],)) for k in range(1, n)}
             want["discounts"] = ("float64", (n, 3))
@@ -202,7 +211,7 @@ class NgramModel(LanguageModel):
         if len(t) < 2:
             return np.zeros(0)
         rows, n = self._rows(t), self.order
-        if self.config.smoothing == "add-k":
+        if self._counting:
             # Longest seen context wins: later (longer) orders overwrite where their context was seen.
             total = np.full(len(t) - 1, self.context_total[0][0])
             count = self.counts[0][t[1:]].astype(np.float64)
@@ -212,7 +221,8 @@ class NgramModel(LanguageModel):
                 seen[seen] = self.context_total[m][ctx[seen]] > 0
                 total[seen] = self.context_total[m][ctx[seen]]
                 count[seen] = np.where(gram[seen] >= 0, self.counts[m][np.maximum(gram[seen], 0)], 0)
-            return np.log((count + self.config.k) / (total + self.config.k * self.vocab_size))
+            with np.errstate(divide="ignore"):  # mle: an unseen continuation has log 0 = -inf
+                return np.log((count + self._k) / (total + self._k * self.vocab_size))
         # Backoff: take the longest stored k-gram's log P, plus log gamma of every longer context passed over.
         out, done = np.zeros(len(t) - 1), np.zeros(len(t) - 1, dtype=bool)
         for k in range(n, 0, -1):
@@ -246,7 +256,7 @@ class NgramModel(LanguageModel):
 
     def _log_probs(self, state: State) -> np.ndarray:
         v = self.vocab_size
-        if self.config.smoothing == "add-k":
+        if self._counting:
             m, row = 0, 0
             for m in range(len(state), -1, -1):  # longest context seen in training
                 row = self._row(state[-m:]) if m else 0
@@ -255,7 +265,8 @@ class NgramModel(LanguageModel):
             count = np.zeros(v)
             s = self._children(m, row) if m else slice(0, v)
             count[self.keys[m][s] % v] = self.counts[m][s]
-            return np.log((count + self.config.k) / (self.context_total[m][row] + self.config.k * v))
+            with np.errstate(divide="ignore"):
+                return np.log((count + self._k) / (self.context_total[m][row] + self._k * v))
         logp = self.logp[0].copy()
         for m in range(1, len(state) + 1):  # P(.|h) = gamma(h) P(.|h[1:]), overwritten where h w is stored
             row = self._row(state[-m:])
@@ -309,8 +320,13 @@ class NgramModel(LanguageModel):
         newline token, ``<s>`` and ``</s>`` are added at -99 (KenLM requires them): score with
         ``bos=False, eos=False`` to match lmtui. KenLM itself reads only order >= 2. add-k has no backoff
         form (an unseen word's k / (c(h) + kV) is not a weight times a lower-order distribution), so it
-        raises ValueError.
+        raises ValueError; so does mle, whose unseen words have probability 0 (log 0 has no ARPA form).
         """
+        if self.config.smoothing == "mle":
+            raise ValueError(
+                "ARPA cannot hold an unsmoothed (mle) model: words never seen after a context have "
+                "probability 0, and log 0 has no ARPA form; train with --smoothing kn or backoff to export"
+            )
         if self.config.smoothing == "add-k":
             raise ValueError("ARPA export supports kn and backoff smoothing")
         v = self.vocab_size

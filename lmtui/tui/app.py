@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from lmtui.control import silence_terminal
+from lmtui.tui.screens.compare import CompareScreen
 from lmtui.tui.screens.corpus import CorpusScreen
 from lmtui.tui.screens.playground import PlaygroundScreen
 from lmtui.tui.screens.runs import RunsScreen
@@ -32,7 +33,8 @@ from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerProcess
 
 HANGUP_GRACE = 10.0  # seconds; a stopped child ends in 1-3 (BENCHMARKS.md section 8)
-MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playground", "runs": "Runs"}
+MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playground", "runs": "Runs",
+               "compare": "Compare"}
 
 
 class LmtuiApp(App[None]):
@@ -45,7 +47,7 @@ class LmtuiApp(App[None]):
                                                                    "runs"))]
     TITLE = "lmtui"
     MODES = {"corpus": CorpusScreen, "training": TrainingScreen, "playground": PlaygroundScreen,
-             "runs": RunsScreen}
+             "runs": RunsScreen, "compare": CompareScreen}
     DEFAULT_MODE = "corpus"
     BINDINGS = [
         Binding("f1", "toggle_keys", "Keys", tooltip="Show or hide every key of this screen"),
@@ -53,6 +55,7 @@ class LmtuiApp(App[None]):
         Binding("f3", "switch_mode('training')", "Train", tooltip="The training dashboard"),
         Binding("f4", "switch_mode('playground')", "Play", tooltip="Sample from a trained model"),
         Binding("f5", "switch_mode('runs')", "Runs", tooltip="Trained runs: open, resume, delete"),
+        Binding("f6", "switch_mode('compare')", "Compare", tooltip="The perplexity table"),
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (training is stopped and saved)"),
     ]
 

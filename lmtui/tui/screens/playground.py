@@ -65,6 +65,8 @@ class PlaygroundScreen(Screen[None]):
         Binding("ctrl+s", "save", "Save", tooltip="Save the sample as .txt and .md in the run's samples/"),
         Binding("ctrl+y", "copy", "Copy", tooltip="Copy the sample to the clipboard"),
         Binding("ctrl+o", "card", "SVG card", tooltip="Export the sample as an SVG card"),
+        Binding("f7", "explain", "Why?", tooltip="Why each token: context, counts, backoff, surprise"),
+        Binding("f8", "neurons", "Neurons", tooltip="Colour the text by one hidden unit (char runs)"),
     ]
 
     def __init__(self) -> None:
@@ -359,3 +361,34 @@ class PlaygroundScreen(Screen[None]):
             self.status(f"✗ could not export the card: {exc.strerror or exc}", error=True)
             return
         self.status(f"card saved as {path}")
+
+    # -- the lab: why this word, what a neuron tracks (lmtui.tui.screens.lab) --------------------------------
+
+    def _lab_text(self) -> str | None:
+        """The prime and the sample after it: what the lab views read."""
+        if self.opened is None:
+            self.notify("Open a run first (F5).")
+            return None
+        text = self.record.full_text if self.record is not None else self.prime
+        if not text.strip():
+            self.notify("Type a prime or generate a sample first: the lab reads that text.")
+            return None
+        return text
+
+    def action_explain(self) -> None:
+        from lmtui.tui.screens.lab import ExplainScreen
+
+        text = self._lab_text()
+        if text is not None:
+            self.app.push_screen(ExplainScreen(self.opened.name, text[:2000]))
+
+    def action_neurons(self) -> None:
+        from lmtui.tui.screens.lab import NeuronScreen
+
+        text = self._lab_text()
+        if text is None:
+            return
+        if self.opened.model_config.model not in ("rnn", "lstm", "gru") or self.tokenizer.level != "char":
+            self.notify("Neurons are shown for char-level rnn, lstm and gru runs.", severity="warning")
+            return
+        self.app.push_screen(NeuronScreen(self.opened.name, text[:4000], self.opened.path / "samples"))

@@ -211,7 +211,16 @@ def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
     """One row of the table, as text, in the order of COLUMNS."""
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
-    scores = [_num(r["val_ppl"], ".2f"), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f")]
+    scores = [_val_ppl(r), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f")]
     params = _num(r["parameters"], ",")
     model = f"{r['model']} · {r['level']}"
     return [r["name"], r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
+
+
+def _val_ppl(r: dict[str, Any]) -> str:
+    """Validation perplexity, with what it hides: ∞ for probability-0 tokens, the <unk> share of word runs."""
+    if r.get("val_ppl_infinite"):
+        return "∞ (unsmoothed)"
+    unk = r.get("val_unk_rate") or 0.0
+    ppl = _num(r["val_ppl"], ".2f")
+    return f"{ppl} ({unk:.1%} <unk>)" if r["level"] == "word" and unk >= 0.0005 else ppl

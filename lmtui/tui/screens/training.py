@@ -18,12 +18,13 @@ from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static
 
 from lmtui.errors import LmtuiError
-from lmtui.events import Eval, Failed, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.events import Eval, Failed, Finished, GradientReach, NgramCounts, Note, Sample, Started, Step
 from lmtui.options import app_words
 from lmtui.tui.data import duration, human_bytes
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.tui.widgets.gradient_reach import GradientReachChart, set_line
 from lmtui.tui.widgets.sample_view import SampleView
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
@@ -45,6 +46,8 @@ class TrainingScreen(Screen[None]):
         Binding("s", "stop", "Stop", tooltip="Stop training; the best checkpoint is kept"),
         Binding("g", "playground", "Playground", tooltip="Sample from this run's best checkpoint"),
         Binding("c", "next_chart", "Next chart", tooltip="Show the next chart (a short terminal shows one)"),
+        Binding("v", "toggle_reach", "Gradient reach",
+                tooltip="Switch the gradient panel: global norm, or gradient reaching k steps back"),
     ]
     # Below 30 rows the three charts take turns (C) beside the sample, so each keeps enough rows to read.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
@@ -60,7 +63,9 @@ class TrainingScreen(Screen[None]):
         self.last_ppl: float | None = None
         self.chart = "loss"  # the chart shown when only one fits
         self.sample_step: int | None = None  # the step "What it writes now" shows
+        self.clip_note = ""  # "clip 1: 25% of recent steps clipped", under the gradient-norm chart's title
         self.stopping_since: float | None = None
+        self._last_reach: GradientReach | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,6 +78,8 @@ class TrainingScreen(Screen[None]):
             for name in CHARTS:
                 with Vertical(id=f"{name}-box", classes="panel chart-box"):
                     yield LineChart(id=f"{name}-chart")
+                    if name == "grad":  # V switches the panel to the gradient reaching k steps back
+                        yield GradientReachChart(id="reach-chart")
             with Vertical(id="sample-box", classes="panel"):
                 yield SampleView("The model's writing appears here after each evaluation.", id="sample")
         with Vertical(id="ngram-box", classes="panel"):
@@ -88,6 +95,8 @@ class TrainingScreen(Screen[None]):
         ppl.add_series(SLICE, "bright_magenta", marker="●")
         ppl.add_series(FULL, "bright_green", marker="◆")
         self.query_one("#grad-chart", LineChart).add_series("|g|", "yellow")
+        self.query_one("#grad-chart", LineChart).add_series("clip", "red")
+        self.query_one("#reach-chart").display = False
         self.query_one("#ngram-box").display = False
         self._titles()
         self.show_chart("loss")
@@ -99,6 +108,7 @@ class TrainingScreen(Screen[None]):
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
             box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
+        self.query_one("#grad-box").border_title = self._grad_title() + (" (C: next)" if short else "")
         if self.sample_step is not None:  # a resize re-titles the boxes: the sample's step stays
             self.query_one("#sample-box").border_title = f"{TITLES['sample']} (step {self.sample_step:,})"
         for name in CHARTS:
@@ -137,7 +147,7 @@ class TrainingScreen(Screen[None]):
         for chart in self.query(LineChart):
             chart.reset()
         self.query_one("#sample", SampleView).clear()
-        self.sample_step = None
+        self.sample_step, self.clip_note, self._last_reach = None, "", None
         self.redraw()  # clean axes at once, not the previous run's until the first point
         self._titles()
         self.query_one("#ngram-box").display = False
@@ -181,6 +191,8 @@ class TrainingScreen(Screen[None]):
             elif e.get("event") == "eval":
                 loss.add("validation", e["step"], e.get("val_loss"))
                 ppl.add(ppl_series(e.get("scope", "full")), e["step"], e.get("val_ppl"))
+            elif e.get("event") == "gradient_reach" and isinstance(e.get("norms"), list):
+                self._reach(GradientReach(e["step"], e["norms"], e.get("note", "")))
 
     # -- events from the child ------------------------------------------------------------------------------
 
@@ -192,6 +204,8 @@ class TrainingScreen(Screen[None]):
             self._step(event)
         elif isinstance(event, Eval):
             self._eval(event)
+        elif isinstance(event, GradientReach):
+            self._reach(event)
         elif isinstance(event, Sample):
             self.sample_step = event.step
             self._titles()
@@ -234,7 +248,14 @@ class TrainingScreen(Screen[None]):
     def _step(self, e: Step) -> None:
         self.last_step = e
         self.query_one("#loss-chart", LineChart).add("train", e.step, e.train_loss)
-        self.query_one("#grad-chart", LineChart).add("|g|", e.step, e.grad_norm)
+        grad = self.query_one("#grad-chart", LineChart)
+        grad.add("|g|", e.step, e.grad_norm)
+        clip = self.started.clip if self.started else None
+        if clip:  # the clipping threshold as a line, and the share of recent steps that went over it
+            set_line(grad, "clip", grad.first_x("|g|"), e.step, clip)
+            if e.clipped is not None:
+                self.clip_note = f"clip {clip:g}: {e.clipped:.0%} of recent steps clipped"
+                self._titles()
         self.query_one("#progress", ProgressBar).update(progress=min(e.progress, 1.0))
         self._numbers()
 
@@ -266,8 +287,12 @@ class TrainingScreen(Screen[None]):
                       box=None, padding=(0, 2), min_width=60, caption_justify="left")
         table.add_column("n", justify="right")
         table.add_column("distinct n-grams", justify="right")
+        if e.unseen:  # sparsity by order (lmtui.lab.sparsity): longer contexts are mostly never seen
+            table.add_column("unseen in validation", justify="right")
+            table.add_column("size", justify="right")
         for n, count in enumerate(e.counts, 1):
-            table.add_row(str(n), f"{count:,}")
+            extra = [f"{e.unseen[n - 1]:.1%}", human_bytes(e.bytes[n - 1])] if e.unseen else []
+            table.add_row(str(n), f"{count:,}", *extra)
         if self.started:
             s = self.started
             table.caption = (f"stored entries: {s.parameters:,} · size {human_bytes(s.size_bytes)} · "
@@ -285,6 +310,8 @@ class TrainingScreen(Screen[None]):
         self.stopping_since = None
         test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
         val = f"validation perplexity {e.val_ppl:.2f}" if e.val_ppl else "no validation score"
+        if e.val_ppl is None and ngram and not e.eval_pending:  # unsmoothed (mle) counts
+            val = "validation perplexity infinite: some tokens got probability 0 (lmtui eval says how many)"
         if e.eval_pending:
             val, test = "its full evaluation is pending", f" (F5, then E, or `lmtui eval {e.run}`)"
         if ngram:
@@ -298,6 +325,29 @@ class TrainingScreen(Screen[None]):
             self._numbers()  # without the ETA
         if self.app.screen is not self:  # here the message line says it already
             self.notify(f"{val}{test}", title=f"{e.run} finished")
+
+    def _reach(self, e: GradientReach) -> None:
+        chart = self.query_one("#reach-chart", GradientReachChart)
+        chart.show(e.step, e.norms)
+        self._last_reach = e
+        if chart.display:
+            self._titles()
+
+    def _grad_title(self) -> str:
+        """The gradient panel's title: what it shows now (the norm, or the gradient reaching back)."""
+        if self.query_one("#reach-chart").display:
+            return self._reach_title(self._last_reach)
+        return TITLES["grad"] + (f" · {self.clip_note}" if self.clip_note else "")
+
+    def _reach_title(self, e: GradientReach | None) -> str:
+        chart = self.query_one("#reach-chart", GradientReachChart)
+        detail = (e.note or chart.summary(e.norms)) if e else "measured at each evaluation"
+        return f"Gradient reaching k steps back · {detail}"
+
+    def action_toggle_reach(self) -> None:
+        reach, grad = self.query_one("#reach-chart"), self.query_one("#grad-chart")
+        reach.display, grad.display = not reach.display, reach.display
+        self._titles()
 
     def _fail(self, message: str) -> None:
         message = app_words(message)  # the child speaks the command line's words

@@ -85,6 +85,10 @@ class LineChart(PlotWidget, can_focus=False):
             series.ys.clear()
         self._dirty = True
 
+    def first_x(self, name: str) -> float | None:
+        xs = self._series[name].xs
+        return xs[0] if xs else None
+
     def count(self, name: str | None = None) -> int:
         """Points in one series, or in all of them."""
         if name is None:

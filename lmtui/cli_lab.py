@@ -1,0 +1,276 @@
+"""The lab's commands (explain, gradients, compare): thin faces on lmtui.lab, added to the main group."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lmtui.cliutil import complete_corpus, complete_run
+from lmtui.errors import LmtuiError
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _load(name: str) -> tuple[Any, Any, Any]:
+    from lmtui.runs import load_run
+
+    run = load_run(name)
+    return run, run.tokenizer(), run.load_model()
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_run)
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def explain(name: str, text: str, as_json: bool) -> None:
+    """Why each token of TEXT got its probability from run NAME: context, counts, backoff, surprise.
+
+    \b
+    Examples:
+      lmtui explain speeches-ngram-word "we shall fight on the beaches"
+      lmtui explain scripts-lstm-char "HAMLET:" --json
+    """
+    from lmtui.lab.explain import explain as explain_text
+
+    run, tokenizer, model = _load(name)
+    try:
+        ex = explain_text(model, tokenizer, text)
+    except ValueError as exc:
+        raise LmtuiError(str(exc)) from None
+    if as_json:
+        _json({"run": name, "text": text, **ex.to_dict()})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    ngram = ex.model == "ngram"
+    table = Table(title=f"{escape(name)}: why each token", title_justify="left")
+    table.add_column("token")
+    table.add_column("context", overflow="fold")
+    if ngram:
+        table.add_column("how (count / count at the order used)", overflow="fold")
+    table.add_column("P", justify="right")
+    table.add_column("bits", justify="right")
+    sep = "" if ex.level == "char" else " "
+    for t in ex.tokens:
+        ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
+        row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
+        if ngram:
+            row.append(escape(t.why))
+        row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    if not ngram and ex.tokens:
+        console.print(f"context: {escape(ex.tokens[-1].why)}")
+    if ex.unknown:
+        console.print(f"not in the vocabulary, read as <unk>: {escape(', '.join(map(repr, ex.unknown[:8])))}")
+    n = len(ex.tokens)
+    if math.isfinite(ex.log2_prob):
+        console.print(
+            f"chain rule: log2 P(text) = Σ log2 P(token | context) = {ex.log2_prob:.3f} bits "
+            f"(ln P = {ex.log2_prob * math.log(2):.3f}); perplexity = 2^({-ex.log2_prob:.3f} / {n}) "
+            f"= {ex.perplexity:.3f}"
+        )
+    else:
+        zero = sum(1 for t in ex.tokens if t.prob == 0)
+        console.print(
+            f"chain rule: {zero} token(s) got probability 0, so P(text) = 0 and perplexity is infinite "
+            f"(an unsmoothed model gives unseen n-grams nothing)"
+        )
+
+
+def _val_tokens(run: Any, tokenizer: Any, encoding: str | None = None) -> Any:
+    """The run's validation split, as its tokenizer reads it."""
+    from lmtui.corpus import load_text, split_text
+
+    _, text = load_text(run.meta["corpus"]["spec"], encoding or run.meta.get("encoding"))
+    return tokenizer.encode(split_text(text, run.meta["corpus"].get("unit", "text")).val)
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_run)
+@click.option(
+    "--k", "k_max", type=click.IntRange(1, 1000), help="Steps back to measure [100, capped by seq-len]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def gradients(name: str, k_max: int | None, as_json: bool) -> None:
+    """How much gradient reaches the input k steps back in run NAME (vanishing gradients, measured).
+
+    \b
+    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K.
+
+    \b
+    Examples:
+      lmtui gradients scripts-rnn-char
+      lmtui gradients scripts-lstm-char --k 50 --json
+    """
+    from lmtui.lab.gradients import DEFAULT_K, gradient_reach
+
+    run, tokenizer, model = _load(name)
+    if run.model_config.model == "ngram":
+        raise LmtuiError(f"run {name!r} is an n-gram model: it is counted, not trained by gradients")
+    k = k_max or min(DEFAULT_K, int(run.meta.get("train", {}).get("seq_len") or DEFAULT_K))
+    try:
+        reach = gradient_reach(model, _val_tokens(run, tokenizer), k)
+    except ValueError as exc:
+        raise LmtuiError(str(exc)) from None
+    if as_json:
+        _json({"run": name, **reach.to_dict()})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"{name}: gradient reaching k steps back"
+    table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
+    last = len(reach.norms)
+    shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
+    for k in shown:
+        norm, ratio = reach.norms[k - 1], reach.ratio(k)
+        bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
+        table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
+    console = Console()
+    console.print(table)
+    if reach.note:
+        console.print(reach.note)
+    elif reach.ratio(last) > 0:
+        console.print(
+            f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
+            f"(bars: 2 blocks per factor of 10)"
+        )
+
+
+@click.command()
+@click.argument("corpus", shell_complete=complete_corpus)
+@click.option(
+    "--models",
+    default="1gram,2gram,3gram,4gram,5gram,window,rnn,lstm,gru",
+    show_default=True,
+    help="Comma-separated: 1gram..6gram, window, rnn, lstm, gru.",
+)
+@click.option(
+    "--seconds", type=float, default=30.0, show_default=True, help="Training budget per neural model."
+)
+@click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write compare.md, .csv and .json here."
+)
+@click.option("--encoding", help="Text encoding of your file if it is not UTF-8.")
+@click.option("--events", type=click.Choice(["jsonl"]), help="Print progress as JSON lines (for the app).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the result as one JSON object.")
+def compare(
+    corpus: str,
+    models: str,
+    seconds: float,
+    level: str,
+    out_dir: Path | None,
+    encoding: str | None,
+    events: str | None,
+    as_json: bool,
+) -> None:
+    """Train several models on CORPUS with the same split, vocabulary and budget: the perplexity table.
+
+    \b
+    Every model is a run of its own in $LMTUI_HOME/runs (sample from it later). n-grams count in one pass
+    whatever the budget.
+
+    \b
+    Examples:
+      lmtui compare scripts --seconds 60 --out compare/
+      lmtui compare speeches --level word --models 2gram,3gram,lstm --json
+    """
+    from lmtui.lab.compare import parse_models, run_comparison
+
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise LmtuiError(f"--seconds must be a positive number, not {seconds}")
+    try:
+        labels = parse_models(models)
+    except ValueError as exc:
+        raise LmtuiError(f"--models: {exc}") from None
+    from lmtui.corpus import load_text
+
+    load_text(corpus, encoding)  # a missing or unreadable text fails here, before any model trains
+    result = None
+    for ev in run_comparison(corpus, labels, seconds, level, encoding):
+        if ev["event"] == "done":
+            result = ev["result"]
+        elif events:
+            click.echo(json.dumps(ev, ensure_ascii=False, default=str))
+        elif ev["event"] == "model" and not as_json:
+            click.echo(f"training {ev['label']} ({ev['index'] + 1}/{ev['count']})…", err=True)
+    assert result is not None
+    written = _write_comparison(result, out_dir) if out_dir else []
+    if events:
+        click.echo(json.dumps({"event": "done", "result": result.to_dict(), "written": written}))
+        return
+    if as_json:
+        _json({**result.to_dict(), "written": written})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        *result.COLUMNS, title=f"{escape(result.corpus)}: {result.level} models, {seconds:g} s each"
+    )
+    for row in result.rows:
+        table.add_row(*(escape(c) for c in result.cells(row)))
+    console = Console()
+    console.print(table)
+    console.print(escape(result.verdict))
+    for path in written:
+        console.print(f"wrote {escape(path)}")
+
+
+def _write_comparison(result: Any, out_dir: Path) -> list[str]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "compare.md", out_dir / "compare.csv", out_dir / "compare.json"]
+        paths[0].write_text(result.markdown(), encoding="utf-8")
+        paths[1].write_text(result.csv(), encoding="utf-8")
+        paths[2].write_text(
+            json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        raise LmtuiError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    return [str(p) for p in paths]
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_run)
+@click.argument("text")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True, help="Units per feature.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with every activation).")
+def neurons(name: str, text: str, top: int, as_json: bool) -> None:
+    """Which hidden units of char run NAME follow simple features of TEXT (quotes, brackets, line position…).
+
+    \b
+    Examples:
+      lmtui neurons scripts-lstm-char "HAMLET: (aside) \"To be\"" --top 3
+      lmtui neurons paint-colours-gru-char "Sky Blue 135 206 235" --json
+    """
+    from lmtui.lab.neurons import neurons as read_neurons
+
+    run, tokenizer, model = _load(name)
+    try:
+        data = read_neurons(model, tokenizer, text, top)
+    except ValueError as exc:
+        raise LmtuiError(f"run {name!r}: {exc}") from None
+    if as_json:
+        _json({"run": name, **data})
+        return
+    if not data["ranking"]:
+        click.echo("none of the features changes along this text; give a longer or more varied one")
+    for feature, matches in data["ranking"].items():
+        units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
+        click.echo(f"{feature}: {units}")
+
+
+COMMANDS = [explain, gradients, compare, neurons]

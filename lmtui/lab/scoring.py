@@ -1,0 +1,145 @@
+"""Per-token scores and the perplexities they give: the usual one, one excluding ``<unk>``, zero-prob counts.
+
+Perplexity is exp(mean surprise). Two things can make it mislead a learner, and both are reported beside it:
+an unsmoothed model gives some test tokens probability 0 (perplexity is then infinite, and we say how
+many tokens did it), and a capped vocabulary turns rare words into one easy ``<unk>`` token (so perplexity
+excluding ``<unk>`` targets, as KenLM reports it, is given too, with the ``<unk>`` share).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lmtui.models import LanguageModel
+
+UNK_ID = 0
+
+
+def token_log_probs(model: LanguageModel, tokens: np.ndarray) -> np.ndarray:
+    """Natural log P(tokens[i] | what precedes it) for i = 1..len-1, the same reading ``model.nll`` does."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    if len(tokens) < 2:
+        return np.zeros(0)
+    direct = getattr(model, "token_log_probs", None)
+    if direct is not None:
+        return np.asarray(direct(tokens), dtype=np.float64)
+    if hasattr(model, "net"):
+        return _neural_token_log_probs(model, tokens)
+    out, (state, logp) = [], model.start(tokens[:1])  # any other model: one token at a time
+    for token in tokens[1:].tolist():
+        out.append(float(logp[token]))
+        state, logp = model.advance(state, token)
+    return np.array(out)
+
+
+def _neural_token_log_probs(model: Any, tokens: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The neural ``nll``'s parallel streams carried chunk by chunk, keeping each token's log-prob."""
+    import torch
+    from torch.nn import functional as F
+
+    net, n = model.net, len(tokens) - 1
+    net.eval()
+    streams = max(1, min(64, n // chunk))
+    length = n // streams
+    data = torch.as_tensor(tokens, device=model.device)
+    x_all = data[: streams * length].view(streams, length)
+    y_all = data[1 : streams * length + 1].view(streams, length)
+    out = torch.empty(streams, length, dtype=torch.float64)
+    state = None
+    with torch.no_grad():
+        for i in range(0, length, chunk):
+            logits, state = net(x_all[:, i : i + chunk].contiguous(), state)
+            y = y_all[:, i : i + chunk].flatten()
+            nll = F.cross_entropy(logits.flatten(0, 1).float(), y, reduction="none")
+            out[:, i : i + chunk] = -nll.view(streams, -1).double().cpu()
+        parts = [out.flatten().numpy()]
+        if n - streams * length:  # the few tokens left over continue the last stream
+            last = _stream(state, streams - 1)
+            logits, _ = net(data[streams * length : n].view(1, -1), last)
+            rest = F.cross_entropy(logits[0].float(), data[streams * length + 1 : n + 1], reduction="none")
+            parts.append(-rest.double().cpu().numpy())
+    return np.concatenate(parts)
+
+
+def _stream(state: Any, index: int) -> Any:
+    if isinstance(state, tuple):
+        return tuple(_stream(s, index) for s in state)
+    return state[:, index : index + 1].contiguous() if state.dim() == 3 else state[index : index + 1]
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss); infinite when the loss is, never capped to a huge number that looks like a result."""
+    return math.exp(loss) if loss < 700 else math.inf
+
+
+@dataclass
+class Score:
+    """What one text's per-token scores add up to."""
+
+    tokens: int  # tokens in the text (the first one is only context)
+    predicted: int  # tokens scored: tokens - 1
+    nll: float  # total surprise in nats (inf when some token got probability 0)
+    zero_prob_tokens: int  # tokens the model gave probability exactly 0 (only unsmoothed models do)
+    unk_tokens: int  # tokens of the text that are <unk>
+    nll_known: float  # total surprise over scored tokens that are not <unk>
+    known: int  # how many scored tokens are not <unk>
+    chars: int = 0
+
+    @property
+    def loss(self) -> float:
+        return self.nll / max(self.predicted, 1)
+
+    @property
+    def ppl(self) -> float:
+        return perplexity(self.loss)
+
+    @property
+    def ppl_excl_oov(self) -> float:
+        return perplexity(self.nll_known / max(self.known, 1))
+
+    @property
+    def unk_rate(self) -> float:
+        return self.unk_tokens / max(self.tokens, 1)
+
+    @property
+    def bits_per_char(self) -> float:
+        return self.nll / max(self.chars, 1) / math.log(2)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON fields. JSON has no infinity: an infinite perplexity is null, ``perplexity_infinite`` true."""
+
+        def finite(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
+        return {
+            "tokens": self.tokens,
+            "loss": finite(self.loss),
+            "perplexity": finite(self.ppl),
+            "perplexity_infinite": not math.isfinite(self.ppl),
+            "zero_prob_tokens": self.zero_prob_tokens,
+            "bits_per_char": finite(self.bits_per_char) if self.chars else None,
+            "unk_rate": self.unk_rate,
+            "perplexity_excl_oov": finite(self.ppl_excl_oov),
+            "oov_excluded_tokens": self.predicted - self.known,
+        }
+
+
+def score(model: LanguageModel, tokens: np.ndarray, chars: int = 0) -> Score:
+    """Score a text once and keep what every honest perplexity needs."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    logp = token_log_probs(model, tokens)
+    known = tokens[1:] != UNK_ID
+    return Score(
+        tokens=len(tokens),
+        predicted=len(logp),
+        nll=float(-logp.sum()),
+        zero_prob_tokens=int(np.count_nonzero(np.isneginf(logp))),
+        unk_tokens=int(np.count_nonzero(tokens == UNK_ID)),
+        nll_known=float(-logp[known].sum()),
+        known=int(known.sum()),
+        chars=chars,
+    )

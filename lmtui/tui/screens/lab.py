@@ -1,0 +1,151 @@
+"""The playground's lab views, as modal screens over it: "why this word?" and "what a neuron tracks".
+
+Each asks a child process (``lmtui explain … --json``, ``lmtui neurons … --json``) so torch work stays out of
+the UI; the screen shows "working…" until the answer comes. The key that opened a view (or Esc) closes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from lmtui.errors import LmtuiError
+from lmtui.tui.lab_child import run_json
+from lmtui.tui.widgets.explain_table import explain_renderable
+from lmtui.tui.widgets.neuron_view import NeuronData
+
+LAB_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 96%; height: 92%; padding: 0 1; border: thick $accent 70%; background: $surface;
+}}
+{name} .lab-head {{ height: auto; padding: 0 0 1 0; }}
+{name} VerticalScroll {{ height: 1fr; }}
+{name} .lab-foot {{ height: auto; color: $text-muted; }}
+"""
+
+
+class ExplainScreen(ModalScreen[None]):
+    """Per token of the text: the context used, the counts and backoff (n-grams), P and surprise."""
+
+    DEFAULT_CSS = LAB_CSS.format(name="ExplainScreen")
+    BINDINGS = [Binding("escape,f7", "close", "Close", tooltip="Back to the playground")]
+
+    def __init__(self, run: str, text: str) -> None:
+        super().__init__()
+        self.run, self.text = run, text
+        self.data: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Why each token? {self.run} reads: {self.text[:80]!r}"), classes="lab-head")
+            with VerticalScroll():
+                yield Static("working… (a child process scores the text)", id="explain")
+            yield Static("Esc or F7 closes.", classes="lab-foot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = "Why this word?"
+        self.load()
+
+    @work(exclusive=True, group="explain")
+    async def load(self) -> None:
+        try:
+            self.data = await run_json(["explain", self.run, self.text, "--json"])
+        except LmtuiError as exc:
+            self.query_one("#explain", Static).update(Text(f"✗ {exc}", style="bold red"))
+            return
+        self.query_one("#explain", Static).update(explain_renderable(self.data))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class NeuronScreen(ModalScreen[None]):
+    """The text coloured by one hidden unit; [ ] step through units, F finds units that follow a feature."""
+
+    DEFAULT_CSS = LAB_CSS.format(name="NeuronScreen")
+    BINDINGS = [
+        Binding("escape,f8", "close", "Close", tooltip="Back to the playground"),
+        Binding("right_square_bracket", "unit(1)", "Next unit", key_display="]"),
+        Binding("left_square_bracket", "unit(-1)", "Previous unit", key_display="["),
+        Binding("f", "find", "Find", tooltip="Jump to the unit that best follows the next feature"),
+        Binding("ctrl+o", "card", "SVG card", tooltip="Export this colouring as an SVG card"),
+    ]
+
+    def __init__(self, run: str, text: str, samples: Path | None = None) -> None:
+        super().__init__()
+        self.run, self.text, self.samples = run, text, samples
+        self.neurons: NeuronData | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("working… (a child process reads the text)", id="neuron-head", classes="lab-head")
+            with VerticalScroll():
+                yield Static("", id="neuron-text")
+            yield Static(Text("[ ] step through units · F: find a unit that follows a feature · "
+                              "Ctrl+O: SVG card · Esc closes. Red: activation above 0, blue: below."),
+                         classes="lab-foot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = "What a neuron tracks"
+        self.load()
+
+    @work(exclusive=True, group="neurons")
+    async def load(self) -> None:
+        try:
+            data = await run_json(["neurons", self.run, self.text, "--json"])
+        except LmtuiError as exc:
+            self.query_one("#neuron-head", Static).update(Text(f"✗ {exc}", style="bold red"))
+            return
+        self.neurons = NeuronData(data)
+        self._show()
+
+    def _show(self, found: str | None = None) -> None:
+        n = self.neurons
+        if n is None:
+            return
+        head = n.caption() if found is None else f"best unit for {found}: {n.caption()}"
+        self.query_one("#neuron-head", Static).update(Text(head))
+        self.query_one("#neuron-text", Static).update(n.render())
+
+    def action_unit(self, delta: int) -> None:
+        if self.neurons is not None:
+            self.neurons.step(delta)
+            self._show()
+
+    def action_find(self) -> None:
+        if self.neurons is None:
+            return
+        found = self.neurons.find_next()
+        if found is None:
+            self.notify("None of the features changes along this text.", severity="warning")
+            return
+        self._show(found)
+
+    def action_card(self) -> None:
+        from lmtui import sharing
+
+        n = self.neurons
+        if n is None or self.samples is None:
+            return
+        try:
+            path = sharing.save_neuron_card(
+                self.samples, self.run, n.text, n.activations[n.unit], n.caption()
+            )
+        except OSError as exc:
+            self.notify(f"could not write the card: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"Saved {path}", title="SVG card")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

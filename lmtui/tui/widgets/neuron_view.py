@@ -1,0 +1,58 @@
+"""A text coloured by one hidden unit's activation (blue below 0, red above): the neuron view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+VISIBLE = {"\n": "⏎\n", "\t": "⇥"}
+
+
+def unit_colour(value: float) -> str:
+    """Background colour of an activation in [-1, 1]: white at 0, red towards +1, blue towards -1."""
+    v = max(-1.0, min(1.0, value))
+    fade = round(255 * (1 - abs(v)))
+    return f"rgb(255,{fade},{fade})" if v >= 0 else f"rgb({fade},{fade},255)"
+
+
+def coloured_text(text: str, activations: list[float]) -> Text:
+    """Each character on the colour of its activation (hidden states of rnn/lstm/gru lie in [-1, 1])."""
+    out = Text()
+    for ch, value in zip(text, activations, strict=False):
+        out.append(VISIBLE.get(ch, ch), style=f"black on {unit_colour(value)}")
+    return out
+
+
+class NeuronData:
+    """The child's JSON, and which unit is shown."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.text: str = data["text"]
+        self.units: int = int(data["units"])
+        self.activations: list[list[float]] = data["activations"]
+        self.ranking: dict[str, list[dict[str, Any]]] = data.get("ranking", {})
+        self.unit = 0
+        self.feature_index = -1  # which ranked feature "find" showed last
+
+    def step(self, delta: int) -> None:
+        self.unit = (self.unit + delta) % self.units
+
+    def find_next(self) -> str | None:
+        """Jump to the best unit of the next feature in the ranking; return that feature's name."""
+        names = list(self.ranking)
+        if not names:
+            return None
+        self.feature_index = (self.feature_index + 1) % len(names)
+        name = names[self.feature_index]
+        self.unit = int(self.ranking[name][0]["unit"])
+        return name
+
+    def caption(self) -> str:
+        tracks = [f"{name} (r = {m['r']:+.2f})" for name, ms in self.ranking.items() for m in ms[:1]
+                  if int(m["unit"]) == self.unit]
+        what = f" · follows {', '.join(tracks)}" if tracks else ""
+        return f"unit {self.unit} of {self.units}{what}"
+
+    def render(self) -> Text:
+        return coloured_text(self.text, self.activations[self.unit])
