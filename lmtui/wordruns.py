@@ -36,11 +36,11 @@ class Runs:
         mark = next((m for m in MARKS if m not in text), None)
         if mark is None:  # every stand-in occurs in the text: one run per token instead
             words = WORD_RE.findall(text)
-            index = {w: i for i, w in enumerate(dict.fromkeys(words))}
-            self.pieces = [(w,) for w in index]
-            self.ids = np.fromiter(map(index.__getitem__, words), dtype=np.int32, count=len(words))
+            seen = {w: i for i, w in enumerate(dict.fromkeys(words))}
+            self.pieces = [(w,) for w in seen]
+            self.ids = np.fromiter(map(seen.__getitem__, words), dtype=np.int32, count=len(words))
             return
-        index = {}
+        index: dict[str, int] = {}
         parts = []
         for block in _blocks(text):
             runs = block.replace("\n", f" {mark} ").split()
@@ -69,7 +69,7 @@ class Runs:
         get = index.get
         flat = np.array([get(t, 0) for tokens in self.pieces for t in tokens], dtype=np.int32)
         sizes = np.fromiter(map(len, self.pieces), dtype=np.int64, count=len(self.pieces))
-        if len(flat) == len(self.pieces):  # one token per run: a plain gather
+        if np.all(sizes == 1):  # one token per run (the usual case): a plain gather
             return flat[self.ids]
         starts = np.cumsum(sizes) - sizes  # where each run's tokens begin in ``flat``
         per_place = sizes[self.ids]
