@@ -14,6 +14,7 @@ the characters ``str.split()`` splits on (``str.isspace``), and ``\\w`` exactly 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -40,19 +41,20 @@ class Runs:
             self.pieces = [(w,) for w in seen]
             self.ids = np.fromiter(map(seen.__getitem__, words), dtype=np.int32, count=len(words))
             return
+        # index: run -> place of its first occurrence (setdefault with a counter: one dict call per run)
         index: dict[str, int] = {}
-        parts = []
+        parts, placed = [], 0
+        dtype = np.int32 if len(text) < 2**31 else np.int64
         for block in _blocks(text):
             runs = block.replace("\n", f" {mark} ").split()
-            for run in dict.fromkeys(runs):
-                if run not in index:
-                    index[run] = len(index)
-            parts.append(np.fromiter(map(index.__getitem__, runs), dtype=np.int32, count=len(runs)))
-        self.ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        self.pieces = [
-            ("\n",) if run == mark else (run,) if run.isalnum() else tuple(WORD_RE.findall(run))
-            for run in index
-        ]
+            places = map(index.setdefault, runs, itertools.count(placed))
+            parts.append(np.fromiter(places, dtype=dtype, count=len(runs)))
+            placed += len(runs)
+        first = np.fromiter(index.values(), dtype=np.int64, count=len(index))
+        rank = np.zeros(placed, dtype=np.int32)
+        rank[first] = np.arange(len(first), dtype=np.int32)  # first occurrence -> run number
+        self.ids = rank[np.concatenate(parts)] if parts else np.zeros(0, dtype=np.int32)
+        self.pieces = [_tokens(run, mark) for run in index]
 
     def counts(self) -> dict[str, int]:
         """How often each token occurs in the text."""
@@ -77,6 +79,16 @@ class Runs:
         # output position p of place j takes flat[starts[ids[j]] + p - (ends[j] - per_place[j])]
         shift = np.repeat(starts[self.ids] - ends + per_place, per_place)
         return flat[np.arange(len(shift)) + shift]
+
+
+def _tokens(run: str, mark: str) -> tuple[str, ...]:
+    """The regex tokens of one whitespace-free run, without the regex for the usual shapes."""
+    if run.isalnum():  # "word"
+        return (run,)
+    last = run[-1]
+    if run[:-1].isalnum() and not (last.isalnum() or last == "_"):  # "word," (an apostrophe too: "dogs'")
+        return (run[:-1], last)
+    return ("\n",) if run == mark else tuple(WORD_RE.findall(run))
 
 
 def _blocks(text: str) -> Iterator[str]:
