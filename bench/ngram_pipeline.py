@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from common import child, median, parser, write_json
 from ngram import LMTUI_BUILD, NLTK_BUILD, corpus_2m
@@ -107,7 +108,7 @@ def tokenizer(results: dict, path: str, repeat: int) -> None:
     from lmtui.corpus import read_text_file
     from lmtui.tokens import WORD_RE, WordTokenizer, build_and_encode
 
-    text = read_text_file(__import__("pathlib").Path(path))
+    text = read_text_file(Path(path))
 
     def old() -> None:
         words = WORD_RE.findall(text)
@@ -136,12 +137,11 @@ def lmplz(results: dict, path: str, repeat: int) -> None:
     from lmtui.tokens import WordTokenizer
 
     tmp = tempfile.mkdtemp(prefix="lmtui-lmplz-")
-    text = read_text_file(__import__("pathlib").Path(path))
+    text = read_text_file(Path(path))
     tok = WordTokenizer.build(text)
-    names = {"\n": "<nl>"}
     tokens_file = os.path.join(tmp, "tokens.txt")
-    with open(tokens_file, "w", encoding="utf-8") as f:  # the same tokens, one line (no sentence marks)
-        f.write(" ".join(names.get(tok.vocab[i], tok.vocab[i]) for i in tok.encode(text)) + "\n")
+    with open(tokens_file, "w", encoding="utf-8") as f:  # the same tokens, a newline token as a line break
+        f.write(" ".join(tok.vocab[i] for i in tok.encode(text)).replace(" \n ", "\n"))
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
