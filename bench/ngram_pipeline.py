@@ -18,6 +18,7 @@ Also the word tokenizer alone, old path (``WORD_RE.findall`` + ``Counter`` + a d
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -26,61 +27,92 @@ import time
 from pathlib import Path
 
 from common import child, median, parser, write_json
-from ngram import LMTUI_BUILD, NLTK_BUILD, corpus_2m
+from ngram import NLTK_BUILD, corpus_2m
 
-STAGES = """
+CLOCKS = """
 import time
-t0 = time.perf_counter()
+def now():
+    return time.perf_counter(), time.process_time()
+t0 = now()
+"""
+
+STAGES = (
+    CLOCKS
+    + """
 from pathlib import Path
 from lmtui.corpus import read_text_file, split_text
 from lmtui.models import ModelConfig
 from lmtui.models.ngram import NgramModel
 from lmtui.tokens import build_and_encode
-marks = [("imports", time.perf_counter())]
+marks = [("imports", now())]
 text = read_text_file(Path({path!r}))
-marks.append(("read", time.perf_counter()))
+marks.append(("read", now()))
 splits = split_text(text)
-marks.append(("split", time.perf_counter()))
+marks.append(("split", now()))
 tok, train = build_and_encode("word", splits.train)
-marks.append(("tokenize train", time.perf_counter()))
+marks.append(("tokenize train", now()))
 val, test = tok.encode(splits.val), tok.encode(splits.test)
-marks.append(("encode val+test", time.perf_counter()))
+marks.append(("encode val+test", now()))
 model = NgramModel.fit(train, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing="kn"))
-marks.append(("fit (count + KN)", time.perf_counter()))
+marks.append(("fit (count + KN)", now()))
 val_ppl, test_ppl = model.perplexity(val), model.perplexity(test)
-marks.append(("evaluate val+test", time.perf_counter()))
-out, prev = dict(stages={{}}, train_tokens=len(train), val_ppl=val_ppl, test_ppl=test_ppl), t0
+marks.append(("evaluate val+test", now()))
+out, prev = dict(wall={{}}, cpu={{}}, train_tokens=len(train), val_ppl=val_ppl, test_ppl=test_ppl), t0
 for name, t in marks:
-    out["stages"][name], prev = t - prev, t
-out["total_s"] = prev - t0
+    out["wall"][name], out["cpu"][name], prev = t[0] - prev[0], t[1] - prev[1], t
+out["wall"]["total"], out["cpu"]["total"] = prev[0] - t0[0], prev[1] - t0[1]
 """
+)
+
+# bench/ngram.py's LMTUI_BUILD (the figure BENCHMARKS.md section 1 compares with NLTK), with CPU time too
+WHOLE = (
+    CLOCKS
+    + """
+from lmtui.corpus import read_text_file
+from lmtui.models import ModelConfig
+from lmtui.models.ngram import NgramModel
+from lmtui.tokens import build_and_encode
+from pathlib import Path
+text = read_text_file(Path({path!r}))
+tok, ids = build_and_encode("word", text)
+t1 = now()
+model = NgramModel.fit(ids, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing="kn"))
+t2 = now()
+out = dict(tokens=len(ids), wall=dict(read_tokenize=t1[0] - t0[0], fit=t2[0] - t1[0], total=t2[0] - t0[0]),
+           cpu=dict(read_tokenize=t1[1] - t0[1], fit=t2[1] - t1[1], total=t2[1] - t0[1]))
+"""
+)
+
+
+def _medians(runs: list[dict]) -> dict:
+    return {
+        clock: {name: median([r[clock][name] for r in runs]) for name in runs[0][clock]}
+        for clock in ("wall", "cpu")
+    }
 
 
 def stages(results: dict, path: str, repeat: int) -> None:
     runs = [child(STAGES.format(path=path)) for _ in range(repeat)]
-    names = list(runs[0]["stages"])
-    results["stages"] = {n: median([r["stages"][n] for r in runs]) for n in names}
-    results["stages_total_s"] = median([r["total_s"] for r in runs])
-    print(f"stages, {runs[0]['train_tokens']:,} train tokens, median of {repeat} fresh processes:")
-    for n in names:
-        print(f"  {n:20s} {results['stages'][n]:6.3f} s")
-    print(f"  {'total':20s} {results['stages_total_s']:6.3f} s  (test perplexity {runs[0]['test_ppl']:.2f})")
+    r = results["stages"] = _medians(runs)
+    print(
+        f"stages, {runs[0]['train_tokens']:,} train tokens, medians of {repeat} fresh processes (wall / CPU):"
+    )
+    for n in r["wall"]:
+        print(f"  {n:20s} {r['wall'][n]:6.3f} s  {r['cpu'][n]:6.3f} s")
+    print(f"  (test perplexity {runs[0]['test_ppl']:.2f})")
 
 
 def file_to_model(results: dict, path: str, repeat: int) -> None:
-    runs = [child(LMTUI_BUILD.format(path=path, limit=10**9)) for _ in range(repeat)]
-    r = results["file_to_model"] = {
-        "tokens": runs[0]["tokens"],
-        "total_s": median([x["total_s"] for x in runs]),
-        "read_tokenize_s": median([x["read_tokenize_s"] for x in runs]),
-        "fit_s": median([x["fit_s"] for x in runs]),
-        "all_total_s": [x["total_s"] for x in runs],
-        "maxrss_mib": median([x["maxrss_mib"] for x in runs]),
-    }
+    runs = [child(WHOLE.format(path=path)) for _ in range(repeat)]
+    r = results["file_to_model"] = _medians(runs)
+    r["tokens"], r["maxrss_mib"] = runs[0]["tokens"], median([x["maxrss_mib"] for x in runs])
+    r["all_wall_s"] = [x["wall"]["total"] for x in runs]
+    w, c = r["wall"], r["cpu"]
     print(
-        f"file -> model (bench/ngram.py's measure), {r['tokens']:,} tokens: {r['total_s']:.2f} s "
-        f"(read+tokenize {r['read_tokenize_s']:.2f} s, fit {r['fit_s']:.2f} s), peak RSS "
-        f"{r['maxrss_mib']:.0f} MiB; all: {', '.join(f'{x:.2f}' for x in r['all_total_s'])}"
+        f"file -> model (bench/ngram.py's measure), {r['tokens']:,} tokens: {w['total']:.2f} s wall, "
+        f"{c['total']:.2f} s CPU (read+tokenize {w['read_tokenize']:.2f} / {c['read_tokenize']:.2f} s, "
+        f"fit {w['fit']:.2f} / {c['fit']:.2f} s), peak RSS {r['maxrss_mib']:.0f} MiB; "
+        f"wall of each: {', '.join(f'{x:.2f}' for x in r['all_wall_s'])}"
     )
 
 
@@ -89,22 +121,31 @@ def cli(results: dict, path: str, repeat: int) -> None:
     env = dict(os.environ, LMTUI_HOME=home)
     out = results["cli"] = {}
     for label, spec in (("file", path), ("speeches", "speeches")):
-        times = []
+        wall, cpu = [], []
         for i in range(repeat):
             cmd = [sys.executable, "-m", "lmtui", "train", spec, "--model", "ngram", "--level", "word"]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _children_cpu()
             subprocess.run(
                 [*cmd, "--name", f"{label}{i}", "--json"], env=env, check=True, capture_output=True
             )
-            times.append(time.perf_counter() - t0)
-        out[label] = {"median_s": median(times), "all_s": times}
+            wall.append(time.perf_counter() - t0)
+            cpu.append(_children_cpu() - c0)
+        out[label] = {"wall_s": median(wall), "cpu_s": median(cpu), "all_wall_s": wall}
         print(
-            f"`lmtui train {label} --model ngram --level word` wall: {median(times):.2f} s median of {repeat}"
+            f"`lmtui train {label} --model ngram --level word`: {median(wall):.2f} s wall, "
+            f"{median(cpu):.2f} s CPU (medians of {repeat})"
         )
     shutil.rmtree(home, ignore_errors=True)
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def tokenizer(results: dict, path: str, repeat: int) -> None:
+    """Old and new word tokenizing of the whole file in this process, interleaved; CPU time is steadier
+    than wall time when other processes share the cores."""
     from lmtui.corpus import read_text_file
     from lmtui.tokens import WORD_RE, WordTokenizer, build_and_encode
 
@@ -115,16 +156,19 @@ def tokenizer(results: dict, path: str, repeat: int) -> None:
         tok = WordTokenizer.from_words(words)
         tok.encode_words(words)
 
-    times: dict[str, list[float]] = {"old": [], "new": []}
+    times: dict[str, list[float]] = {"old_wall": [], "old_cpu": [], "new_wall": [], "new_cpu": []}
     for _ in range(repeat):
         for name, fn in (("old", old), ("new", lambda: build_and_encode("word", text))):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t0)
+            times[f"{name}_wall"].append(time.perf_counter() - t0)
+            times[f"{name}_cpu"].append(time.process_time() - c0)
     r = results["tokenizer"] = {k: median(v) for k, v in times.items()}
     print(
-        f"word tokenizer on the whole file: findall + Counter + look-ups {r['old']:.3f} s, "
-        f"build_and_encode {r['new']:.3f} s (x{r['old'] / r['new']:.1f}; medians of {repeat}, interleaved)"
+        f"word tokenizer, whole file (medians of {repeat}, interleaved; wall / CPU): "
+        f"findall + Counter + look-ups {r['old_wall']:.3f} / {r['old_cpu']:.3f} s, "
+        f"build_and_encode {r['new_wall']:.3f} / {r['new_cpu']:.3f} s "
+        f"(x{r['old_wall'] / r['new_wall']:.1f} / x{r['old_cpu'] / r['new_cpu']:.1f})"
     )
 
 
@@ -179,8 +223,8 @@ def main() -> None:
     if args.nltk:
         nltk(results, path)
         if "fit_s" in results["nltk_fit"]:
-            ratio = results["nltk_fit"]["fit_s"] / results["file_to_model"]["total_s"]
-            print(f"NLTK fit / lmtui file -> model: x{ratio:.1f}")
+            nltk_s, ours = results["nltk_fit"]["fit_s"], results["file_to_model"]["wall"]["total"]
+            print(f"NLTK fit / lmtui file -> model (wall): x{nltk_s / ours:.1f}")
     results["load_after"] = os.getloadavg()
     print(f"load average {os.getloadavg()[0]:.2f}")
     write_json(args.json, "ngram_pipeline", results)

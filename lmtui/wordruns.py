@@ -24,6 +24,7 @@ import numpy as np
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
 SPACE_RE = re.compile(r"\s")
 BLOCK = 1 << 22  # characters split at a time: one block's list of runs is freed before the next is made
+ENCODE_CHUNK = 1 << 20  # runs expanded into token ids at a time
 # Stand-ins for "\n" while splitting (the first one absent from the text): non-space control characters,
 # which keep an ASCII text one byte per character, then the private use area.
 MARKS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F, *range(0xE000, 0xF900))]
@@ -74,11 +75,15 @@ class Runs:
         if np.all(sizes == 1):  # one token per run (the usual case): a plain gather
             return flat[self.ids]
         starts = np.cumsum(sizes) - sizes  # where each run's tokens begin in ``flat``
-        per_place = sizes[self.ids]
-        ends = np.cumsum(per_place)  # where each place's tokens end in the output
-        # output position p of place j takes flat[starts[ids[j]] + p - (ends[j] - per_place[j])]
-        shift = np.repeat(starts[self.ids] - ends + per_place, per_place)
-        return flat[np.arange(len(shift)) + shift]
+        parts = []
+        for i in range(0, len(self.ids), ENCODE_CHUNK):  # int64 temporaries stay small however long the text
+            ids = self.ids[i : i + ENCODE_CHUNK]
+            per_place = sizes[ids]
+            ends = np.cumsum(per_place)  # where each place's tokens end in this part
+            # position p of place j takes flat[starts[ids[j]] + p - (ends[j] - per_place[j])]
+            shift = np.repeat(starts[ids] - ends + per_place, per_place)
+            parts.append(flat[np.arange(len(shift)) + shift])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
 
 def _tokens(run: str, mark: str) -> tuple[str, ...]:

@@ -81,7 +81,9 @@ def check_same(text: str, max_vocab: int = 10_000, min_count: int = 1) -> None:
 
 @pytest.fixture(params=[wordruns.BLOCK, 1, 3, 7], ids=lambda b: f"block{b}")
 def block(request, monkeypatch):
+    """Blocks of text and chunks of runs as small as they get, so their edges fall everywhere."""
     monkeypatch.setattr(wordruns, "BLOCK", request.param)
+    monkeypatch.setattr(wordruns, "ENCODE_CHUNK", request.param)
     return request.param
 
 
@@ -149,9 +151,9 @@ texts = st.text(alphabet=st.sampled_from(TRICKY_CHARS), max_size=120) | st.text(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts, st.integers(1, 40), st.integers(1, 3), st.sampled_from([1, 2, 5, 1 << 22]))
 def test_any_text_tokenizes_as_the_regex_does(text, max_vocab, min_count, block):
-    saved = wordruns.BLOCK
-    wordruns.BLOCK = block  # not monkeypatch: hypothesis runs many examples in one test call
+    saved = wordruns.BLOCK, wordruns.ENCODE_CHUNK
+    wordruns.BLOCK = wordruns.ENCODE_CHUNK = block  # not monkeypatch: one test call runs many examples
     try:
         check_same(text, max_vocab, min_count)
     finally:
-        wordruns.BLOCK = saved
+        wordruns.BLOCK, wordruns.ENCODE_CHUNK = saved
