@@ -12,7 +12,7 @@ Corpus: speeches.txt + scripts.txt (~1.98M word tokens; bench/ngram.py's file). 
 Also the word tokenizer alone, old path (``WORD_RE.findall`` + ``Counter`` + a dict look-up per token) vs
 ``build_and_encode``, in this process. KenLM's ``lmplz -o 3`` is timed on the same tokens when it is on PATH.
 
-    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--json out.json]
+    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--big 100] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import child, median, parser, write_json
-from ngram import NLTK_BUILD, corpus_2m
+from common import child, median, mixed_text, parser, write_json
+from ngram import NLTK_BUILD, TMP, corpus_2m
 
 CLOCKS = """
 import time
@@ -172,6 +172,48 @@ def tokenizer(results: dict, path: str, repeat: int) -> None:
     )
 
 
+BIG = (
+    CLOCKS
+    + """
+from pathlib import Path
+from lmtui.corpus import read_text_file, split_text
+from lmtui.models import ModelConfig
+from lmtui.models.ngram import NgramModel
+from lmtui.tokens import WORD_RE, WordTokenizer, build_and_encode
+splits = split_text(read_text_file(Path({path!r})))
+base, t1 = peak_rss_mib(), now()
+if {old!r}:  # the plain path: the regex over the whole text, a Counter, one look-up per token
+    words = WORD_RE.findall(splits.train)
+    tok = WordTokenizer.from_words(words)
+    train = tok.encode_words(words)
+    del words
+else:
+    tok, train = build_and_encode("word", splits.train)
+t2, tokenize_peak = now(), peak_rss_mib()
+val, test = tok.encode(splits.val), tok.encode(splits.test)
+model = NgramModel.fit(train, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing="kn"))
+model.perplexity(val), model.perplexity(test)
+t3 = now()
+out = dict(train_tokens=len(train), tokenize_wall=t2[0] - t1[0], tokenize_cpu=t2[1] - t1[1],
+           tokenize_peak_above_text_mib=tokenize_peak - base, total_wall=t3[0] - t0[0])
+"""
+)
+
+
+def big(results: dict, mb: int) -> None:
+    """A long text (the bundled corpora shuffled and repeated): the plain word tokenizer vs the new one,
+    each in a fresh process, then the rest of the pipeline; peak memory is VmHWM."""
+    path = mixed_text(mb * 10**6, TMP / f"mixed-{mb}mb.txt")
+    out = results[f"big_{mb}mb"] = {}
+    for name, old in (("plain regex path", True), ("build_and_encode", False)):
+        r = out[name] = child(BIG.format(path=str(path), old=old), timeout=900)
+        print(
+            f"{mb} MB text, {r['train_tokens']:,} train tokens, {name}: tokenize {r['tokenize_wall']:.2f} s "
+            f"wall / {r['tokenize_cpu']:.2f} s CPU, tokenizing peak +{r['tokenize_peak_above_text_mib']:.0f} "
+            f"MiB above the text; read + tokenize + fit + evaluate {r['total_wall']:.2f} s"
+        )
+
+
 def lmplz(results: dict, path: str, repeat: int) -> None:
     exe = shutil.which("lmplz")
     if not exe:
@@ -210,6 +252,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--nltk", action="store_true", help="also time NLTK's fit again (~1 min)")
+    p.add_argument("--big", type=int, metavar="MB", help="also a text of MB megabytes, old and new tokenizer")
     args = p.parse_args()
     repeat = 2 if args.quick else args.repeat
     path = str(corpus_2m())
@@ -225,6 +268,8 @@ def main() -> None:
         if "fit_s" in results["nltk_fit"]:
             nltk_s, ours = results["nltk_fit"]["fit_s"], results["file_to_model"]["wall"]["total"]
             print(f"NLTK fit / lmtui file -> model (wall): x{nltk_s / ours:.1f}")
+    if args.big:
+        big(results, args.big)
     results["load_after"] = os.getloadavg()
     print(f"load average {os.getloadavg()[0]:.2f}")
     write_json(args.json, "ngram_pipeline", results)

@@ -23,7 +23,7 @@ import numpy as np
 # Words (with inner apostrophes: don't, o'er), single punctuation marks, and newlines as their own tokens.
 WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
 SPACE_RE = re.compile(r"\s")
-BLOCK = 1 << 22  # characters split at a time: one block's list of runs is freed before the next is made
+BLOCK = 1 << 20  # characters split at a time: one block's list of runs is freed before the next is made
 ENCODE_CHUNK = 1 << 20  # runs expanded into token ids at a time
 # Stand-ins for "\n" while splitting (the first one absent from the text): non-space control characters,
 # which keep an ASCII text one byte per character, then the private use area.
