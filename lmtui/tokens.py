@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from lmtui import wordruns
 from lmtui.wordruns import WORD_RE, Runs
 
 UNK = "<unk>"
@@ -152,6 +153,8 @@ class WordTokenizer(Tokenizer):
         return WORD_RE.findall(text)
 
     def encode(self, text: str) -> np.ndarray:
+        if len(text) < wordruns.SHORT:
+            return self.encode_words(WORD_RE.findall(text))
         return Runs(text).encode(self.index)
 
     def encode_words(self, words: list[str]) -> np.ndarray:

@@ -25,6 +25,7 @@ WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
 SPACE_RE = re.compile(r"\s")
 BLOCK = 1 << 20  # characters split at a time: one block's list of runs is freed before the next is made
 ENCODE_CHUNK = 1 << 20  # runs expanded into token ids at a time
+SHORT = 200  # characters below which WordTokenizer.encode uses the plain regex (quicker for a prime text)
 # Stand-ins for "\n" while splitting (the first one absent from the text): non-space control characters,
 # which keep an ASCII text one byte per character, then the private use area.
 MARKS = [chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x7F, *range(0xE000, 0xF900))]

@@ -84,6 +84,7 @@ def block(request, monkeypatch):
     """Blocks of text and chunks of runs as small as they get, so their edges fall everywhere."""
     monkeypatch.setattr(wordruns, "BLOCK", request.param)
     monkeypatch.setattr(wordruns, "ENCODE_CHUNK", request.param)
+    monkeypatch.setattr(wordruns, "SHORT", 0)  # the tricky texts are short: encode them as long ones
     return request.param
 
 
@@ -102,19 +103,22 @@ def test_all_tricky_texts_together_with_a_small_vocabulary(block):
 def test_runs_without_spaces_or_newlines_are_cut_at_other_whitespace(monkeypatch):
     """A block with no space or newline in it is cut at the next whitespace of any kind (here tabs)."""
     monkeypatch.setattr(wordruns, "BLOCK", 4)
+    monkeypatch.setattr(wordruns, "SHORT", 0)
     text = "abcdefgh\tij,kl\u3000mnopqrstuvw\x0bxy" + "z" * 20
     assert list(wordruns._blocks(text)) == ["abcdefgh", "\tij,kl", "\u3000mnopqrstuvw", "\x0bxy" + "z" * 20]
     check_same(text)
 
 
 def test_a_text_holding_every_newline_stand_in_still_tokenizes(monkeypatch):
+    monkeypatch.setattr(wordruns, "SHORT", 0)
     monkeypatch.setattr(wordruns, "MARKS", ["\x00", "\ue000"])
     text = "a\x00b \ue000 c\nd's \x00\n\ne, f\n"
     check_same(text)
     assert tokens_of(Runs(text)) == WORD_RE.findall(text)
 
 
-def test_the_newline_stand_in_is_never_in_the_text():
+def test_the_newline_stand_in_is_never_in_the_text(monkeypatch):
+    monkeypatch.setattr(wordruns, "SHORT", 0)
     text = "".join(MARKS[:5]) + "\nplain words\n"
     runs = Runs(text)
     assert tokens_of(runs) == WORD_RE.findall(text)
@@ -134,6 +138,12 @@ def test_python_agrees_with_its_regex_on_every_code_point():
     assert ("x" + "x".join(spaces) + "x").split() == ["x"] * (len(spaces) + 1)  # and at every isspace()
 
 
+def test_short_and_long_texts_alike_at_the_default_threshold():
+    """WordTokenizer.encode takes the plain regex below wordruns.SHORT characters, the runs above."""
+    for n in (1, wordruns.SHORT // 16, wordruns.SHORT // 16 + 1, 100):
+        check_same("don't stop, now\n" * n)
+
+
 def test_the_bundled_corpus_tokenizes_as_the_regex_does():
     from lmtui.corpus import load_text
 
@@ -151,9 +161,10 @@ texts = st.text(alphabet=st.sampled_from(TRICKY_CHARS), max_size=120) | st.text(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts, st.integers(1, 40), st.integers(1, 3), st.sampled_from([1, 2, 5, 1 << 20]))
 def test_any_text_tokenizes_as_the_regex_does(text, max_vocab, min_count, block):
-    saved = wordruns.BLOCK, wordruns.ENCODE_CHUNK
+    saved = wordruns.BLOCK, wordruns.ENCODE_CHUNK, wordruns.SHORT
     wordruns.BLOCK = wordruns.ENCODE_CHUNK = block  # not monkeypatch: one test call runs many examples
+    wordruns.SHORT = 0
     try:
         check_same(text, max_vocab, min_count)
     finally:
-        wordruns.BLOCK, wordruns.ENCODE_CHUNK = saved
+        wordruns.BLOCK, wordruns.ENCODE_CHUNK, wordruns.SHORT = saved
