@@ -3,7 +3,7 @@
 Benchmarks never fail on timing: each prints its figures; BENCHMARKS.md has the goals and the results.
 ``--quick`` is a smoke run (smaller sizes, fewer repeats, 15 s neural budgets) that takes a few minutes.
 
-    python bench/run_all.py [--quick] [--only sampling,ngram,neural,scale,tui,tui_tmux,checkpoint,stop]
+    python bench/run_all.py [--quick] [--only NAME,NAME...]   (names: the keys of ``plans`` below)
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ OUT = HERE / "results"
 def main() -> None:
     p = argparse.ArgumentParser(description="run every lmtui benchmark")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="sampling,ngram,neural,scale,tui,tui_tmux,checkpoint,stop")
+    everything = "sampling,ngram,ngram_pipeline,neural,scale,tui,tui_tmux,checkpoint,stop"
+    p.add_argument("--only", default=everything)
     args = p.parse_args()
     quick = ["--quick"] if args.quick else []
     plans = {
         "sampling": ["sampling.py", *quick],
         "ngram": ["ngram.py", *quick],
+        "ngram_pipeline": ["ngram_pipeline.py", *quick],
         "neural": ["neural.py", *(["--budgets", "15", "--kinds", "lstm"] if args.quick else [])],
         "scale": ["scale.py", *(["--sizes", "1,10"] if args.quick else [])],
         "tui": ["tui.py", *(["--presses", "12"] if args.quick else [])],

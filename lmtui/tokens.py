@@ -7,16 +7,16 @@ model never saw: they map to id 0, ``<unk>``, which is a real vocabulary entry t
 from __future__ import annotations
 
 import heapq
-import re
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
+from lmtui import wordruns
+from lmtui.wordruns import WORD_RE, Runs
+
 UNK = "<unk>"
 UNK_CHAR = "\ufffd"  # what an unknown character decodes to
-# Words (with inner apostrophes: don't, o'er), single punctuation marks, and newlines as their own tokens.
-WORD_RE = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\n")
 NO_SPACE_BEFORE = set(".,;:!?)]}%'’”»…")
 NO_SPACE_AFTER = set("([{$“«‘\n")
 
@@ -128,11 +128,17 @@ class WordTokenizer(Tokenizer):
 
     @classmethod
     def build(cls, text: str, max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
-        return cls.from_words(WORD_RE.findall(text), max_vocab, min_count)
+        return cls.from_counts(Runs(text).counts(), max_vocab, min_count)
 
     @classmethod
     def from_words(cls, words: list[str], max_vocab: int = 10_000, min_count: int = 1) -> WordTokenizer:
-        counts = Counter(words)
+        return cls.from_counts(Counter(words), max_vocab, min_count)
+
+    @classmethod
+    def from_counts(
+        cls, counts: dict[str, int], max_vocab: int = 10_000, min_count: int = 1
+    ) -> WordTokenizer:
+        """The ``max_vocab`` most frequent tokens seen at least ``min_count`` times (ties alphabetically)."""
         floor = min_count
         if len(counts) > max_vocab:  # millions of distinct words: rank only those that can make the cut
             values = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
@@ -147,7 +153,9 @@ class WordTokenizer(Tokenizer):
         return WORD_RE.findall(text)
 
     def encode(self, text: str) -> np.ndarray:
-        return self.encode_words(WORD_RE.findall(text))
+        if len(text) < wordruns.SHORT:
+            return self.encode_words(WORD_RE.findall(text))
+        return Runs(text).encode(self.index)
 
     def encode_words(self, words: list[str]) -> np.ndarray:
         get = self.index.get
@@ -174,9 +182,9 @@ def build_and_encode(
 ) -> tuple[Tokenizer, np.ndarray]:
     """Build a tokenizer from a text and encode that same text, splitting it into words only once."""
     if level == "word":
-        words = WORD_RE.findall(text)
-        tokenizer = WordTokenizer.from_words(words, max_vocab, min_count)
-        return tokenizer, tokenizer.encode_words(words)
+        runs = Runs(text)
+        tokenizer = WordTokenizer.from_counts(runs.counts(), max_vocab, min_count)
+        return tokenizer, runs.encode(tokenizer.index)
     tokenizer = build_tokenizer(level, text, max_vocab, min_count)
     return tokenizer, tokenizer.encode(text)
 

@@ -454,10 +454,9 @@ def _train_ngram(job: Job, run: runs.Run, data: Data, session: Session) -> Itera
     runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"format": "lmtui-weights"})
     session.loop_ended = time.perf_counter()
     finished = _finish(run, data, model, 1, "done", time.perf_counter() - t0, session)
-    assert finished.val_loss is not None
-    yield Eval(
+    yield Eval(  # unsmoothed (mle) counts give some tokens probability 0: an infinite loss (JSON null)
         1,
-        finished.val_loss,
+        math.inf if finished.val_loss is None else finished.val_loss,
         finished.val_ppl or math.inf,
         run.meta["metrics"]["bits_per_char"],
         True,

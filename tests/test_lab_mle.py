@@ -115,8 +115,8 @@ def test_export_arpa_refuses_mle(english_file, tmp_path):
 
 
 def test_sampling_from_an_mle_run(english_file):
-    ok(invoke("train", english_file, "--model", "ngram", "--order", "3", "--smoothing", "mle",
-              "--name", "unsmoothed", "--json"))
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "char", "--order", "3", "--smoothing",
+              "mle", "--name", "unsmoothed", "--json"))
     run = runs.load_run("unsmoothed")
     text = "".join(generate(run.load_model(), run.tokenizer(), SampleSettings(length=200, seed=3)))
     assert len(text) == 200

@@ -46,6 +46,7 @@ KN_FALLBACK = (0.5, 1.0, 1.5)
 BACKOFF_FALLBACK = 0.5
 LN10 = math.log(10.0)
 COUNTING = ("add-k", "mle")  # smoothings stored as plain counts, scored from them at query time
+NARROW_KEYS = 2**32  # n-gram keys below this are sorted as uint32
 
 State = tuple[int, ...]
 
@@ -98,6 +99,15 @@ def _check_config(config: ModelConfig, vocab_size: int) -> None:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
 
 
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique`` of non-negative int64 keys with inverse and counts; keys that fit in 32 bits are sorted
+    as uint32, a quarter quicker (a 2M-token trigram's keys do), and come back as int64."""
+    if len(keys) and keys.max() < NARROW_KEYS:
+        key, inverse, count = np.unique(keys.astype(np.uint32), return_inverse=True, return_counts=True)
+        return key.astype(np.int64), inverse, count
+    return np.unique(keys, return_inverse=True, return_counts=True)
+
+
 def _check_tokens(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
     tokens = np.asarray(tokens)
     if tokens.ndim != 1 or (tokens.size and tokens.dtype.kind not in "iu"):
@@ -144,9 +154,7 @@ class NgramModel(LanguageModel):
         suffix: list[np.ndarray] = []  # per order >= 2: row of each k-gram's last k-1 tokens
         rows = t  # rows[j] = row of the k-gram that starts at position j
         for _ in range(2, n + 1):
-            key, inverse, count = np.unique(
-                rows[:-1] * v + t[len(t) - len(rows) + 1 :], return_inverse=True, return_counts=True
-            )
+            key, inverse, count = _group(rows[:-1] * v + t[len(t) - len(rows) + 1 :])
             suf = np.zeros(len(key), dtype=np.int64)
             suf[inverse] = rows[1:]  # the k-gram's last k-1 tokens: the same for every occurrence
             keys.append(key)
