@@ -169,10 +169,19 @@ def check_corpus(data: Any, where: str) -> dict[str, Any]:
 
 
 # metrics lmtui writes and reads as numbers; others may add keys of any plain JSON value
-METRIC_INTS = ("step", "best_step", "train_tokens", "val_tokens", "test_tokens", "parameters", "size_bytes")
+METRIC_INTS = (
+    "step", "best_step", "train_tokens", "val_tokens", "test_tokens", "parameters", "size_bytes",
+    "eval_slice_tokens", "val_zero_prob_tokens", "test_zero_prob_tokens",
+)  # fmt: skip
 METRIC_NUMBERS = (
     "val_loss", "val_ppl", "bits_per_char", "test_loss", "test_ppl", "train_seconds", "best_val_loss",
+    "slice_val_loss", "slice_val_ppl", "val_unk_rate", "test_unk_rate", "val_ppl_excl_oov",
+    "test_ppl_excl_oov",
 )  # fmt: skip
+METRIC_BOOLS = ("val_ppl_infinite", "test_ppl_infinite")
+# metrics.sparsity_by_order: one object per n-gram order (lmtui.lab.sparsity)
+SPARSITY_INTS = ("order", "held_out", "stored", "bytes")
+SPARSITY_NUMBERS = ("unseen", "context_unseen")
 
 
 def check_metrics(data: Any, where: str) -> dict[str, Any]:
@@ -182,9 +191,26 @@ def check_metrics(data: Any, where: str) -> dict[str, Any]:
             _int(value, where, f"metrics.{name}", none=True)
         elif name in METRIC_NUMBERS:
             _num(value, where, f"metrics.{name}", 0, none=True)
+        elif name in METRIC_BOOLS:
+            _bool(value, where, f"metrics.{name}")
+        elif name == "sparsity_by_order":
+            _check_sparsity(value, where)
         elif isinstance(value, float) and not math.isfinite(value):
             raise Damaged(where, f"metrics.{name}", f"must be a finite number, not {value}")
     return d
+
+
+def _check_sparsity(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        problem = f"has the wrong type (a list is needed, not {_show(value)})"
+        raise Damaged(where, "metrics.sparsity_by_order", problem)
+    for i, row in enumerate(value):
+        field = f"metrics.sparsity_by_order[{i}]"
+        _dict(row, where, field)
+        for name in SPARSITY_INTS:
+            _int(row.get(name), where, f"{field}.{name}")
+        for name in SPARSITY_NUMBERS:
+            _num(row.get(name), where, f"{field}.{name}", 0)
 
 
 def check_tokenizer(data: Any, vocab_size: int, level: str, where: str) -> Any:

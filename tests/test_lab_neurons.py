@@ -78,5 +78,5 @@ def test_cli_neurons(english_file):
     data = json_out(invoke("neurons", "g", 'The "old" sailor (said)\nno', "--top", 2, "--json"))
     assert data["units"] == 16 and len(data["ranking"]["inside quotes"]) == 2
     assert "inside quotes: unit" in ok(invoke("neurons", "g", 'The "old" sailor')).stdout
-    ok(invoke("train", english_file, "--model", "ngram", "--name", "n", "--json"))
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "char", "--name", "n", "--json"))
     one_line_error(invoke("neurons", "n", "text"), "no hidden state")
