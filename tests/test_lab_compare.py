@@ -34,6 +34,9 @@ def test_compare_small_corpus_tiny_budget(english_file, tmp_path):
     assert loaded[0].model_config.order == 1 and loaded[1].model_config.order == 3
     assert data["rows"][1]["val_ppl"] < data["rows"][0]["val_ppl"]  # a trigram beats a unigram
     assert loaded[2].metrics["train_seconds"] < 5
+    rnn_evals = [e for e in loaded[2].history() if e.get("event") == "eval"]
+    assert data["rows"][2]["val_curve"] == [[e["elapsed"], e["bits_per_char"]] for e in rnn_evals]
+    assert rnn_evals and data["rows"][0]["val_curve"] == []  # validation curves: the neural rows'
     md = (out / "compare.md").read_text(encoding="utf-8")
     assert "| model | parameters |" in md and "| 3gram |" in md and data["verdict"] in md
     table = list(csv.DictReader(io.StringIO((out / "compare.csv").read_text(encoding="utf-8"))))

@@ -48,8 +48,11 @@ class Row:
     ppl_excl_oov: float | None
     unk_rate: float
     # (seconds, bits/char) while training: the training loss, scaled to bits per character of the
-    # validation text (the full validation pass runs too rarely in a short budget to draw a curve)
+    # validation text (dense: what the budget extrapolation fits)
     curve: list[tuple[float, float]] = field(default_factory=list)
+    # (seconds, bits/char) at each evaluation during training, on the run's fixed validation slice: the
+    # validation curve the Compare screen overlays (evaluations come by time, ~10 a run)
+    val_curve: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def neural(self) -> bool:
@@ -186,18 +189,26 @@ def run_comparison(
     name = corpus
     for i, (label, job) in enumerate(jobs(corpus, labels, seconds, level, encoding)):
         yield {"event": "model", "index": i, "count": len(labels), "label": label}
-        run_name, losses, scale = "", [], None
+        run_name, losses, scale, val_curve = "", [], None, []
         for ev in train(job, control):
             if isinstance(ev, Started):
                 run_name, name = ev.run, ev.corpus
             elif isinstance(ev, Eval) and ev.bits_per_char is not None and ev.val_loss:
                 scale = ev.bits_per_char / ev.val_loss  # nats per token -> bits per character
+                if ev.scope == "slice":
+                    val_curve.append((ev.elapsed, ev.bits_per_char))
             elif isinstance(ev, Step):
                 losses.append((ev.elapsed, ev.train_loss))
                 yield {"event": "progress", "label": label, "progress": ev.progress}
         if control is not None and control.stop:
             return
-        m = runs.load_run(run_name).metrics
+        run = runs.load_run(run_name)
+        if run.meta.get("eval_pending"):  # a budget too short for the full evaluation: the table needs it
+            from lmtui.training import complete_evaluation
+
+            complete_evaluation(run_name, encoding)
+            run = runs.load_run(run_name)
+        m = run.metrics
         row = Row(
             label=label,
             run=run_name,
@@ -211,6 +222,7 @@ def run_comparison(
             ppl_excl_oov=m.get("val_ppl_excl_oov", m.get("val_ppl") if not m.get("val_unk_rate") else None),
             unk_rate=float(m.get("val_unk_rate") or 0.0),
             curve=[(t, loss * scale) for t, loss in losses] if scale else [],
+            val_curve=val_curve,
         )
         rows.append(row)
         yield {"event": "row", "row": asdict(row)}

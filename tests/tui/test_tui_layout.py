@@ -328,3 +328,20 @@ async def test_runs_screen_names_the_real_runs_folder(lmtui_home: Path) -> None:
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
         assert str(lmtui_home / "runs") in str(app.screen.query_one("#runs-dir").render())
+
+
+@run_async
+async def test_wide_runs_table_shows_an_ngram_runs_unseen_share(trained_runs: Path) -> None:
+    """Sparsity in the Runs table: the share of validation n-grams never seen in training (issue 11.3)."""
+    from lmtui.runs import load_run
+
+    unseen = load_run("ngram-run").metrics["sparsity_by_order"][-1]["unseen"]
+    app = make_app(mode="runs")
+    async with app.run_test(size=(200, 40)) as pilot:
+        table = await runs_table(pilot)
+        labels = [str(c.label) for c in table.columns.values()]
+        assert "unseen" in labels
+        column = labels.index("unseen")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        cells = {str(row[0]): str(row[column]) for row in rows}
+        assert cells["ngram-run"] == f"{unseen:.1%}" and cells["lstm-run"] == "–"

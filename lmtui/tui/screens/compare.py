@@ -92,7 +92,8 @@ class CompareScreen(Screen[None]):
         table = self.query_one(DataTable)
         for label in COLUMNS:
             table.add_column(label)
-        self.query_one("#compare-chart").border_title = "Training curves (bits/char; n-grams flat)"
+        self.query_one("#compare-chart").border_title = (
+            "Validation curves (bits/char on a validation slice; n-grams flat at their full score)")
 
     # -- running ----------------------------------------------------------------------------------------
 
@@ -175,7 +176,7 @@ class CompareScreen(Screen[None]):
         chart = self.query_one("#compare-chart", LineChart)
         name = row["label"]
         chart.add_series(name, STYLES[(len(self.rows) - 1) % len(STYLES)])
-        curve = row.get("curve") or []
+        curve = row.get("val_curve") or row.get("curve") or []  # a run too short to evaluate: its training
         if curve:
             for t, bpc in curve[:: max(1, len(curve) // 200)]:
                 chart.add(name, t, bpc)

@@ -19,9 +19,9 @@ from lmtui.tui.trainer_process import resume_argv
 from lmtui.tui.widgets.footer import KeyBar
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
-           "time")
+           "unseen", "time")
 # Dropped in this order when the table would not fit the terminal's width: the perplexities stay.
-LESSER = ("size", "parameters", "corpus", "bits/char", "time")
+LESSER = ("unseen", "size", "parameters", "corpus", "bits/char", "time")
 EMPTY = "No runs yet — press F2 to choose a text and train your first model."
 HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
 
@@ -211,7 +211,9 @@ def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
     """One row of the table, as text, in the order of COLUMNS."""
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
-    scores = [_val_ppl(r), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f")]
+    # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
+    unseen = _num(r.get("unseen_at_order"), ".1%")
+    scores = [_val_ppl(r), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f"), unseen]
     params = _num(r["parameters"], ",")
     model = f"{r['model']} · {r['level']}"
     return [r["name"], r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
