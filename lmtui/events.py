@@ -48,6 +48,7 @@ class Started(Event):
     start_step: int = 0
     device: str = "cpu"
     clip: float | None = None  # gradient-norm clipping threshold (0: off; None: not trained by gradients)
+    val_unk_rate: float = 0.0  # share of validation tokens that are <unk>: what a word perplexity hides
 
 
 @dataclass

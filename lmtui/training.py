@@ -432,6 +432,7 @@ def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: in
         step,
         device,
         job.train.clip if job.model.model != "ngram" else None,
+        float(np.mean(data.val == 0)) if len(data.val) else 0.0,
     )
 
 

@@ -101,3 +101,11 @@ def duration(seconds: float | None) -> str:
     h, rest = divmod(s, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def unk_note(level: str, unk_rate: float | None) -> str:
+    """What a word model's perplexity hides: " (5.4% <unk>)" — a capped vocabulary turns rare words into one
+    easy token, so the share is said wherever that perplexity is shown; nothing for char models."""
+    if level != "word" or not unk_rate:
+        return ""
+    return f" ({unk_rate:.1%} <unk>)"

@@ -148,3 +148,25 @@ async def test_charts_keep_six_plot_rows_taking_turns_when_short(size: tuple[int
             assert [b.id for b in screen.query(".chart-box") if b.display] == ["ppl-box"]
         else:
             assert not screen.check_action("next_chart", ())
+
+
+def test_unk_note_says_what_a_word_perplexity_hides() -> None:
+    from lmtui.tui.data import unk_note
+
+    assert unk_note("word", 0.054) == " (5.4% <unk>)"
+    assert unk_note("char", 0.054) == "" and unk_note("word", 0.0) == ""
+
+
+@run_async
+async def test_a_word_runs_perplexity_says_its_unk_share_on_the_dashboard() -> None:
+    from dataclasses import replace
+
+    app = make_app(mode="training")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        word = replace(started(), level="word", val_unk_rate=0.054)
+        done = Finished("demo", 10, "steps", 5.0, 148.4, 5.1, 164.0, 1.0, 1, 1, 1)
+        for event in (word, step(10), Eval(10, 5.0, 148.4, 2.9, True, 1.0, scope="slice"), done):
+            screen.post_message(TrainerEvent(event))
+        await wait_for(pilot, lambda: screen.status == "finished", 20, "the end")
+        assert "148.40 (5.4% <unk>)" in text_of(screen, "#message")

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from lmtui import sharing
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.sampling import SampleSettings, generate, predict_next
+from lmtui.tui.data import unk_note
 from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.next_token import NextTokenBars
 from lmtui.tui.widgets.sample_view import SampleView
@@ -151,7 +152,8 @@ class PlaygroundScreen(Screen[None]):
             prime.value = PRIMES.get(run.meta["corpus"]["name"], "").replace("\n", "\\n")
             prime.cursor_position = len(prime.value)
         s = run.summary()
-        ppl = f" · validation perplexity {s['val_ppl']:.2f}" if s.get("val_ppl") else ""
+        unk = unk_note(s["level"], s.get("val_unk_rate"))
+        ppl = f" · validation perplexity {s['val_ppl']:.2f}{unk}" if s.get("val_ppl") else ""
         self.query_one("#run-line", Static).update(Text.assemble(
             (run.name, "bold"), f" · {sharing.SampleRecord.from_run(run, SampleSettings(), '').model_line()}"
             f" · trained on {s['corpus']}{ppl}"))

@@ -20,7 +20,7 @@ from textual.widgets import Header, ProgressBar, Static
 from lmtui.errors import LmtuiError
 from lmtui.events import Eval, Failed, Finished, GradientReach, NgramCounts, Note, Sample, Started, Step
 from lmtui.options import app_words
-from lmtui.tui.data import duration, human_bytes
+from lmtui.tui.data import duration, human_bytes, unk_note
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
@@ -279,7 +279,8 @@ class TrainingScreen(Screen[None]):
                 parts.append(f"ETA {eta}")
         if self.last_ppl is not None:
             best = f" (best {self.best_ppl:.2f})" if self.best_ppl is not None else ""
-            parts.append(f"val perplexity [b]{self.last_ppl:.2f}[/]{best}")
+            unk = unk_note(self.started.level, self.started.val_unk_rate) if self.started else ""
+            parts.append(f"val perplexity [b]{self.last_ppl:.2f}[/]{best}{unk}")
         self.query_one("#numbers", Static).update("  ·  ".join(parts))
 
     def _counts(self, e: NgramCounts) -> None:
@@ -309,7 +310,8 @@ class TrainingScreen(Screen[None]):
         self._status("finished", "stopped" if e.reason in ("stopped", "interrupted") else None)
         self.stopping_since = None
         test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
-        val = f"validation perplexity {e.val_ppl:.2f}" if e.val_ppl else "no validation score"
+        unk = unk_note(self.started.level, self.started.val_unk_rate) if self.started else ""
+        val = f"validation perplexity {e.val_ppl:.2f}{unk}" if e.val_ppl else "no validation score"
         if e.val_ppl is None and ngram and not e.eval_pending:  # unsmoothed (mle) counts
             val = "validation perplexity infinite: some tokens got probability 0 (lmtui eval says how many)"
         if e.eval_pending:
