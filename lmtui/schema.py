@@ -17,6 +17,7 @@ import numpy as np
 
 from lmtui.errors import LmtuiError
 from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig
+from lmtui.options import SEED_MAX
 
 RUN_FORMAT = "lmtui-run"
 RUN_VERSION = 1
@@ -129,8 +130,9 @@ TRAIN_FIELDS: dict[str, tuple[str, float, float, bool]] = {
     "weight_decay": ("num", 0, math.inf, False),
     "clip": ("num", 0, math.inf, False),
     "eval_every": ("int", 1, MAX_INT, False),
+    "checkpoint_every": ("pos", 0, math.inf, False),
     "sample_length": ("int", 0, 1 << 30, False),
-    "seed": ("int", 0, 2**64 - 1, False),
+    "seed": ("int", 0, SEED_MAX, False),  # the range training accepts (lmtui.options)
     "max_vocab": ("int", 1, MAX_INT, False),
     "min_count": ("int", 1, MAX_INT, False),
 }
