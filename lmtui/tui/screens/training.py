@@ -15,6 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static
 
@@ -422,7 +423,7 @@ def set_line_text(widget: Static, markup: str) -> None:
     """Update a height-auto text line, with a layout pass only when its height may change: while it fits
     on one row, new numbers each step (every few milliseconds) only repaint that row."""
     width = widget.content_region.width
-    fits = Text.from_markup(markup).cell_len <= width
+    fits = Content.from_markup(markup).cell_length <= width  # read as the Static will read it
     widget.update(markup, layout=not (fits and widget.size.height == 1))
 
 

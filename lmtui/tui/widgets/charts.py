@@ -72,8 +72,8 @@ class LineChart(PlotWidget, can_focus=False):
 
     def notify_style_update(self) -> None:
         """Replot on a restyle only when the chart's own styles changed (a new theme): Textual restyles
-        every widget of a screen each time the screen is shown again, and a full replot of three charts
-        was most of a switch to the dashboard."""
+        every widget of a screen each time the screen is shown again, and replotting every chart then made
+        the switch to the dashboard the slowest one."""
         Widget.notify_style_update(self)  # clear the style caches, without PlotWidget's replot
         if self.is_mounted:  # compare once Textual has also restyled the component classes
             self.call_later(self._restyled)
