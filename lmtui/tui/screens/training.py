@@ -1,7 +1,8 @@
 """The training dashboard: live curves, speed and ETA, what the model writes now; pause, resume, stop.
 
 Events come from the training child (``trainer_process``); the charts are redrawn on a timer, not per
-event, so a fast stream of steps never floods the UI.
+event, so a fast stream of steps never floods the UI, and only while the dashboard is on screen: a hidden
+dashboard keeps the data and plots it once when it is shown again (a screen switch stays cheap).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static
 
@@ -129,8 +131,15 @@ class TrainingScreen(Screen[None]):
         self.show_chart(CHARTS[(CHARTS.index(self.chart) + 1) % len(CHARTS)])
 
     def redraw(self) -> None:
+        """Replot the charts whose data changed, only while they can be seen."""
+        if not self.is_current:
+            return
         for chart in self.query(LineChart):
             chart.redraw()
+
+    def on_screen_resume(self) -> None:
+        # after the screen's first frame: the switch draws at once, the new points follow a frame later
+        self.call_after_refresh(self.redraw)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Pause and Stop only while a child trains; Next chart only when the charts take turns."""
@@ -253,8 +262,9 @@ class TrainingScreen(Screen[None]):
         clip = self.started.clip if self.started else None
         if clip:  # the clipping threshold as a line, and the share of recent steps that went over it
             set_line(grad, "clip", grad.first_x("|g|"), e.step, clip)
-            if e.clipped is not None:
-                self.clip_note = f"clip {clip:g}: {e.clipped:.0%} of recent steps clipped"
+            note = f"clip {clip:g}: {e.clipped:.0%} of recent steps clipped" if e.clipped is not None else ""
+            if note and note != self.clip_note:  # re-titling repaints every box: only when it says more
+                self.clip_note = note
                 self._titles()
         self.query_one("#progress", ProgressBar).update(progress=min(e.progress, 1.0))
         self._numbers()
@@ -281,7 +291,7 @@ class TrainingScreen(Screen[None]):
             best = f" (best {self.best_ppl:.2f})" if self.best_ppl is not None else ""
             unk = unk_note(self.started.level, self.started.val_unk_rate) if self.started else ""
             parts.append(f"val perplexity [b]{self.last_ppl:.2f}[/]{best}{unk}")
-        self.query_one("#numbers", Static).update("  ·  ".join(parts))
+        set_line_text(self.query_one("#numbers", Static), "  ·  ".join(parts))
 
     def _counts(self, e: NgramCounts) -> None:
         table = Table(title=f"{e.order}-gram model: counted in {e.seconds:.2f} s", title_justify="left",
@@ -322,7 +332,7 @@ class TrainingScreen(Screen[None]):
             how = f"{REASONS.get(e.reason, e.reason)} after {e.step:,} steps, {duration(e.elapsed)}"
         self._message(f"✓ {e.run} finished ({how}): {val}{test}. Press G to sample from it.", "success")
         if ngram:
-            self.query_one("#numbers", Static).update(f"{val}{test}")
+            set_line_text(self.query_one("#numbers", Static), f"{val}{test}")
         else:
             self._numbers()  # without the ETA
         if self.app.screen is not self:  # here the message line says it already
@@ -409,6 +419,14 @@ class TrainingScreen(Screen[None]):
             self.notify("No checkpoint yet: the first evaluation saves one.")
             return
         await self.app.open_playground(self.run_name)  # type: ignore[attr-defined]
+
+
+def set_line_text(widget: Static, markup: str) -> None:
+    """Update a height-auto text line, with a layout pass only when its height may change: while it fits
+    on one row, new numbers each step (every few milliseconds) only repaint that row."""
+    width = widget.content_region.width
+    fits = Content.from_markup(markup).cell_length <= width  # read as the Static will read it
+    widget.update(markup, layout=not (fits and widget.size.height == 1))
 
 
 def ppl_series(scope: str) -> str:

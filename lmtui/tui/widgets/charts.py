@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.text import Text
+from textual.widget import Widget
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import NumericAxisFormatter
 
@@ -67,6 +68,22 @@ class LineChart(PlotWidget, can_focus=False):
         self.set_xlabel(x_label)
         self._steps = StepFormatter()
         self.set_x_formatter(self._steps)
+        self._look: tuple[str, ...] | None = None  # the axis, tick and label styles last plotted with
+
+    def notify_style_update(self) -> None:
+        """Replot on a restyle only when the chart's own styles changed (a new theme): Textual restyles
+        every widget of a screen each time the screen is shown again, and replotting every chart then made
+        the switch to the dashboard the slowest one."""
+        Widget.notify_style_update(self)  # clear the style caches, without PlotWidget's replot
+        if self.is_mounted:  # compare once Textual has also restyled the component classes
+            self.call_later(self._restyled)
+
+    def _restyled(self) -> None:
+        look = tuple(str(self.get_component_rich_style(name))
+                     for name in ("plot--axis", "plot--tick", "plot--label"))
+        if look != self._look:
+            self._look = look
+            self._rerender()
 
     def add_series(self, name: str, style: str, marker: str | None = None) -> None:
         self._series[name] = Series(style, marker)
