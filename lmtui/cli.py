@@ -19,7 +19,8 @@ from lmtui.options import OPTIONS, SEED_MAX
 
 MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
-RESUME_FIELDS = ("steps", "max_seconds", "checkpoint_every", "device")  # what a resumed run may change
+# what a resumed run may change: its budget and how it runs, never what it is
+RESUME_FIELDS = ("steps", "max_seconds", "checkpoint_every", "device", "precision", "threads")
 NEEDS_TERMINAL = "the lmtui app needs a terminal; in scripts, run one of the commands above"
 
 
@@ -239,7 +240,7 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
             raise BadUsage(
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
-                f"(only --steps, --max-seconds, --checkpoint-every and --device change); drop {what}"
+                f"(only --steps, --max-seconds, --checkpoint-every, --device, --precision and --threads change); drop {what}"
             )
         _needs_stdin(run.name, run.meta["corpus"]["spec"], f"lmtui train --resume {run.name}")
         from lmtui.models import ModelConfig

@@ -133,6 +133,7 @@ TRAIN_FIELDS: dict[str, tuple[str, float, float, bool]] = {
     "checkpoint_every": ("pos", 0, math.inf, False),
     "sample_length": ("int", 0, 1 << 30, False),
     "seed": ("int", 0, SEED_MAX, False),  # the range training accepts (lmtui.options)
+    "threads": ("int", 1, 4096, True),
     "max_vocab": ("int", 1, MAX_INT, False),
     "min_count": ("int", 1, MAX_INT, False),
 }
@@ -148,6 +149,8 @@ def check_train(data: Any, where: str) -> dict[str, Any]:
                 _num(d[name], where, f"train.{name}", lo, hi, none, above=kind == "pos")
     if "device" in d:
         _str(d["device"], where, "train.device", ("auto", "cpu", "cuda", "mps"))
+    if "precision" in d:
+        _str(d["precision"], where, "train.precision", ("auto", "fp32", "bf16"))
     return d
 
 

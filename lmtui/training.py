@@ -14,7 +14,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -59,6 +59,8 @@ class TrainConfig(JsonConfig):
     sample_length: int = 200
     seed: int = 1337
     device: str = "auto"
+    precision: str = "auto"  # "bf16" computes in bfloat16 (weights stay float32); auto: where the chip is fast at it
+    threads: int | None = None  # torch's CPU threads; None: every core
     max_vocab: int = 10_000
     min_count: int = 1
 
@@ -164,17 +166,58 @@ def fitting_batch(data: Data, cfg: TrainConfig) -> int:
     return min(cfg.batch_size, (len(data.train) - 1) // (cfg.seq_len + 1))
 
 
-def cpu_threads() -> int:
-    """Threads for torch on the CPU: all cores but one, which stays free for the UI and everything else.
+def cpu_threads(wanted: int | None = None) -> int:
+    """Threads for torch on the CPU: ``wanted``, else ``OMP_NUM_THREADS``, else every core this process may use.
 
-    torch's OpenMP threads spin while waiting for each other; when another process holds a core they wait
-    for it, and on 2 cores two threads under load were 2-40x slower than one (BENCHMARKS.md).
+    The app's training child asks for one core fewer (``app_threads``), which stays free for the UI: torch's
+    OpenMP threads spin while waiting for each other, and on 2 cores two threads beside a busy process were
+    2-40x slower than one (BENCHMARKS.md). Headless, on a quiet machine, two threads train 1.7x faster.
     """
     import os
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    default = int(env) if env.isdigit() and int(env) > 0 else cores
+    return max(1, min(wanted or default, cores))
+
+
+def app_threads() -> int:
+    """Threads for the app's training child: one core stays free for the UI."""
+    return max(1, cpu_threads() - 1)
+
+
+def mixed_precision(precision: str, device: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """A factory of the context that training's forward pass runs in: bfloat16 autocast or nothing.
+
+    The weights, the optimizer and the loss stay float32; only the products run in bfloat16, which CPUs
+    with AMX or AVX512-BF16 (and recent GPUs) compute 2-2.5x faster (BENCHMARKS.md, section 10)."""
     import torch
 
-    return max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - 1))
+    if precision not in PRECISIONS:
+        raise OptionError(f"--precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+    if precision == "auto":
+        precision = "bf16" if fast_bf16(device) else "fp32"
+    if precision == "fp32":
+        return contextlib.nullcontext
+    if device == "mps":
+        raise OptionError("--precision bf16 is not available on Apple's Metal backend; use fp32")
+    kind = "cuda" if device == "cuda" else "cpu"
+    return lambda: torch.autocast(kind, dtype=torch.bfloat16)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def fast_bf16(device: str) -> bool:
+    """Does this device compute bfloat16 products faster than float32 ones?"""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device == "cpu":
+        cpu = torch.cpu
+        return any(getattr(cpu, name, lambda: False)() for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return False
 
 
 def resolve_device(device: str) -> str:
@@ -481,13 +524,14 @@ def _train_neural(
     import torch
     from torch.nn import functional as F
 
-    from lmtui.models.neural import detach_state
+    from lmtui.models.neural import as_float32, detach_state
     from lmtui.training_state import load_checkpoint, save_checkpoint
 
     cfg = job.train
     device = resolve_device(cfg.device)
     if device == "cpu":
-        torch.set_num_threads(cpu_threads())
+        torch.set_num_threads(cpu_threads(cfg.threads))
+    autocast = mixed_precision(cfg.precision, device)
     torch.manual_seed(cfg.seed)
     vocab = len(data.tokenizer)
     k2 = cfg.seq_len
@@ -623,11 +667,13 @@ def _train_neural(
         for group in opt.param_groups:
             group["lr"] = lr
         net.train()
-        logits, carry = net(x[:, :k1], state)
-        if k1 < k2:  # gradients flow back k2 steps; the state carried on is the one k1 steps in
-            rest, _ = net(x[:, k1:], carry)
-            logits = torch.cat([logits, rest], dim=1)
-        loss = F.cross_entropy(logits[:, k2 - k1 :].reshape(-1, vocab), y[:, k2 - k1 :].reshape(-1))
+        with autocast():
+            logits, carry = net(x[:, :k1], state)
+            if k1 < k2:  # gradients flow back k2 steps; the state carried on is the one k1 steps in
+                rest, _ = net(x[:, k1:], carry)
+                logits = torch.cat([logits, rest], dim=1)
+        logits = logits[:, k2 - k1 :].float()
+        loss = F.cross_entropy(logits.reshape(-1, vocab), y[:, k2 - k1 :].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         max_norm = cfg.clip if cfg.clip > 0 else math.inf
@@ -644,7 +690,7 @@ def _train_neural(
         opt.step()
         # seeded by step, so a resumed run restarts the same streams an uninterrupted one would
         restart_rng = np.random.default_rng((cfg.seed, step))
-        state = _restart_some(detach_state(carry), restart_rng, RESTART_RATE, vocab)
+        state = _restart_some(as_float32(detach_state(carry)), restart_rng, RESTART_RATE, vocab)
         pos += k1
         step += 1
         tokens_since += batch * k1

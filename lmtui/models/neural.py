@@ -69,6 +69,15 @@ class RecurrentNet(nn.Module):
         return self.out(self.drop(h)), state
 
 
+def as_float32(state: State) -> State:
+    """A state computed under bfloat16 autocast, as float32 again: carried and checkpointed like any other."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.float() for s in state)
+    return state if not state.is_floating_point() else state.float()
+
+
 def detach_state(state: State) -> State:
     """Cut the graph at a truncation point: gradients stop here, the values carry on (truncated BPTT)."""
     if state is None:

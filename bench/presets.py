@@ -1,0 +1,195 @@
+"""Every preset as a point on a time-to-quality curve, beside nanoGPT's CPU recipe (issue 12).
+
+Both tools train on the first 90 % of tinyshakespeare's ``input.txt`` (karpathy/char-rnn) and are scored on
+the last 10 %, nanoGPT's own validation text. lmtui's usual 90/5/5 split is swapped for that one here (the
+only change to the engine's path): its evaluations during training score a fixed slice of that text, its
+closing evaluation the whole of it. Each run is a whole ``lmtui train input.txt --preset P`` session through
+``lmtui.training.train``; the curve's x axis is wall time from the session's start (start-up, evaluations
+and the closing evaluation included). nanoGPT runs from a checkout given with ``--nanogpt`` (its README's
+CPU recipe, unchanged); its curve is its own periodic validation estimate. Nothing of nanoGPT is shipped.
+
+    python bench/presets.py --text input.txt [--nanogpt ~/nanoGPT] [--presets quick,small,large]
+        [--model lstm] [--set lr=0.01 ...] [--plot bench/results/presets.png] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from common import parser, write_json
+
+NANOGPT_CPU_RECIPE = (
+    "config/train_shakespeare_char.py --device=cpu --compile=False --eval_iters=20 --log_interval=1 "
+    "--block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128 --max_iters=2000 "
+    "--lr_decay_iters=2000 --dropout=0.0"
+).split()
+
+
+def nanogpt_split(text: str):
+    """nanoGPT's split: train = first 90 % of the characters, validation = the rest (test: the same text,
+    so the closing evaluation costs what a usual run's val + test would)."""
+    from lmtui.corpus import Splits
+
+    cut = int(len(text) * 0.9)
+    return Splits(text[:cut], text[cut:], text[cut:])
+
+
+def run_lmtui(text_path: Path, model: str, level: str, preset: str, overrides: dict) -> dict:
+    import lmtui.training as training
+    from lmtui.models import ModelConfig
+    from lmtui.presets import preset_configs
+
+    training.split_text = lambda text, unit="text", fractions=None: nanogpt_split(text)
+    model_cfg, train_cfg = preset_configs(model, level, preset)
+    model_fields = set(ModelConfig.__dataclass_fields__)
+    model_cfg = replace(model_cfg, **{k: v for k, v in overrides.items() if k in model_fields})
+    train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if k not in model_fields})
+    job = training.Job(str(text_path), model_cfg, train_cfg)
+    t0 = time.perf_counter()
+    curve, rates, started, finished = [], [], None, None
+    for ev in training.train(job):
+        kind = type(ev).__name__
+        if kind == "Started":
+            started = ev
+        elif kind == "Step":
+            rates.append(ev.tokens_per_s)
+        elif kind == "Eval":
+            curve.append((round(time.perf_counter() - t0, 2), ev.step, round(ev.val_loss, 4)))
+        elif kind == "Finished":
+            finished = ev
+    wall = time.perf_counter() - t0
+    assert finished is not None and started is not None
+    val_loss = finished.val_loss
+    if finished.eval_pending:  # scored after the session, outside its time
+        val_loss = training.complete_evaluation(finished.run)["val_loss"]
+    else:
+        curve.append((round(wall, 2), finished.step, round(val_loss, 4)))
+    rates.sort()
+    return {
+        "tool": "lmtui",
+        "preset": preset,
+        "model": model,
+        "level": level,
+        "overrides": overrides,
+        "params": started.parameters,
+        "wall_s": round(wall, 1),
+        "steps": finished.step,
+        "tokens_per_s": round(rates[len(rates) // 2]) if rates else None,
+        "val_loss": round(val_loss, 4),
+        "eval_pending": finished.eval_pending,
+        "curve": curve,  # (wall s, step, val loss): slices during training, the whole text at the end
+    }
+
+
+def run_nanogpt(checkout: Path, text_path: Path) -> dict:
+    """nanoGPT's README CPU recipe in a scratch copy of the checkout; its log lines are timed as they come."""
+    work = Path(tempfile.mkdtemp(prefix="nanogpt-"))
+    shutil.copytree(checkout, work / "nanoGPT", ignore=shutil.ignore_patterns(".git"))
+    root = work / "nanoGPT"
+    data = root / "data" / "shakespeare_char"
+    shutil.copy(text_path, data / "input.txt")
+    subprocess.run([sys.executable, "prepare.py"], cwd=data, check=True, capture_output=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "train.py", *NANOGPT_CPU_RECIPE],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    curve = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        m = re.match(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", line)
+        if m:
+            curve.append((round(time.perf_counter() - t0, 2), int(m[1]), float(m[3])))
+    proc.wait()
+    wall = time.perf_counter() - t0
+    shutil.rmtree(work, ignore_errors=True)
+    if proc.returncode or not curve:
+        raise SystemExit(f"nanoGPT failed (exit {proc.returncode})")
+    return {
+        "tool": "nanoGPT",
+        "preset": "CPU recipe",
+        "recipe": " ".join(NANOGPT_CPU_RECIPE),
+        "wall_s": round(wall, 1),
+        "steps": curve[-1][1],
+        "val_loss": curve[-1][2],
+        "curve": curve,
+    }
+
+
+def plot(rows: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    for r in rows:
+        xs = [p[0] for p in r["curve"]]
+        ys = [p[2] for p in r["curve"]]
+        label = f"{r['tool']} {r['preset']} ({r['val_loss']:.3f} at {r['wall_s']:.0f} s)"
+        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+    ax.axhline(1.47, color="grey", linestyle=":", label="nanoGPT's README on an A100 (1.47)")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time (s, log scale)")
+    ax.set_ylabel("validation loss (nats/char) on nanoGPT's validation text")
+    ax.set_title(title)
+    ax.set_ylim(1.35, 2.6)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+
+
+def parse_value(v: str):
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(v.lower(), v)
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--text", type=Path, required=True, help="tinyshakespeare's input.txt")
+    p.add_argument("--nanogpt", type=Path, help="a nanoGPT checkout: also run its CPU recipe")
+    p.add_argument("--presets", default="quick,small,large")
+    p.add_argument("--model", default="lstm")
+    p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. lr=0.01 hidden=384")
+    p.add_argument("--plot", type=Path, help="draw the curves to this PNG or SVG (needs matplotlib)")
+    args = p.parse_args()
+    os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-bench-"))
+    overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    rows = []
+    for preset in filter(None, args.presets.split(",")):
+        r = run_lmtui(args.text, args.model, "char", preset, overrides)
+        rows.append(r)
+        print(
+            f"lmtui {preset:6s} {args.model}: {r['val_loss']:.4f} nats/char on nanoGPT's val, "
+            f"wall {r['wall_s']} s, {r['steps']} steps, {r['tokens_per_s']} tokens/s, {r['params']:,} params, "
+            f"curve {[(c[0], c[2]) for c in r['curve']]}",
+            flush=True,
+        )
+    if args.nanogpt:
+        r = run_nanogpt(args.nanogpt, args.text)
+        rows.append(r)
+        print(f"nanoGPT CPU recipe: {r['val_loss']:.4f} (its estimate), wall {r['wall_s']} s", flush=True)
+    write_json(args.json, "presets", {"overrides": overrides, "rows": rows})
+    if args.plot:
+        plot(rows, args.plot, "Time to quality on tinyshakespeare, 2 CPU cores")
+
+
+if __name__ == "__main__":
+    main()
