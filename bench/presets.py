@@ -14,6 +14,7 @@ CPU recipe, unchanged); its curve is its own periodic validation estimate. Nothi
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -26,11 +27,11 @@ from pathlib import Path
 
 from common import parser, write_json
 
-NANOGPT_CPU_RECIPE = (
-    "config/train_shakespeare_char.py --device=cpu --compile=False --eval_iters=20 --log_interval=1 "
-    "--block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128 --max_iters=2000 "
-    "--lr_decay_iters=2000 --dropout=0.0"
-).split()
+NANOGPT_CPU_RECIPE = [  # nanoGPT README's "I only have a macbook" command, unchanged
+    "config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=20",
+    "--log_interval=1", "--block_size=64", "--batch_size=12", "--n_layer=4", "--n_head=4", "--n_embd=128",
+    "--max_iters=2000", "--lr_decay_iters=2000", "--dropout=0.0",
+]  # fmt: skip
 
 
 def nanogpt_split(text: str):
@@ -42,17 +43,18 @@ def nanogpt_split(text: str):
     return Splits(text[:cut], text[cut:], text[cut:])
 
 
-def run_lmtui(text_path: Path, model: str, level: str, preset: str, overrides: dict) -> dict:
+def run_lmtui(corpus: str, model: str, level: str, preset: str, overrides: dict, nanogpt: bool) -> dict:
     import lmtui.training as training
+    from lmtui.corpus import split_text
     from lmtui.models import ModelConfig
     from lmtui.presets import preset_configs
 
-    training.split_text = lambda text, unit="text", fractions=None: nanogpt_split(text)
+    training.split_text = (lambda text, *a, **k: nanogpt_split(text)) if nanogpt else split_text
     model_cfg, train_cfg = preset_configs(model, level, preset)
     model_fields = set(ModelConfig.__dataclass_fields__)
     model_cfg = replace(model_cfg, **{k: v for k, v in overrides.items() if k in model_fields})
     train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if k not in model_fields})
-    job = training.Job(str(text_path), model_cfg, train_cfg)
+    job = training.Job(corpus, model_cfg, train_cfg)
     t0 = time.perf_counter()
     curve, rates, started, finished = [], [], None, None
     for ev in training.train(job):
@@ -84,6 +86,7 @@ def run_lmtui(text_path: Path, model: str, level: str, preset: str, overrides: d
         "steps": finished.step,
         "tokens_per_s": round(rates[len(rates) // 2]) if rates else None,
         "val_loss": round(val_loss, 4),
+        "val_ppl": round(math.exp(val_loss), 2),
         "eval_pending": finished.eval_pending,
         "curve": curve,  # (wall s, step, val loss): slices during training, the whole text at the end
     }
@@ -127,7 +130,7 @@ def run_nanogpt(checkout: Path, text_path: Path) -> dict:
     }
 
 
-def plot(rows: list[dict], path: Path, title: str) -> None:
+def plot(rows: list[dict], path: Path, title: str, level: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,14 +140,22 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     for r in rows:
         xs = [p[0] for p in r["curve"]]
         ys = [p[2] for p in r["curve"]]
-        label = f"{r['tool']} {r['preset']} ({r['val_loss']:.3f} at {r['wall_s']:.0f} s)"
+        name = r["model"] if r["tool"] == "lmtui" else r["tool"]
+        label = f"{name} {r['preset']} ({r['val_loss']:.3f} at {r['wall_s']:.0f} s)"
+        if len(xs) == 1:  # an n-gram model: one point, drawn across as the line to beat
+            ax.axhline(ys[0], color="black", linestyle="--", label=label)
+            continue
         ax.plot(xs, ys, marker="o", markersize=3, label=label)
-    ax.axhline(1.47, color="grey", linestyle=":", label="nanoGPT's README on an A100 (1.47)")
+    if level == "char":
+        ax.axhline(1.47, color="grey", linestyle=":", label="nanoGPT's README on an A100 (1.47)")
+        ax.set_ylabel("validation loss (nats/char) on nanoGPT's validation text")
+        ax.set_ylim(1.35, 2.6)
+    else:
+        ax.set_ylabel("validation loss (nats/word)")
+        ax.set_ylim(4.6, 7.0)
     ax.set_xscale("log")
     ax.set_xlabel("wall time (s, log scale)")
-    ax.set_ylabel("validation loss (nats/char) on nanoGPT's validation text")
     ax.set_title(title)
-    ax.set_ylim(1.35, 2.6)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -163,22 +174,32 @@ def parse_value(v: str):
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--text", type=Path, required=True, help="tinyshakespeare's input.txt")
+    p.add_argument("--text", type=Path, help="tinyshakespeare's input.txt: char level, nanoGPT's split")
+    p.add_argument("--corpus", help="otherwise: a corpus (name or path) with lmtui's own split")
+    p.add_argument("--level", default="char")
+    p.add_argument("--ngram", action="store_true", help="also train the preset n-gram (KN trigram)")
     p.add_argument("--nanogpt", type=Path, help="a nanoGPT checkout: also run its CPU recipe")
     p.add_argument("--presets", default="quick,small,large")
-    p.add_argument("--model", default="lstm")
+    p.add_argument("--model", default="lstm", help="neural family (or families, comma-separated)")
     p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. lr=0.01 hidden=384")
     p.add_argument("--plot", type=Path, help="draw the curves to this PNG or SVG (needs matplotlib)")
     args = p.parse_args()
     os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-bench-"))
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
+    if (args.text is None) == (args.corpus is None):
+        p.error("give --text (tinyshakespeare) or --corpus")
+    corpus = str(args.text or args.corpus)
+    runs = [(m, preset) for preset in filter(None, args.presets.split(",")) for m in args.model.split(",")]
+    if args.ngram:
+        runs.insert(0, ("ngram", "small"))
     rows = []
-    for preset in filter(None, args.presets.split(",")):
-        r = run_lmtui(args.text, args.model, "char", preset, overrides)
+    for model, preset in runs:
+        r = run_lmtui(corpus, model, args.level, preset, overrides, nanogpt=args.text is not None)
         rows.append(r)
         print(
-            f"lmtui {preset:6s} {args.model}: {r['val_loss']:.4f} nats/char on nanoGPT's val, "
-            f"wall {r['wall_s']} s, {r['steps']} steps, {r['tokens_per_s']} tokens/s, {r['params']:,} params, "
+            f"lmtui {preset:6s} {model}: {r['val_loss']:.4f} nats/token (ppl {r['val_ppl']}) on the val "
+            f"text, wall {r['wall_s']} s, {r['steps']} steps, {r['tokens_per_s']} tokens/s, "
+            f"{r['params']:,} params, "
             f"curve {[(c[0], c[2]) for c in r['curve']]}",
             flush=True,
         )
@@ -188,7 +209,8 @@ def main() -> None:
         print(f"nanoGPT CPU recipe: {r['val_loss']:.4f} (its estimate), wall {r['wall_s']} s", flush=True)
     write_json(args.json, "presets", {"overrides": overrides, "rows": rows})
     if args.plot:
-        plot(rows, args.plot, "Time to quality on tinyshakespeare, 2 CPU cores")
+        where = "tinyshakespeare" if args.text else f"{args.corpus}, {args.level} level"
+        plot(rows, args.plot, f"Time to quality on {where}, 2 CPU cores", args.level)
 
 
 if __name__ == "__main__":

@@ -240,7 +240,8 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
             what = ", ".join(fixed + (["CORPUS"] if corpus else []))
             raise BadUsage(
                 f"--resume continues run {run.name!r} with its own corpus, model and settings "
-                f"(only --steps, --max-seconds, --checkpoint-every, --device, --precision and --threads change); drop {what}"
+                f"(only --steps, --max-seconds, --checkpoint-every, --device, --precision and --threads "
+                f"change); drop {what}"
             )
         _needs_stdin(run.name, run.meta["corpus"]["spec"], f"lmtui train --resume {run.name}")
         from lmtui.models import ModelConfig

@@ -39,7 +39,7 @@ def preset_default(opt: Option, preset: str = "small") -> str:
 
     def show(v: Any) -> str:
         if v is None:
-            return "none" if opt.name != "k1" else "= --seq-len"
+            return "= --seq-len" if opt.name == "k1" else opt.placeholder or "none"
         return f"{v:g}" if isinstance(v, float) else str(v).lower() if isinstance(v, bool) else str(v)
 
     if len({show(v) for v in values.values()}) == 1:

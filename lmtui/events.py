@@ -49,6 +49,7 @@ class Started(Event):
     device: str = "cpu"
     clip: float | None = None  # gradient-norm clipping threshold (0: off; None: not trained by gradients)
     val_unk_rate: float = 0.0  # share of validation tokens that are <unk>: what a word perplexity hides
+    compute: str = ""  # how the device computes: "bf16, 2 threads"
 
 
 @dataclass

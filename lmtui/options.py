@@ -277,6 +277,7 @@ OPTIONS: tuple[Option, ...] = (
         high=4096,
         optional=True,
         in_form=False,
+        placeholder="every core",
     ),
 )
 BY_NAME = {o.name: o for o in OPTIONS}

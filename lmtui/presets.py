@@ -26,8 +26,14 @@ _BUDGET = {"quick": 15.0, "small": 60.0, "large": 600.0}
 _EVAL_EVERY = {"quick": 1000, "small": 2500, "large": 5000}
 _RECURRENT = {
     "quick": dict(embed=32, hidden=128, layers=1),
-    "small": dict(embed=64, hidden=256, layers=1),
+    "small": dict(embed=64, hidden=384, layers=1),
     "large": dict(embed=128, hidden=512, layers=2, dropout=0.2),
+}
+# parallel streams x truncation length per update, for the recurrent nets
+_RECURRENT_BATCH = {
+    "quick": dict(batch_size=32, seq_len=32),
+    "small": dict(batch_size=64, seq_len=32),
+    "large": dict(batch_size=64, seq_len=64),
 }
 _WINDOW = {
     "quick": dict(embed=16, hidden=128, context=6),
@@ -50,7 +56,7 @@ def preset_configs(model: str, level: str, preset: str = "small") -> tuple[Model
     else:
         config = replace(config, **_RECURRENT[preset])
         lr = {"rnn": 3e-3, "lstm": 1e-2, "gru": 8e-3}[model]
-        train = replace(train, batch_size=32, seq_len=32, lr=lr)
+        train = replace(train, **_RECURRENT_BATCH[preset], lr=lr)
     if level == "word":
         # a 10k-word softmax dominates the cost: wider embeddings, shorter sequences, more dropout
         config = replace(config, embed=max(config.embed, 128), dropout=max(config.dropout, 0.1))

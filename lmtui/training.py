@@ -59,7 +59,7 @@ class TrainConfig(JsonConfig):
     sample_length: int = 200
     seed: int = 1337
     device: str = "auto"
-    precision: str = "auto"  # "bf16" computes in bfloat16 (weights stay float32); auto: where the chip is fast at it
+    precision: str = "auto"  # bf16: products in bfloat16, weights float32; auto: where the chip is fast at it
     threads: int | None = None  # torch's CPU threads; None: every core
     max_vocab: int = 10_000
     min_count: int = 1
@@ -167,7 +167,7 @@ def fitting_batch(data: Data, cfg: TrainConfig) -> int:
 
 
 def cpu_threads(wanted: int | None = None) -> int:
-    """Threads for torch on the CPU: ``wanted``, else ``OMP_NUM_THREADS``, else every core this process may use.
+    """Threads for torch on the CPU: ``wanted``, else ``OMP_NUM_THREADS``, else every core we may use.
 
     The app's training child asks for one core fewer (``app_threads``), which stays free for the UI: torch's
     OpenMP threads spin while waiting for each other, and on 2 cores two threads beside a busy process were
@@ -186,6 +186,17 @@ def app_threads() -> int:
     return max(1, cpu_threads() - 1)
 
 
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` made concrete: bf16 where the device computes it faster than float32, else fp32."""
+    if precision not in PRECISIONS:
+        raise OptionError("precision", f"must be one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "fp32"
+    if precision == "bf16" and device == "mps":
+        raise OptionError("precision", "bf16 is not available on Apple's Metal backend; use fp32")
+    return precision
+
+
 def mixed_precision(precision: str, device: str) -> Callable[[], contextlib.AbstractContextManager]:
     """A factory of the context that training's forward pass runs in: bfloat16 autocast or nothing.
 
@@ -193,14 +204,8 @@ def mixed_precision(precision: str, device: str) -> Callable[[], contextlib.Abst
     with AMX or AVX512-BF16 (and recent GPUs) compute 2-2.5x faster (BENCHMARKS.md, section 10)."""
     import torch
 
-    if precision not in PRECISIONS:
-        raise OptionError(f"--precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
-    if precision == "auto":
-        precision = "bf16" if fast_bf16(device) else "fp32"
-    if precision == "fp32":
+    if resolve_precision(precision, device) == "fp32":
         return contextlib.nullcontext
-    if device == "mps":
-        raise OptionError("--precision bf16 is not available on Apple's Metal backend; use fp32")
     kind = "cuda" if device == "cuda" else "cpu"
     return lambda: torch.autocast(kind, dtype=torch.bfloat16)
 
@@ -215,8 +220,8 @@ def fast_bf16(device: str) -> bool:
     if device == "cuda":
         return torch.cuda.is_bf16_supported()
     if device == "cpu":
-        cpu = torch.cpu
-        return any(getattr(cpu, name, lambda: False)() for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+        checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # private, so looked up with care
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
     return False
 
 
@@ -459,7 +464,9 @@ def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any
         return dict(metrics)
 
 
-def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str) -> Started:
+def _started(
+    job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str, compute: str = ""
+) -> Started:
     return Started(
         run.name,
         data.info.name,
@@ -476,6 +483,7 @@ def _started(job: Job, run: runs.Run, data: Data, model: LanguageModel, step: in
         device,
         job.train.clip if job.model.model != "ngram" else None,
         float(np.mean(data.val == 0)) if len(data.val) else 0.0,
+        compute,
     )
 
 
@@ -532,6 +540,9 @@ def _train_neural(
     if device == "cpu":
         torch.set_num_threads(cpu_threads(cfg.threads))
     autocast = mixed_precision(cfg.precision, device)
+    compute = resolve_precision(cfg.precision, device)
+    if device == "cpu":
+        compute += f", {torch.get_num_threads()} thread" + "s" * (torch.get_num_threads() > 1)
     torch.manual_seed(cfg.seed)
     vocab = len(data.tokenizer)
     k2 = cfg.seq_len
@@ -561,7 +572,7 @@ def _train_neural(
         run.meta["train"].update(steps=cfg.steps, max_seconds=cfg.max_seconds)
         run.meta["status"] = "training"
         run.save_meta()
-    yield _started(job, run, data, model, step, device)
+    yield _started(job, run, data, model, step, device, compute)
     yield from (Note(message) for message in data.notes)
     if batch < cfg.batch_size:
         yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")

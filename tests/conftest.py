@@ -190,6 +190,7 @@ def tiny_train(**overrides) -> TrainConfig:
         eval_every=20,
         sample_length=20,
         device="cpu",
+        precision="fp32",  # exact and fast for tiny nets; bfloat16 has its own tests (test_precision.py)
         seed=1,
     )
     base.update(overrides)

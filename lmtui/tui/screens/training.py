@@ -244,7 +244,7 @@ class TrainingScreen(Screen[None]):
         size = f"{e.parameters:,} {what} ({human_bytes(e.size_bytes)})"
         self.query_one("#run-line", Static).update(Text.assemble(
             (e.run, "bold"), f" · {e.model} ({e.level}) on {e.corpus} · {size} · vocabulary {e.vocab_size:,}"
-            f" · {e.train_tokens:,} training tokens · {e.device}",
+            f" · {e.train_tokens:,} training tokens · {e.device}" + (f" ({e.compute})" if e.compute else ""),
             f" · budget {' / '.join(budget)}" if budget else "",
             f" · resuming at step {e.start_step:,}" if e.start_step else ""))
         if e.model == "ngram":
