@@ -1,13 +1,12 @@
 """Presets: sensible hyperparameters per model and level, so a first run needs no tuning.
 
-``quick`` shows something within seconds, ``small`` is the default (the char LSTM reaches about 1.67-1.68
-nats/char on ``scripts`` in a minute on two CPU cores; see BENCHMARKS.md), ``large`` wants a GPU or patience.
-Every value can still be overridden from the command line or the TUI.
-
-Tuned for time to quality on a small CPU (BENCHMARKS.md, "Neural time-to-quality"): per-token throughput
-barely changes once batch x seq_len >= 1024, so the recurrent char presets take many small updates
-(batch 32 x seq_len 32) at a high peak learning rate. Evaluations during training score a cheap fixed slice
-of the validation split about ten times per session (lmtui.timing), the whole split once at the end.
+``quick`` writes plausible text within 15 seconds, ``small`` is the default one-minute run and ``large``
+the ten-minute one. Tuned for time to quality on two CPU cores (BENCHMARKS.md, section 10): on
+tinyshakespeare, scored on nanoGPT's validation text, the char LSTM presets reach about 1.59 (quick), 1.47
+(small) and PENDING (large) nats/char. What made it: bfloat16 products on CPUs with AMX or AVX512-BF16
+(``--precision auto``), both cores, and many small updates (batch x seq_len of 1-4k tokens) at a high peak
+learning rate. Evaluations during training score a cheap fixed slice of the validation split about ten
+times per session (lmtui.timing), the whole split once at the end.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ _BUDGET = {"quick": 15.0, "small": 60.0, "large": 600.0}
 # split sized to cost ~4 % of that gap, so time sets the cadence on a CPU and steps only on fast hardware
 _EVAL_EVERY = {"quick": 1000, "small": 2500, "large": 5000}
 _RECURRENT = {
-    "quick": dict(embed=32, hidden=128, layers=1),
+    "quick": dict(embed=64, hidden=256, layers=1),
     "small": dict(embed=64, hidden=384, layers=1),
     "large": dict(embed=128, hidden=512, layers=2, dropout=0.2),
 }
@@ -58,7 +57,11 @@ def preset_configs(model: str, level: str, preset: str = "small") -> tuple[Model
         lr = {"rnn": 3e-3, "lstm": 1e-2, "gru": 8e-3}[model]
         train = replace(train, **_RECURRENT_BATCH[preset], lr=lr)
     if level == "word":
-        # a 10k-word softmax dominates the cost: wider embeddings, shorter sequences, more dropout
+        # A 10k-word softmax dominates the cost and each step is slow, so the updates are few: narrower nets
+        # below the large preset, 32 streams of 32 words (batch 64 and width 384 cost the small preset 60% of
+        # its updates and 40 perplexity points), wider embeddings and some dropout.
+        if preset != "large":
+            config = replace(config, hidden=min(config.hidden, {"quick": 128, "small": 256}[preset]))
         config = replace(config, embed=max(config.embed, 128), dropout=max(config.dropout, 0.1))
-        train = replace(train, seq_len=min(train.seq_len, 32), lr=train.lr * 0.6)
+        train = replace(train, batch_size=32, seq_len=min(train.seq_len, 32), lr=train.lr * 0.6)
     return config, train

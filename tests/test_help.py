@@ -25,7 +25,9 @@ def test_help_names_lmtui_home_and_completion():
 
 def test_train_help_shows_preset_defaults():
     text = " ".join(ok(invoke("train", "--help")).output.split())
-    assert "--hidden INTEGER Hidden size. (neural) [small preset: 256]" in text
+    hidden = "--hidden INTEGER Hidden size. (neural) [small preset: window 256, rnn 384, lstm 384, gru 384]"
+    assert hidden in text
+    assert "--threads INTEGER" in text and "[small preset: every core]" in text
     assert "--order INTEGER n-gram order" in text and "(n-gram) [small preset: 3]" in text
 
 
