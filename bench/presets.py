@@ -14,6 +14,7 @@ CPU recipe, unchanged); its curve is its own periodic validation estimate. Nothi
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import re
@@ -43,20 +44,24 @@ def nanogpt_split(text: str):
     return Splits(text[:cut], text[cut:], text[cut:])
 
 
-def run_lmtui(corpus: str, model: str, level: str, preset: str, overrides: dict, nanogpt: bool) -> dict:
+def run_lmtui(
+    corpus: str, model: str, level: str, preset: str, overrides: dict, nanogpt: bool, full_evals: bool
+) -> dict:
     import lmtui.training as training
     from lmtui.corpus import split_text
     from lmtui.models import ModelConfig
     from lmtui.presets import preset_configs
 
     training.split_text = (lambda text, *a, **k: nanogpt_split(text)) if nanogpt else split_text
+    if full_evals:  # every evaluation scores the whole validation text, so the curve is on one text
+        training.slice_tokens = lambda tokens_per_s, gap, available: available
     model_cfg, train_cfg = preset_configs(model, level, preset)
     model_fields = set(ModelConfig.__dataclass_fields__)
     model_cfg = replace(model_cfg, **{k: v for k, v in overrides.items() if k in model_fields})
     train_cfg = replace(train_cfg, **{k: v for k, v in overrides.items() if k not in model_fields})
     job = training.Job(corpus, model_cfg, train_cfg)
     t0 = time.perf_counter()
-    curve, rates, started, finished = [], [], None, None
+    curve, rates, started, finished, sample = [], [], None, None, ""
     for ev in training.train(job):
         kind = type(ev).__name__
         if kind == "Started":
@@ -65,6 +70,8 @@ def run_lmtui(corpus: str, model: str, level: str, preset: str, overrides: dict,
             rates.append(ev.tokens_per_s)
         elif kind == "Eval":
             curve.append((round(time.perf_counter() - t0, 2), ev.step, round(ev.val_loss, 4)))
+        elif kind == "Sample":
+            sample = ev.text
         elif kind == "Finished":
             finished = ev
     wall = time.perf_counter() - t0
@@ -89,6 +96,7 @@ def run_lmtui(corpus: str, model: str, level: str, preset: str, overrides: dict,
         "val_ppl": round(math.exp(val_loss), 2),
         "eval_pending": finished.eval_pending,
         "curve": curve,  # (wall s, step, val loss): slices during training, the whole text at the end
+        "last_sample": sample,  # what it wrote at its last evaluation (temperature 1)
     }
 
 
@@ -145,7 +153,11 @@ def plot(rows: list[dict], path: Path, title: str, level: str) -> None:
         if r.get("model") == "ngram":  # counted in a second: drawn across as the line to beat
             ax.axhline(ys[0], color="black", linestyle="--", label=label)
             continue
-        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+        if r["tool"] == "lmtui":  # the closing evaluation (the whole text, best checkpoint) as a star
+            (line,) = ax.plot(xs[:-1], ys[:-1], marker="o", markersize=3, label=label)
+            ax.plot(xs[-1:], ys[-1:], marker="*", markersize=11, color=line.get_color(), linestyle="none")
+        else:
+            ax.plot(xs, ys, marker="o", markersize=3, label=label)
     if level == "char":
         ax.axhline(1.47, color="grey", linestyle=":", label="nanoGPT's README on an A100 (1.47)")
         ax.set_ylabel("validation loss (nats/char) on nanoGPT's validation text")
@@ -182,6 +194,13 @@ def main() -> None:
     p.add_argument("--presets", default="quick,small,large")
     p.add_argument("--model", default="lstm", help="neural family (or families, comma-separated)")
     p.add_argument("--set", nargs="*", default=[], help="overrides, e.g. lr=0.01 hidden=384")
+    p.add_argument(
+        "--full-evals",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="score the whole validation text at every evaluation (default with --text), not the engine's "
+        "fixed slice; it costs the run a few percent of its time",
+    )
     p.add_argument("--plot", type=Path, help="draw the curves to this PNG or SVG (needs matplotlib)")
     args = p.parse_args()
     os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-bench-"))
@@ -189,12 +208,14 @@ def main() -> None:
     if (args.text is None) == (args.corpus is None):
         p.error("give --text (tinyshakespeare) or --corpus")
     corpus = str(args.text or args.corpus)
+    if args.full_evals is None:
+        args.full_evals = args.text is not None
     runs = [(m, preset) for preset in filter(None, args.presets.split(",")) for m in args.model.split(",")]
     if args.ngram:
         runs.insert(0, ("ngram", "small"))
     rows = []
     for model, preset in runs:
-        r = run_lmtui(corpus, model, args.level, preset, overrides, nanogpt=args.text is not None)
+        r = run_lmtui(corpus, model, args.level, preset, overrides, args.text is not None, args.full_evals)
         rows.append(r)
         print(
             f"lmtui {preset:6s} {model}: {r['val_loss']:.4f} nats/token (ppl {r['val_ppl']}) on the val "
