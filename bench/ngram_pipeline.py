@@ -10,9 +10,12 @@ Corpus: speeches.txt + scripts.txt (~1.98M word tokens; bench/ngram.py's file). 
 * cli: wall time of the command itself, Python start-up and writing the run folder included.
 
 Also the word tokenizer alone, old path (``WORD_RE.findall`` + ``Counter`` + a dict look-up per token) vs
-``build_and_encode``, in this process. KenLM's ``lmplz -o 3`` is timed on the same tokens when it is on PATH.
+``build_and_encode``, in this process. When KenLM's ``lmplz`` is on PATH: lmtui's file -> model and
+``lmplz -o 3`` on lmtui's tokens (and on the raw text), each a whole process timed from outside (wall, CPU,
+peak RSS), in interleaved rounds; see ``lmplz`` for what each side does.
 
-    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--big 100] [--json out.json]
+    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--big 100] [--lmplz-memory 40M default]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -279,14 +282,19 @@ def lmplz(results: dict, path: str, repeat: int, memory: list[str]) -> None:
         label = "default -S (80% of RAM)" if mem == "default" else f"-S {mem}"
         extra = [] if mem == "default" else ["-S", mem]
         commands[f"lmplz -o 3 {label}, lmtui's tokens"] = [exe, "-o", "3", *extra, "--text", tokens_file]
-    raw = [m for m in memory if m != "default"][:1]
-    if raw:
-        commands[f"lmplz -o 3 -S {raw[0]}, raw text"] = [exe, "-o", "3", "-S", raw[0], "--text", path]
-    arpas = {}
-    for j, name in enumerate(commands):
-        if name.startswith("lmplz"):
-            arpas[name] = os.path.join(tmp, f"{j}.arpa")
-            commands[name] += ["--arpa", arpas[name]]
+    arpas = {name: os.path.join(tmp, f"{j}.arpa") for j, name in enumerate(commands) if j}
+    first = [m for m in memory if m != "default"][:1]
+    if first:  # the same with the ARPA text formatted but not stored; and lmplz on the raw text
+        commands[f"lmplz -o 3 -S {first[0]}, lmtui's tokens, ARPA to /dev/null"] = [
+            *commands[f"lmplz -o 3 -S {first[0]}, lmtui's tokens"],
+            "--arpa",
+            os.devnull,
+        ]
+        name = f"lmplz -o 3 -S {first[0]}, raw text"
+        commands[name] = [exe, "-o", "3", "-S", first[0], "--text", path]
+        arpas[name] = os.path.join(tmp, "raw.arpa")
+    for name, arpa in arpas.items():
+        commands[name] += ["--arpa", arpa]
     cli = "lmtui train FILE --model ngram --level word (whole command)"
     env = {"LMTUI_HOME": os.path.join(tmp, "home")}
     runs: dict[str, list[dict]] = {name: [] for name in [*commands, cli]}
@@ -320,7 +328,8 @@ def lmplz(results: dict, path: str, repeat: int, memory: list[str]) -> None:
         if name.startswith("lmplz") and isinstance(r, dict) and "wall" in r and "wall" in ours:
             print(
                 f"  {name}: lmplz / lmtui = x{r['wall'] / ours['wall']:.2f} wall, "
-                f"x{r['cpu'] / ours['cpu']:.2f} CPU; its ARPA: {', '.join(headers.get(name, []))}"
+                f"x{r['cpu'] / ours['cpu']:.2f} CPU"
+                + (f"; its ARPA: {', '.join(headers[name])}" if name in headers else "")
             )
 
 
