@@ -10,13 +10,17 @@ Corpus: speeches.txt + scripts.txt (~1.98M word tokens; bench/ngram.py's file). 
 * cli: wall time of the command itself, Python start-up and writing the run folder included.
 
 Also the word tokenizer alone, old path (``WORD_RE.findall`` + ``Counter`` + a dict look-up per token) vs
-``build_and_encode``, in this process. KenLM's ``lmplz -o 3`` is timed on the same tokens when it is on PATH.
+``build_and_encode``, in this process. When KenLM's ``lmplz`` is on PATH: lmtui's file -> model and
+``lmplz -o 3`` on lmtui's tokens (and on the raw text), each a whole process timed from outside (wall, CPU,
+peak RSS), in interleaved rounds; see ``lmplz`` for what each side does.
 
-    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--big 100] [--json out.json]
+    python bench/ngram_pipeline.py [--repeat 5] [--nltk] [--big 100] [--lmplz-memory 40M default]
+        [--json out.json]
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import shutil
@@ -26,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import child, median, mixed_text, parser, write_json
+from common import ROOT, child, median, mixed_text, parser, write_json
 from ngram import NLTK_BUILD, TMP, corpus_2m
 
 CLOCKS = """
@@ -214,32 +218,119 @@ def big(results: dict, mb: int) -> None:
         )
 
 
-def lmplz(results: dict, path: str, repeat: int) -> None:
+# One measured process, started from a small Python (about 10 MiB) so that the rusage peak RSS is the
+# process's own: a child forked from this script would start with this script's high-water mark. Wall and
+# CPU (user + system, all threads) are taken from outside, so both tools pay their own start-up.
+OUTSIDE = """
+import os, resource, subprocess, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
+proc = subprocess.run({cmd!r}, capture_output=True, text=True, cwd={cwd!r}, env=dict(os.environ, **{env!r}))
+out = dict(wall=time.perf_counter() - t0, cpu=cpu() - c0, rc=proc.returncode, err=proc.stderr[-400:],
+           peak_mib=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+# lmtui's file -> model as one whole process: interpreter start-up, imports, read the raw file, tokenize it
+# (the word regex, a 10k vocabulary, rarer words as <unk>), count and KN-smooth a trigram; nothing written
+LMTUI_PROCESS = """
+from pathlib import Path
+from lmtui.corpus import read_text_file
+from lmtui.models import ModelConfig
+from lmtui.models.ngram import NgramModel
+from lmtui.tokens import build_and_encode
+tok, ids = build_and_encode("word", read_text_file(Path({path!r})))
+NgramModel.fit(ids, len(tok), ModelConfig(model="ngram", level="word", order=3, smoothing="kn"))
+"""
+
+
+def lmplz_tokens(path: str, out: str) -> int:
+    """lmtui's tokens of the whole file, as lmplz reads a text: one line per line of the text (the newline
+    token becomes the line break: lmplz's </s> and <s> where lmtui predicts and reads a newline), tokens
+    separated by spaces. lmplz refuses ``<unk>`` in a corpus, so lmtui's <unk> (a word like any other to
+    lmtui's model) is written under a name the word regex can never produce. Returns the token count."""
+    from lmtui.corpus import read_text_file
+    from lmtui.tokens import UNK, build_and_encode
+
+    tok, ids = build_and_encode("word", read_text_file(Path(path)))
+    names = list(tok.vocab)
+    names[0] = "<oov>"  # "<" is a token on its own for the word regex, so no word is spelt like this
+    assert names[0] not in tok.index and tok.vocab[0] == UNK and tok.newline_id() is not None
+    names[tok.newline_id()] = "\n"
+    with open(out, "w", encoding="utf-8") as f:
+        for i in range(0, len(ids), 1 << 20):
+            f.write(" ".join(names[t] for t in ids[i : i + (1 << 20)].tolist()) + " ")
+    return len(ids)
+
+
+def lmplz(results: dict, path: str, repeat: int, memory: list[str]) -> None:
+    """KenLM's ``lmplz -o 3`` beside lmtui's file -> model, each a whole process timed from outside, in
+    interleaved rounds so that both see the same load. lmplz gets lmtui's tokens (it neither reads the raw
+    text nor tokenizes it) and writes its ARPA file; lmtui reads and tokenizes the raw text and keeps the
+    model in memory. Also lmplz on the raw text (its own whitespace split, no vocabulary cap: not the same
+    tokens, nor the same model), and ``lmtui train FILE`` (split, evaluate, save the run) for scale."""
     exe = shutil.which("lmplz")
     if not exe:
         print("lmplz (KenLM) not on PATH: not compared")
         return
-    from lmtui.corpus import read_text_file
-    from lmtui.tokens import WordTokenizer
-
     tmp = tempfile.mkdtemp(prefix="lmtui-lmplz-")
-    text = read_text_file(Path(path))
-    tok = WordTokenizer.build(text)
     tokens_file = os.path.join(tmp, "tokens.txt")
-    with open(tokens_file, "w", encoding="utf-8") as f:  # the same tokens, a newline token as a line break
-        f.write(" ".join(tok.vocab[i] for i in tok.encode(text)).replace(" \n ", "\n"))
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run(
-            [exe, "-o", "3", "--text", tokens_file, "--arpa", os.path.join(tmp, "out.arpa")],
-            check=True,
-            capture_output=True,
-        )
-        times.append(time.perf_counter() - t0)
-    results["lmplz_s"] = median(times)
-    print(f"lmplz -o 3 on the same tokens (reading tokens, not raw text): {median(times):.2f} s")
+    n_tokens = lmplz_tokens(path, tokens_file)
+    commands = {"lmtui file -> model (raw text)": [sys.executable, "-c", LMTUI_PROCESS.format(path=path)]}
+    for mem in memory:
+        label = "default -S (80% of RAM)" if mem == "default" else f"-S {mem}"
+        extra = [] if mem == "default" else ["-S", mem]
+        commands[f"lmplz -o 3 {label}, lmtui's tokens"] = [exe, "-o", "3", *extra, "--text", tokens_file]
+    arpas = {name: os.path.join(tmp, f"{j}.arpa") for j, name in enumerate(commands) if j}
+    first = [m for m in memory if m != "default"][:1]
+    if first:  # the same with the ARPA text formatted but not stored; and lmplz on the raw text
+        commands[f"lmplz -o 3 -S {first[0]}, lmtui's tokens, ARPA to /dev/null"] = [
+            *commands[f"lmplz -o 3 -S {first[0]}, lmtui's tokens"],
+            "--arpa",
+            os.devnull,
+        ]
+        name = f"lmplz -o 3 -S {first[0]}, raw text"
+        commands[name] = [exe, "-o", "3", "-S", first[0], "--text", path]
+        arpas[name] = os.path.join(tmp, "raw.arpa")
+    for name, arpa in arpas.items():
+        commands[name] += ["--arpa", arpa]
+    cli = "lmtui train FILE --model ngram --level word (whole command)"
+    env = {"LMTUI_HOME": os.path.join(tmp, "home")}
+    runs: dict[str, list[dict]] = {name: [] for name in [*commands, cli]}
+    for i in range(repeat):
+        for name, cmd in commands.items():
+            runs[name].append(child(OUTSIDE.format(cmd=cmd, cwd=str(ROOT), env={})))
+        cmd = [sys.executable, "-m", "lmtui", "train", path, "--model", "ngram", "--level", "word"]
+        cmd += ["--name", f"r{i}", "--json"]
+        runs[cli].append(child(OUTSIDE.format(cmd=cmd, cwd=str(ROOT), env=env)))
+    headers = {}
+    for name, arpa in arpas.items():  # the n-gram counts of each model lmplz wrote
+        if os.path.exists(arpa):
+            with open(arpa, encoding="utf-8") as f:
+                headers[name] = [line.strip() for line in itertools.islice(f, 1, 4)]
     shutil.rmtree(tmp, ignore_errors=True)
+    out = results["lmplz"] = {"tokens": n_tokens, "repeat": repeat, "arpa_counts": headers}
+    print(f"whole processes timed from outside, {n_tokens:,} tokens, medians of {repeat} interleaved rounds:")
+    print(f"  {'':60s} {'wall':>7s} {'CPU':>7s} {'peak RSS':>9s}   wall of each")
+    for name, rs in runs.items():
+        bad = [r for r in rs if r.get("rc") != 0]
+        if bad:
+            out[name] = {"error": bad[0].get("err") or bad[0]}
+            print(f"  {name:60s} failed: {str(out[name]['error']).strip().splitlines()[-1]}")
+            continue
+        r = out[name] = {k: median([x[k] for x in rs]) for k in ("wall", "cpu", "peak_mib")}
+        r["all_wall"] = [x["wall"] for x in rs]
+        each = ", ".join(f"{x:.2f}" for x in r["all_wall"])
+        print(f"  {name:60s} {r['wall']:6.2f}s {r['cpu']:6.2f}s {r['peak_mib']:6.0f} MiB   {each}")
+    ours = out["lmtui file -> model (raw text)"]
+    for name, r in out.items():
+        if name.startswith("lmplz") and isinstance(r, dict) and "wall" in r and "wall" in ours:
+            print(
+                f"  {name}: lmplz / lmtui = x{r['wall'] / ours['wall']:.2f} wall, "
+                f"x{r['cpu'] / ours['cpu']:.2f} CPU"
+                + (f"; its ARPA: {', '.join(headers[name])}" if name in headers else "")
+            )
 
 
 def nltk(results: dict, path: str) -> None:
@@ -253,6 +344,13 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--nltk", action="store_true", help="also time NLTK's fit again (~1 min)")
     p.add_argument("--big", type=int, metavar="MB", help="also a text of MB megabytes, old and new tokenizer")
+    p.add_argument(
+        "--lmplz-memory",
+        nargs="+",
+        default=["40M", "default"],
+        metavar="S",
+        help="lmplz -S settings to time when lmplz is on PATH ('default': none given, lmplz's 80%% of RAM)",
+    )
     args = p.parse_args()
     repeat = 2 if args.quick else args.repeat
     path = str(corpus_2m())
@@ -262,7 +360,7 @@ def main() -> None:
     stages(results, path, repeat)
     file_to_model(results, path, repeat)
     cli(results, path, repeat)
-    lmplz(results, path, repeat)
+    lmplz(results, path, repeat, args.lmplz_memory)
     if args.nltk:
         nltk(results, path)
         if "fit_s" in results["nltk_fit"]:

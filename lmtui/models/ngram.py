@@ -1,10 +1,10 @@
 """N-gram language models: counts of k-grams turned into conditional probabilities P(w | last n-1 tokens).
 
 Counting is vectorised. Every k-gram seen in training gets the integer key ``prefix_row * V + last_token``,
-where ``prefix_row`` is the row of its (k-1)-gram prefix in the order k-1 table; one ``np.unique`` over all
-positions gives the sorted key table of order k, and ``np.searchsorted`` finds any k-gram's row. The rows of
-order k-1 are the contexts of order k, and the children of context row ``r`` are the contiguous key range
-``[r * V, r * V + V)``. Every prefix and suffix of a stored k-gram is stored too.
+where ``prefix_row`` is the row of its (k-1)-gram prefix in the order k-1 table; one sort of all positions'
+keys (``_group``) gives the sorted key table of order k, and ``np.searchsorted`` finds any k-gram's row. The
+rows of order k-1 are the contexts of order k, and the children of context row ``r`` are the contiguous key
+range ``[r * V, r * V + V)``. Every prefix and suffix of a stored k-gram is stored too.
 
 Smoothing moves probability mass from seen to unseen continuations:
 
@@ -46,7 +46,7 @@ KN_FALLBACK = (0.5, 1.0, 1.5)
 BACKOFF_FALLBACK = 0.5
 LN10 = math.log(10.0)
 COUNTING = ("add-k", "mle")  # smoothings stored as plain counts, scored from them at query time
-NARROW_KEYS = 2**32  # n-gram keys below this are sorted as uint32
+NARROW_KEYS = 2**32  # n-gram keys below this are sorted packed with their positions (see _group)
 
 State = tuple[int, ...]
 
@@ -99,13 +99,33 @@ def _check_config(config: ModelConfig, vocab_size: int) -> None:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
 
 
-def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique`` of non-negative int64 keys with inverse and counts; keys that fit in 32 bits are sorted
-    as uint32, a quarter quicker (a 2M-token trigram's keys do), and come back as int64."""
-    if len(keys) and keys.max() < NARROW_KEYS:
-        key, inverse, count = np.unique(keys.astype(np.uint32), return_inverse=True, return_counts=True)
-        return key.astype(np.int64), inverse, count
-    return np.unique(keys, return_inverse=True, return_counts=True)
+def _group(keys: np.ndarray, inverse: bool = True) -> tuple[np.ndarray, ...]:
+    """The distinct keys of non-negative int64 ``keys`` (sorted, int64), how often each occurs, one position
+    where each occurs and, with ``inverse``, the row of every position's key: ``np.unique`` with counts and
+    inverse, plus the positions. When keys and positions both fit in 32 bits (a 2M-token trigram's do), each
+    is packed into one uint64, key high and position low, and sorted with ``np.sort``, several times quicker
+    than the argsort inside ``np.unique``; wider keys are argsorted."""
+    n = len(keys)
+    if n and keys.max() < NARROW_KEYS and n <= NARROW_KEYS:
+        packed = keys.astype(np.uint64) << np.uint64(32)
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        packed >>= np.uint64(32)
+        sorted_keys = packed.view(np.int64)  # the keys, below 2**32
+    else:
+        order = np.argsort(keys)
+        sorted_keys = keys[order]
+    starts = np.empty(n, dtype=bool)
+    starts[:1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=starts[1:])
+    firsts = np.flatnonzero(starts)
+    found = (sorted_keys[firsts], np.diff(firsts, append=n).astype(np.int64), order[firsts])
+    if not inverse:
+        return found
+    rows = np.empty(n, dtype=np.int64)
+    rows[order] = np.cumsum(starts) - 1
+    return (*found, rows)
 
 
 def _check_tokens(tokens: np.ndarray, vocab_size: int) -> np.ndarray:
@@ -153,14 +173,13 @@ class NgramModel(LanguageModel):
         keys = [np.arange(v, dtype=np.int64)]
         suffix: list[np.ndarray] = []  # per order >= 2: row of each k-gram's last k-1 tokens
         rows = t  # rows[j] = row of the k-gram that starts at position j
-        for _ in range(2, n + 1):
-            key, inverse, count = _group(rows[:-1] * v + t[len(t) - len(rows) + 1 :])
-            suf = np.zeros(len(key), dtype=np.int64)
-            suf[inverse] = rows[1:]  # the k-gram's last k-1 tokens: the same for every occurrence
+        for k in range(2, n + 1):
+            # the top order's rows are never needed: only its keys, counts and suffixes
+            key, count, where, *inverse = _group(rows[:-1] * v + t[len(t) - len(rows) + 1 :], k < n)
             keys.append(key)
-            counts.append(count.astype(np.int64))
-            suffix.append(suf)
-            rows = inverse.astype(np.int64)
+            counts.append(count)
+            suffix.append(rows[1:][where])  # the k-gram's last k-1 tokens: the same for every occurrence
+            rows = inverse[0] if inverse else rows
         tensors = {f"count_{k + 1}": c for k, c in enumerate(counts)}
         tensors |= {f"keys_{k + 1}": keys[k] for k in range(1, n)}
         if config.smoothing not in COUNTING:
