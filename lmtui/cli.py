@@ -247,7 +247,8 @@ def _job_from_options(corpus: str | None, opts: dict[str, Any]):  # noqa: ANN202
         from lmtui.models import ModelConfig
         from lmtui.training import TrainConfig
 
-        train_cfg = TrainConfig.from_dict(run.meta["train"])
+        # threads belong to the machine and the face (the app's child keeps a core free), not to the run
+        train_cfg = replace(TrainConfig.from_dict(run.meta["train"]), threads=None)
         for name in RESUME_FIELDS:
             if given(name):
                 train_cfg = replace(train_cfg, **{name: opts[name]})

@@ -235,6 +235,21 @@ def test_invalid_name_is_an_error(english_file, lmtui_home, name):
     assert not (lmtui_home / "escape").exists() and not (lmtui_home / "runs").exists()
 
 
+def test_threads_are_not_carried_into_a_resume(english_file, monkeypatch):
+    """The app's child trains on one core fewer; a run it started and the CLI resumes uses every core."""
+    first = ("--steps", 4, "--threads", 1, "--precision", "fp32", "--name", "t")
+    ok(invoke("train", english_file, *TINY, *first))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the default, "every core", on a machine with two
+    result = ok(invoke("train", "--resume", "t", "--steps", 2, "--events", "jsonl"))
+    started = parse_event(result.stdout.splitlines()[0])
+    assert isinstance(started, Started)
+    assert started.compute == f"fp32, {min(2, len(os.sched_getaffinity(0)))} thread" + "s" * (
+        len(os.sched_getaffinity(0)) > 1
+    )
+    pinned = ok(invoke("train", "--resume", "t", "--steps", 2, "--threads", 1, "--events", "jsonl"))
+    assert parse_event(pinned.stdout.splitlines()[0]).compute == "fp32, 1 thread"
+
+
 def test_resume_with_fixed_options_is_an_error(trained_runs):
     clean_error(invoke("train", "--resume", "lstm-run", "--model", "gru"), "--model", code=2)
     clean_error(invoke("train", "--resume", "lstm-run", "--hidden", "32"), "--hidden", code=2)
