@@ -2,8 +2,8 @@
 
 ``quick`` writes plausible text within 15 seconds, ``small`` is the default one-minute run and ``large``
 the ten-minute one. Tuned for time to quality on two CPU cores (BENCHMARKS.md, section 10): on
-tinyshakespeare, scored on nanoGPT's validation text, the char LSTM presets reach about 1.59 (quick), 1.47
-(small) and PENDING (large) nats/char. What made it: bfloat16 products on CPUs with AMX or AVX512-BF16
+tinyshakespeare, scored on nanoGPT's validation text, the char LSTM presets reach about 1.62 (quick), 1.48
+(small) and 1.43 (large) nats/char. What made it: bfloat16 products on CPUs with AMX or AVX512-BF16
 (``--precision auto``), both cores, and many small updates (batch x seq_len of 1-4k tokens) at a high peak
 learning rate. Evaluations during training score a cheap fixed slice of the validation split about ten
 times per session (lmtui.timing), the whole split once at the end.
