@@ -179,11 +179,15 @@ def test_compare_screen_snapshot_120x36(snap_compare) -> None:
 
 def _dashboard_reach():
     async def feed(pilot: Pilot) -> None:
+        screen = pilot.app.screen
         for event in reach_events():
-            pilot.app.screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.4)
+            screen.post_message(TrainerEvent(event))
+        # events are handled in order: wait for the last one rather than a fixed pause (flaky under load)
+        await wait_for(pilot, lambda: getattr(screen._last_reach, "step", None) == 39, 30, "the last reach")
         await pilot.press("v")
-        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: screen.query_one("#reach-chart").display, 30, "the reach chart")
+        await settle(pilot)
+        await pilot.pause(0.2)  # the chart replots a frame after it is shown
 
     return feed
 
