@@ -185,9 +185,15 @@ def _dashboard_reach():
         # events are handled in order: wait for the last one rather than a fixed pause (flaky under load)
         await wait_for(pilot, lambda: getattr(screen._last_reach, "step", None) == 39, 30, "the last reach")
         await pilot.press("v")
-        await wait_for(pilot, lambda: screen.query_one("#reach-chart").display, 30, "the reach chart")
+        chart = screen.query_one("#reach-chart")
+        await wait_for(pilot, lambda: chart.display, 30, "the reach chart")
         await settle(pilot)
-        await pilot.pause(0.2)  # the chart replots a frame after it is shown
+        # the chart replots a frame after it is shown, at its laid-out width (its ticks depend on it)
+        await wait_for(pilot, lambda: not chart._dirty or not chart.region.width, 30, "the chart's replot")
+        # its ticks may come from a plot made before the last layout pass (a known gap): plot once more at the
+        # final size, so the snapshot is the same on every run
+        chart.redraw(force=True)
+        await pilot.pause(0.3)
 
     return feed
 
