@@ -144,3 +144,13 @@ def _shuffled_paragraphs(paras: list[str], target_bytes: int, out: Path, seed: i
 
 def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def parse_value(v: str):
+    """A ``--set key=value`` value as int, float, bool, None or the string itself."""
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(v.lower(), v)

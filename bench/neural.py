@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import replace
 
-from common import median, parser, write_json
+from common import median, parse_value, parser, write_json
 
 CORPUS = {"char": "scripts", "word": "speeches"}
 
@@ -65,15 +65,6 @@ def run_one(kind: str, level: str, budget: float, preset: str, overrides: dict) 
     if level == "char":
         out["bits_per_char"] = val_loss * bpc_factor
     return out
-
-
-def parse_value(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(v.lower(), v)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import parser, write_json
+from common import parse_value, parser, write_json
 
 NANOGPT_CPU_RECIPE = [  # nanoGPT README's "I only have a macbook" command, unchanged
     "config/train_shakespeare_char.py", "--device=cpu", "--compile=False", "--eval_iters=20",
@@ -173,15 +173,6 @@ def plot(rows: list[dict], path: Path, title: str, level: str) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-
-
-def parse_value(v: str):
-    for cast in (int, float):
-        try:
-            return cast(v)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(v.lower(), v)
 
 
 def main() -> None:
