@@ -11,7 +11,8 @@ rendered from a state that shows the key's effect, which is checked in the app a
 
 * in-screen key: ↓/↑ in the corpus list, until a frame shows the highlight moved *and* the newly
   highlighted text's title, stats and preview (``first`` is the highlight alone);
-* screen switch: F5, F3, F2, F3 (runs, dashboard, new run, dashboard), until a frame of the new screen;
+* screen switch: F5, F3, F2, F3 (runs, dashboard, new run, dashboard), until a frame that draws the new
+  screen whole (every row);
 * the floor: ``x`` in the corpus list (bound to nothing, so it draws no frame), until the app has finished
   with it (the key has bubbled from the list up to the app, which found no binding). It is what every key
   pays before its effect begins: the wait in the app's queue behind trainer events and repaints.
@@ -61,8 +62,8 @@ class Probe:
     kind: str
     key: str
     target: str  # the screen, or the corpus, it should lead to
-    first: Callable[[Any], bool] | None  # the frame showing the start of its effect (None: no frame expected)
-    done: Callable[[Any], bool] | None
+    first: Callable[[Any, str], bool] | None  # (app, frame): the frame shows the start of its effect
+    done: Callable[[Any, str], bool] | None  # ... all of it (None: no frame expected)
     t0: float | None = None
     c0: float | None = None
     t_first: float | None = None
@@ -96,16 +97,16 @@ class Recorder:
         if probe is not None and probe.t0 is None and name == probe.key:
             probe.c0, probe.t0 = time.process_time(), time.perf_counter()
 
-    def frame(self, size: int) -> None:  # the app's thread, as the driver is given a frame
-        now = time.perf_counter()
+    def frame(self, data: str) -> None:  # the app's thread, as the driver is given a frame
+        now, size = time.perf_counter(), len(data)
         self.frames.append((now, size))
         probe = self.probe
         if probe is None or probe.t0 is None or probe.first is None or probe.finished.is_set():
             return
         probe.frames += 1
-        if probe.t_first is None and probe.first(self.app):
+        if probe.t_first is None and probe.first(self.app, data):
             probe.t_first = now
-        if probe.t_first is not None and probe.done(self.app):  # type: ignore[misc]
+        if probe.t_first is not None and probe.done(self.app, data):  # type: ignore[misc]
             probe.t_done, probe.c_done, probe.done_bytes = now, time.process_time(), size
             probe.finished.set()
 
@@ -131,7 +132,7 @@ def timed_driver(recorder: Recorder) -> type:
         def write(self, data: str) -> None:
             super().write(data)
             if len(data) >= FRAME_BYTES:
-                recorder.frame(len(data))
+                recorder.frame(data)
 
     return TimedDriver
 
@@ -170,16 +171,16 @@ def open_terminal() -> tuple[int, int]:
     return master, saved
 
 
-def corpus_state(screen: Any, index: int) -> tuple[Callable[[Any], bool], Callable[[Any], bool]]:
+def corpus_state(screen: Any, index: int) -> tuple[Callable[[Any, str], bool], Callable[[Any, str], bool]]:
     options = screen.query_one("#corpora")
     target = options.get_option_at_index(index).id
 
-    def first(app: Any) -> bool:
+    def first(app: Any, frame: str) -> bool:
         return app.screen is screen and options.highlighted == index
 
-    def done(app: Any) -> bool:
+    def done(app: Any, frame: str) -> bool:
         loaded = getattr(screen, "loaded", None)
-        return first(app) and loaded is not None and getattr(loaded, "spec", None) == target
+        return first(app, frame) and loaded is not None and getattr(loaded, "spec", None) == target
 
     return first, done
 
@@ -194,8 +195,11 @@ def screen_name(app: Any) -> str | None:
         return None
 
 
-def on_screen(name: str) -> Callable[[Any], bool]:
-    return lambda app: screen_name(app) == name
+def on_screen(name: str) -> Callable[[Any, str], bool]:
+    """The frame is the named screen, drawn whole: it moves the cursor to the start of every row (a frame of
+    a few changed widgets does not, so a glimpse of the new screen over the old one does not count)."""
+    rows = [f"\x1b[{row};1H" for row in range(1, SIZE[1] + 1)]
+    return lambda app, frame: screen_name(app) == name and all(row in frame for row in rows)
 
 
 class Typist:
@@ -283,6 +287,7 @@ def window(recorder: Recorder, probe: Probe) -> dict:
     return {"ms": (t1 - t0) * 1000, "cpu_ms": ((probe.c_done or 0) - (probe.c0 or 0)) * 1000,
             "gc_ms": sum(p for p, _ in pauses) * 1000, "gc_full": sum(1 for _, g in pauses if g == 2),
             "frames": sum(1 for t, _ in recorder.frames if t0 < t <= t1),
+            "frames_at_ms": [round((t - t0) * 1000, 1) for t, _ in recorder.frames if t0 < t <= t1],
             "trainer_events": sum(1 for t in recorder.events if t0 < t <= t1)}
 
 
@@ -384,7 +389,8 @@ def main() -> None:
         for s in x["slowest"]:
             print(f"  slow: press {s['press']} {s['target']}: {s['ms']:.1f} ms, CPU {s['cpu_ms']:.1f} ms, "
                   f"gc {s['gc_ms']:.1f} ms ({s['gc_full']} full), {s['frames']} frames, "
-                  f"{s['trainer_events']} trainer events, frame {s['bytes']:,} bytes")
+                  f"{s['trainer_events']} trainer events, frames at {s['frames_at_ms']} ms "
+                  f"(the last {s['bytes']:,} bytes)")
     g = r["gc_pauses"]
     print(f"gc: {g['count']} collections ({g['full']} full), longest {g['max_ms']:.1f} ms; training still "
           f"running at the end: {r['still_training_at_end']}; load average "
