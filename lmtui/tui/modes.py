@@ -21,6 +21,7 @@ from collections.abc import Callable
 from textual import events
 from textual._context import active_app
 from textual.app import App
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
@@ -57,6 +58,15 @@ class ModeScreen(Screen[None]):
         app = self.app
         if getattr(app, "_css_refreshed", False) and hasattr(self, "_css_update_count"):
             self._css_update_count = app._css_update_count  # type: ignore[attr-defined]
+
+    def _screen_resized(self, size: Size) -> None:
+        """Textual lays a screen out again at every switch to it, and renders it while the switch holds
+        frames (a render thrown away: each switch drew the screen twice). Laid out at this size already, it
+        needs no layout; widgets changed meanwhile are laid out with the next frame, and a resize while
+        hidden still gets one (Textual's resume handler checks the size too)."""
+        if self._size == size and self.is_attached:
+            return
+        super()._screen_resized(size)
 
     def _on_screen_suspend(self) -> None:  # Textual's own handler runs after this one
         self._hidden_look = app_look(self.app)

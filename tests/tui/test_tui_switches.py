@@ -115,3 +115,20 @@ async def test_screens_look_the_same_when_shown_again(fake_corpora: Path) -> Non
             await pilot.press("f5")
             await settle(pilot)
             assert screenshot(app) == runs
+
+
+@run_async
+async def test_a_switch_renders_nothing_it_throws_away(fake_corpora: Path) -> None:
+    """Textual laid a screen out and rendered it while the switch held frames, then rendered it again."""
+    app = make_app(mode="training")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        await app.switch_mode("corpus")
+        await settle(pilot)
+        renders: list[bool] = []
+        render = dashboard._compositor_refresh
+        dashboard._compositor_refresh = lambda: renders.append(app._batch_count > 0) or render()  # type: ignore[method-assign]
+        await app.switch_mode("training")
+        await settle(pilot)
+        assert renders and not any(renders), "rendered while frames were held"
