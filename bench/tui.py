@@ -309,9 +309,26 @@ def report(typist: Typist, recorder: Recorder) -> dict:
                                 for p in slowest]
     out["still_training_at_end"] = typist.training
     out["load_average"] = os.getloadavg()
-    out["gc_pauses"] = {"count": len(recorder.gc), "full": sum(1 for *_, g in recorder.gc if g == 2),
-                        "max_ms": max(((e - s) * 1000 for s, e, _ in recorder.gc), default=0.0)}
+    out["gc_pauses"] = gc_summary(recorder, typist)
     return out
+
+
+def gc_summary(recorder: Recorder, typist: Typist) -> dict:
+    """The collections by kind, and the longest ones with what they fell on: start-up, between keys, or
+    a key's window (its kind and press number)."""
+    windows = [(p.t0, p.t_done, f"{kind} {i}") for kind, probes in typist.probes.items()
+               for i, p in enumerate(probes) if p.t0 is not None and p.t_done is not None]
+    first = min((w[0] for w in windows), default=float("inf"))
+
+    def fell_on(start: float, end: float) -> str:
+        hit = next((name for t0, t1, name in windows if start < t1 and end > t0), None)
+        return hit or ("start-up" if start < first else "between keys")
+
+    longest = sorted(recorder.gc, key=lambda c: c[0] - c[1])[:5]
+    return {"count": len(recorder.gc),
+            "full_ms": [round((e - s) * 1000, 1) for s, e, g in recorder.gc if g == 2],
+            "longest": [{"ms": round((e - s) * 1000, 1), "generation": g, "on": fell_on(s, e)}
+                        for s, e, g in longest]}
 
 
 def count_trainer_events(recorder: Recorder) -> None:
@@ -392,8 +409,9 @@ def main() -> None:
                   f"{s['trainer_events']} trainer events, frames at {s['frames_at_ms']} ms "
                   f"(the last {s['bytes']:,} bytes)")
     g = r["gc_pauses"]
-    print(f"gc: {g['count']} collections ({g['full']} full), longest {g['max_ms']:.1f} ms; training still "
-          f"running at the end: {r['still_training_at_end']}; load average "
+    longest = ", ".join(f"{c['ms']} ms (gen {c['generation']}, {c['on']})" for c in g["longest"])
+    print(f"gc: {g['count']} collections, the full ones {g['full_ms']} ms; longest: {longest}")
+    print(f"training still running at the end: {r['still_training_at_end']}; load average "
           + ", ".join(f"{v:.1f}" for v in r["load_average"]))
     print(f"lmtui from {os.path.dirname(lmtui.__file__)}; LMTUI_HOME {home}")
     write_json(args.json, "tui", r)
