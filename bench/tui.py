@@ -2,7 +2,7 @@
 
 The real app (``make_app(tune_gc=True)``, as ``lmtui`` runs it) runs in this process with Textual's own
 Linux driver on a pseudo-terminal (120x40) whose other end this script types into and reads (and throws
-away), while a training child (``lmtui train scripts``, the default char LSTM, 60 s) streams events to it.
+away), while a training child (``lmtui train scripts``, the default char LSTM, 150 s) streams events to it.
 Only this script hooks the driver (a subclass, passed as ``driver_class``): nothing in lmtui is changed.
 
 One latency runs from the moment the driver's input thread hands the parsed key to the app
@@ -81,7 +81,7 @@ class Recorder:
         self.probe: Probe | None = None
         self.app: Any = None
         self.gc: list[tuple[float, float, int]] = []  # (start, end, generation)
-        self.events: list[float] = []  # trainer events, when the dashboard received them
+        self.events: list[float] = []  # trainer events, when the app read them from the child
         self.frames: list[tuple[float, int]] = []  # (time, bytes)
         self._gc_start = 0.0
         gc.callbacks.append(self._on_gc)
