@@ -102,8 +102,11 @@ def measure(presses: int, train: bool) -> dict:
     for i, latency in enumerate(switches):
         to.setdefault(SWITCHES[i % len(SWITCHES)][1].split("— ")[1], []).append(latency)
     by_key = {screen: summary(times) for screen, times in to.items()}
-    return {**summary(latencies), "switch": summary(switches), "switch_to": by_key, "training": training,
-            "load_average": os.getloadavg()}
+    slowest = sorted(range(len(switches)), key=lambda i: switches[i], reverse=True)[:4]
+    slow = [{"press": i, "to": SWITCHES[i % len(SWITCHES)][1].split("— ")[1], "ms": switches[i] * 1000}
+            for i in slowest]  # press 0 shows Runs for the first time, press 1 the dashboard since start-up
+    return {**summary(latencies), "switch": summary(switches), "switch_to": by_key, "slowest_switches": slow,
+            "training": training, "load_average": os.getloadavg()}
 
 
 def summary(latencies: list[float]) -> dict:
@@ -134,6 +137,8 @@ def main() -> None:
     )
     for screen, x in r["switch_to"].items():
         print(f"  to {screen}: median {x['median_ms']:.1f} ms, max {x['max_ms']:.1f} ms")
+    print("  slowest: " + ", ".join(f"press {s['press']} to {s['to']} {s['ms']:.0f} ms"
+                                    for s in r["slowest_switches"]))
     write_json(args.json, "tui_tmux", r)
 
 

@@ -19,11 +19,12 @@ from functools import partial
 from typing import Any
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from lmtui.control import silence_terminal
+from lmtui.tui.modes import QuickModes, mode_screen
 from lmtui.tui.screens.compare import CompareScreen
 from lmtui.tui.screens.corpus import CorpusScreen
 from lmtui.tui.screens.playground import PlaygroundScreen
@@ -37,7 +38,7 @@ MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playg
                "compare": "Compare"}
 
 
-class LmtuiApp(App[None]):
+class LmtuiApp(QuickModes):
     """Train small language models on a text, watch them learn, and sample from them."""
 
     # Every screen's stylesheet, read once at start: a screen with its own CSS_PATH makes Textual re-parse all
@@ -46,8 +47,10 @@ class LmtuiApp(App[None]):
     CSS_PATH = ["app.tcss", *(f"screens/{name}.tcss" for name in ("corpus", "model", "training", "playground",
                                                                    "runs"))]
     TITLE = "lmtui"
-    MODES = {"corpus": CorpusScreen, "training": TrainingScreen, "playground": PlaygroundScreen,
-             "runs": RunsScreen, "compare": CompareScreen}
+    MODE_SCREENS: dict[str, type[Screen]] = {"corpus": CorpusScreen, "training": TrainingScreen,
+                                             "playground": PlaygroundScreen, "runs": RunsScreen,
+                                             "compare": CompareScreen}
+    MODES = {mode: mode_screen(screen) for mode, screen in MODE_SCREENS.items()}
     DEFAULT_MODE = "corpus"
     BINDINGS = [
         Binding("f1", "toggle_keys", "Keys", tooltip="Show or hide every key of this screen"),

@@ -41,7 +41,7 @@ def test_every_screen_stylesheet_is_read_at_start() -> None:
     sheets = {str(Path(p)) for p in LmtuiApp.CSS_PATH}
     for tcss in (folder / "screens").glob("*.tcss"):
         assert f"screens/{tcss.name}" in sheets, tcss.name
-    for screen in LmtuiApp.MODES.values():
+    for screen in LmtuiApp.MODE_SCREENS.values():
         assert screen.CSS_PATH is None, screen.__name__
 
 

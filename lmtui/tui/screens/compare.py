@@ -19,10 +19,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
 
 from lmtui.tui.lab_child import lab_argv
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.charts import LineChart
 
 DEFAULT_MODELS = "1gram,2gram,3gram,4gram,5gram,window,rnn,lstm,gru"
@@ -42,7 +42,7 @@ def row_cells(r: dict[str, Any]) -> list[str]:
             "–" if r["ppl_excl_oov"] is None else f"{r['ppl_excl_oov']:.2f}", f"{r['unk_rate']:.1%}"]
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(ModeScreen):
     """Choose a text, the models and a budget; Ctrl+R runs the comparison in a child process."""
 
     SUB_TITLE = "Compare models"

@@ -10,7 +10,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.suggester import Suggester, SuggestionReady
 from textual.widgets import Button, DirectoryTree, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -20,6 +19,7 @@ from lmtui import corpus
 from lmtui.errors import EncodingError, LmtuiError
 from lmtui.options import in_app
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
 
 OWN = "__own__"
@@ -121,7 +121,7 @@ def read_problem(spec: str, exc: Exception) -> str:
     return f"cannot read {spec}: {exc}"
 
 
-class CorpusScreen(Screen[None]):
+class CorpusScreen(ModeScreen):
     """Pick what to train on; the stats and any problem with the text show before you go on."""
 
     SUB_TITLE = "1 · Choose a text"

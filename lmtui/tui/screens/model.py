@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -38,6 +37,7 @@ from lmtui.options import OPTIONS
 from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import train_argv
 from lmtui.tui.widgets.footer import KeyBar
 
@@ -119,7 +119,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-class ModelScreen(Screen[None]):
+class ModelScreen(ModeScreen):
     """The model form; Ctrl+T starts training in a child process and shows the dashboard."""
 
     SUB_TITLE = "2 · Choose a model"

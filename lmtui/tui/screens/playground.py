@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, Input, Label, Static
 from textual.worker import get_current_worker
@@ -25,6 +24,7 @@ from lmtui import sharing
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.sampling import SampleSettings, generate, predict_next
 from lmtui.tui.data import unk_note
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.next_token import NextTokenBars
 from lmtui.tui.widgets.sample_view import SampleView
@@ -53,7 +53,7 @@ def sampling_label(settings: SampleSettings) -> str:
     return "as sampled after " + ", ".join(parts)
 
 
-class PlaygroundScreen(Screen[None]):
+class PlaygroundScreen(ModeScreen):
     """Sample from one run; Enter in the prime (or Ctrl+G) generates."""
 
     SUB_TITLE = "Playground"

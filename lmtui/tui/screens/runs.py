@@ -8,12 +8,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from lmtui.errors import LmtuiError
 from lmtui.options import app_words
 from lmtui.tui.data import display_path, duration, human_bytes
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 from lmtui.tui.widgets.footer import KeyBar
@@ -30,7 +30,7 @@ def _num(value: Any, fmt: str) -> str:
     return format(value, fmt) if isinstance(value, int | float) else "–"
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(ModeScreen):
     """The runs folder as a table, re-read each time the screen is shown."""
 
     SUB_TITLE = "Runs"

@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static
 
 from lmtui.errors import LmtuiError
 from lmtui.events import Eval, Failed, Finished, GradientReach, NgramCounts, Note, Sample, Started, Step
 from lmtui.options import app_words
 from lmtui.tui.data import duration, human_bytes, unk_note
+from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
@@ -39,7 +39,7 @@ RUNNING = ("starting", "training", "paused", "stopping")
 SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
 
 
-class TrainingScreen(Screen[None]):
+class TrainingScreen(ModeScreen):
     """Shows one training run at a time, from the child's events (and a resumed run's history)."""
 
     SUB_TITLE = "Training"

@@ -1,0 +1,130 @@
+"""Mode switches without Textual's fixed costs (BENCHMARKS.md section 6).
+
+Textual's ``App.switch_mode`` (8.x) holds every frame for 50 ms (``delay_update``) so that a screen still
+being built is not drawn half done; a new screen makes it re-read every stylesheet and restyle every screen
+of the app at its first show and again at its second (it marks a screen styled only once mounted), 20-40 ms
+each here; and each show restyles every widget of the screen shown, because changes to the App's own
+classes (``-dark-mode``, ``:blur`` …) restyle only the screen shown at the time.
+
+lmtui's mode screens bring no CSS of their own (the App reads every sheet at start) and, once built, are
+ready to draw. So a switch to a mode shown before holds frames only until its screen has taken the switch
+in; once the stylesheet has been read with the theme's variables (for the very first screen), mode screens
+are born, or mount, marked as styled (a theme change still restyles a hidden screen at its next show); and a
+``ModeScreen`` shown again is restyled only if the App's classes changed while it was hidden (a widget's own
+class changes restyle it at once, shown or not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import events
+from textual._context import active_app
+from textual.app import App
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widget import AwaitMount
+
+FALLBACK = 0.25  # seconds: frames are held no longer than this even if the screen never takes the switch in
+
+
+def mode_screen(screen_class: type[Screen]) -> Callable[[], Screen]:
+    """What Textual calls to build a mode's screen on its first show: the screen, marked as styled once
+    the stylesheet has been read with the theme's variables (before that, Textual's re-read is needed)."""
+
+    def build() -> Screen:
+        screen = screen_class()
+        app = active_app.get()
+        if getattr(app, "_css_refreshed", False) and hasattr(screen, "_css_update_count"):
+            screen._css_update_count = app._css_update_count  # Textual's own mark (private)
+        return screen
+
+    return build
+
+
+def app_look(app: App[object]) -> tuple[frozenset[str], frozenset[str]]:
+    """What of the App itself styles its screens: its classes and pseudo-classes."""
+    return app.classes, app.pseudo_classes
+
+
+class ModeScreen(Screen[None]):
+    """A screen of a mode's stack: shown again, restyled only if the App's classes changed meanwhile."""
+
+    _hidden_look: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def _on_mount(self) -> None:
+        """Styled as it mounted, by a stylesheet that has the theme's variables (the very first screen mounts
+        after Textual's re-read for it): no re-read is due at its next show."""
+        app = self.app
+        if getattr(app, "_css_refreshed", False) and hasattr(self, "_css_update_count"):
+            self._css_update_count = app._css_update_count  # type: ignore[attr-defined]
+
+    def _screen_resized(self, size: Size) -> None:
+        """Textual lays a screen out again at every switch to it, and renders it while the switch holds
+        frames (a render thrown away: each switch drew the screen twice). Laid out at this size already, it
+        needs no layout; widgets changed meanwhile are laid out with the next frame, and a resize while
+        hidden still gets one (Textual's resume handler checks the size too)."""
+        if self._size == size and self.is_attached:
+            return
+        super()._screen_resized(size)
+
+    def _on_screen_suspend(self) -> None:  # Textual's own handler runs after this one
+        self._hidden_look = app_look(self.app)
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:  # before Textual's, which restyles
+        if event.refresh_styles and self._hidden_look == app_look(self.app):
+            event.refresh_styles = False
+        self._hidden_look = None
+
+
+class QuickModes(App[None]):
+    """An App whose switches to a mode shown before draw as soon as its screen has resumed."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._built_modes: set[str] = set()
+        self._quick_switch = False  # switch_mode is switching to a built mode: delay_update holds differently
+        self._held = False
+        self._css_refreshed = False  # the stylesheet has been read with the theme's variables
+
+    def refresh_css(self, animate: bool = True) -> None:
+        super().refresh_css(animate)
+        self._css_refreshed = True
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._quick_switch:
+            super().delay_update(delay)
+            return
+        self._begin_batch()  # released by the new screen once it has processed its ScreenResume
+        self._held = True
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        self._built_modes.add(self.current_mode)  # the first mode is built without a switch
+        self._quick_switch = mode in self._built_modes
+        try:
+            done = super().switch_mode(mode)
+        finally:
+            self._quick_switch = False
+        self._built_modes.add(mode)
+        if self._held:
+            self._held = False
+            self._release_after_resume(self.screen)
+        return done
+
+    def _release_after_resume(self, screen: Screen) -> None:
+        """End the hold after ``screen``'s queued ScreenResume (its restyle and full refresh), at the latest
+        after FALLBACK seconds (a screen busy elsewhere)."""
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._end_batch()
+            if not self._batch_count:
+                self.screen.refresh()
+
+        self.set_timer(FALLBACK, release, name="switch fallback")
+        if not screen.call_later(release):
+            release()

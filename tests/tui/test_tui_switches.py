@@ -1,0 +1,134 @@
+"""Screen switches skip Textual's fixed costs (lmtui/tui/modes.py, BENCHMARKS.md section 6), and still show
+what changed while a screen was hidden."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from tui_helpers import run_async, settle
+
+from lmtui.tui.app import LmtuiApp, make_app
+from lmtui.tui.screens.corpus import CorpusScreen
+from lmtui.tui.screens.runs import RunsScreen
+
+
+@run_async
+async def test_a_mode_shown_before_holds_frames_only_until_its_screen_has_resumed(
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timed = []
+    textual_hold = App.delay_update
+
+    def recording(self: App, delay: float = 0.05) -> None:
+        timed.append(delay)
+        textual_hold(self, delay)
+
+    monkeypatch.setattr(App, "delay_update", recording)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")  # the Runs screen is built now: Textual's 50 ms hold hides it half done
+        await settle(pilot)
+        assert timed == [0.05] and isinstance(app.screen, RunsScreen)
+        app.switch_mode("corpus")  # built before: frames are held until it has taken the switch in …
+        assert app._batch_count == 1
+        await pilot.pause()
+        assert app._batch_count == 0, "… and no longer"  # drawn again, without a timed hold
+        assert timed == [0.05] and isinstance(app.screen, CorpusScreen)
+
+
+@run_async
+async def test_a_new_mode_screen_does_not_make_textual_reread_every_stylesheet(
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rereads: list[str] = []
+    refresh_css = LmtuiApp.refresh_css
+
+    def counting(self: App, animate: bool = True) -> None:
+        rereads.append(type(self.screen).__name__)
+        refresh_css(self, animate)
+
+    monkeypatch.setattr(LmtuiApp, "refresh_css", counting)
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert rereads, "Textual reads the sheets with the theme's variables for the first screen"
+        rereads.clear()
+        for key in ("f5", "f3", "f6", "f2", "f5", "f3", "f6", "f2"):  # first and second shows
+            await pilot.press(key)
+            await settle(pilot)
+        assert rereads == []
+        assert app.screen.query_one("#corpora").styles.height.value > 0  # styled all the same
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        await pilot.press("f5")  # hidden during the theme change: restyled as it shows
+        await settle(pilot)
+        assert rereads[-1] == "RunsScreen"
+
+
+@run_async
+async def test_a_screen_shown_again_is_restyled_only_if_the_app_changed_meanwhile(fake_corpora: Path) -> None:
+    app = make_app(mode="training")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        restyles = []
+        restyle = dashboard.update_node_styles
+        dashboard.update_node_styles = lambda animate=True: restyles.append(1) or restyle(animate)  # type: ignore[method-assign]
+        for _ in range(2):
+            await app.switch_mode("corpus")
+            await settle(pilot)
+            await app.switch_mode("training")
+            await settle(pilot)
+        assert restyles == [], "nothing changed: no restyle of its 60 widgets"
+        await app.switch_mode("corpus")
+        await settle(pilot)
+        app.add_class("-probe")  # restyles only the screen shown
+        await settle(pilot)
+        await app.switch_mode("training")
+        await settle(pilot)
+        assert restyles == [1] and app.screen is dashboard
+
+
+def screenshot(app: App) -> str:
+    return re.sub(r"terminal-\d+", "terminal", app.export_screenshot())
+
+
+@run_async
+async def test_screens_look_the_same_when_shown_again(fake_corpora: Path) -> None:
+    """Without Textual's re-reads and restyles, a screen shown again (the first one, one built later) is
+    drawn as it was."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        first = screenshot(app)
+        await pilot.press("f5")
+        await settle(pilot)
+        runs = screenshot(app)
+        for _ in range(2):
+            await pilot.press("f2")
+            await settle(pilot)
+            assert screenshot(app) == first
+            await pilot.press("f5")
+            await settle(pilot)
+            assert screenshot(app) == runs
+
+
+@run_async
+async def test_a_switch_renders_nothing_it_throws_away(fake_corpora: Path) -> None:
+    """Textual laid a screen out and rendered it while the switch held frames, then rendered it again."""
+    app = make_app(mode="training")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        dashboard = app.screen
+        await app.switch_mode("corpus")
+        await settle(pilot)
+        renders: list[bool] = []
+        render = dashboard._compositor_refresh
+        dashboard._compositor_refresh = lambda: renders.append(app._batch_count > 0) or render()  # type: ignore[method-assign]
+        await app.switch_mode("training")
+        await settle(pilot)
+        assert renders and not any(renders), "rendered while frames were held"
