@@ -38,6 +38,32 @@ MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playg
                "compare": "Compare"}
 
 
+def unblock_dead_writer(writer: Any) -> bool:
+    """If Textual's writer thread has died (a write to the hung-up terminal failed), empty its bounded queue
+    and give it an unbounded one, so that neither a write nor the driver's close() (which puts a last item,
+    then joins) waits for a reader that is gone. A live writer is left alone: it reads its queue still."""
+    pending = getattr(writer, "_queue", None)
+    if writer is None or writer.is_alive() or not isinstance(pending, queue.Queue):
+        return False
+    if pending.maxsize:
+        writer._queue = queue.Queue()
+    with contextlib.suppress(queue.Empty):
+        while True:
+            pending.get_nowait()
+    return True
+
+
+def watch_hang_up(writer: Any, grace: float, every: float = 0.05) -> None:
+    """After a hang-up: unblock the writer whenever it dies (it may die after the hang-up is handled, on a
+    write already under way) and end the process with 129 (128 + SIGHUP) if it is still alive after
+    ``grace`` seconds. A daemon thread: a normal exit does not wait for it."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        unblock_dead_writer(writer)
+        time.sleep(every)
+    os._exit(129)
+
+
 class LmtuiApp(QuickModes):
     """Train small language models on a text, watch them learn, and sample from them."""
 
@@ -131,18 +157,17 @@ class LmtuiApp(QuickModes):
 
         Writes to a hung-up terminal fail, and Textual's writer thread dies of the first one; with its queue
         full, the driver's close() then waits for it forever (the app lived on for minutes with parent PID 1).
-        So the terminal's file descriptors go to the null device (a writer still alive drains into it), a dead
-        writer gets an unbounded queue, and a watchdog ends the process if a normal exit has not come within
-        HANGUP_GRACE seconds; the child still stops and saves, its stdin closing.
+        So the terminal's file descriptors go to the null device (a writer still alive drains into it), and a
+        watchdog thread keeps a writer that dies now or later from blocking the exit (``unblock_dead_writer``)
+        and ends the process if a normal exit has not come within HANGUP_GRACE seconds; the child still stops
+        and saves, its stdin closing.
         """
         if self.trainer:
             self.trainer.stop()
         silence_terminal()
         writer = getattr(self._driver, "_writer_thread", None)  # Textual's, private: guarded
-        if writer is not None and not writer.is_alive() and hasattr(writer, "_queue"):
-            writer._queue = queue.Queue()  # it died on the dead terminal: let close() put and go on
-        watchdog = threading.Timer(HANGUP_GRACE, os._exit, args=(129,))  # 128 + SIGHUP
-        watchdog.daemon = True
+        watchdog = threading.Thread(target=watch_hang_up, args=(writer, HANGUP_GRACE), name="lmtui-hang-up",
+                                    daemon=True)
         watchdog.start()
         self.exit()
 

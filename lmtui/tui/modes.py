@@ -27,6 +27,11 @@ from textual.widget import AwaitMount
 
 FALLBACK = 0.25  # seconds: frames are held no longer than this even if the screen never takes the switch in
 
+# The private parts of Textual 8.2 this module steps around. A Textual without any of them gets its own
+# behaviour back (slower switches, nothing broken): each hook below checks HOOKS first.
+HOOKS = all(hasattr(App, name) for name in ("_begin_batch", "_end_batch", "delay_update", "refresh_css")) \
+    and all(hasattr(Screen, name) for name in ("_screen_resized", "_on_screen_resume", "_on_screen_suspend"))
+
 
 def mode_screen(screen_class: type[Screen]) -> Callable[[], Screen]:
     """What Textual calls to build a mode's screen on its first show: the screen, marked as styled once
@@ -35,7 +40,7 @@ def mode_screen(screen_class: type[Screen]) -> Callable[[], Screen]:
     def build() -> Screen:
         screen = screen_class()
         app = active_app.get()
-        if getattr(app, "_css_refreshed", False) and hasattr(screen, "_css_update_count"):
+        if HOOKS and getattr(app, "_css_refreshed", False) and hasattr(screen, "_css_update_count"):
             screen._css_update_count = app._css_update_count  # Textual's own mark (private)
         return screen
 
@@ -56,7 +61,7 @@ class ModeScreen(Screen[None]):
         """Styled as it mounted, by a stylesheet that has the theme's variables (the very first screen mounts
         after Textual's re-read for it): no re-read is due at its next show."""
         app = self.app
-        if getattr(app, "_css_refreshed", False) and hasattr(self, "_css_update_count"):
+        if HOOKS and getattr(app, "_css_refreshed", False) and hasattr(self, "_css_update_count"):
             self._css_update_count = app._css_update_count  # type: ignore[attr-defined]
 
     def _screen_resized(self, size: Size) -> None:
@@ -64,7 +69,7 @@ class ModeScreen(Screen[None]):
         frames (a render thrown away: each switch drew the screen twice). Laid out at this size already, it
         needs no layout; widgets changed meanwhile are laid out with the next frame, and a resize while
         hidden still gets one (Textual's resume handler checks the size too)."""
-        if self._size == size and self.is_attached:
+        if HOOKS and getattr(self, "_size", None) == size and self.is_attached:
             return
         super()._screen_resized(size)
 
@@ -72,7 +77,7 @@ class ModeScreen(Screen[None]):
         self._hidden_look = app_look(self.app)
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:  # before Textual's, which restyles
-        if event.refresh_styles and self._hidden_look == app_look(self.app):
+        if HOOKS and event.refresh_styles and self._hidden_look == app_look(self.app):
             event.refresh_styles = False
         self._hidden_look = None
 
@@ -92,7 +97,7 @@ class QuickModes(App[None]):
         self._css_refreshed = True
 
     def delay_update(self, delay: float = 0.05) -> None:
-        if not self._quick_switch:
+        if not (HOOKS and self._quick_switch):
             super().delay_update(delay)
             return
         self._begin_batch()  # released by the new screen once it has processed its ScreenResume
@@ -122,7 +127,7 @@ class QuickModes(App[None]):
                 return
             released = True
             self._end_batch()
-            if not self._batch_count:
+            if not getattr(self, "_batch_count", 0):
                 self.screen.refresh()
 
         self.set_timer(FALLBACK, release, name="switch fallback")

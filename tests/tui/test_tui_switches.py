@@ -132,3 +132,26 @@ async def test_a_switch_renders_nothing_it_throws_away(fake_corpora: Path) -> No
         await app.switch_mode("training")
         await settle(pilot)
         assert renders and not any(renders), "rendered while frames were held"
+
+
+@run_async
+async def test_without_textuals_private_hooks_switches_are_textuals_own(
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Textual release without the private parts modes.py steps around gets its own switches back."""
+    from lmtui.tui import modes
+
+    monkeypatch.setattr(modes, "HOOKS", False)
+    timed = []
+    textual_hold = App.delay_update
+    monkeypatch.setattr(App, "delay_update",
+                        lambda self, delay=0.05: timed.append(delay) or textual_hold(self, delay))
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        first = screenshot(app)
+        for key in ("f5", "f2", "f5", "f2"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert timed == [0.05] * 4, "Textual's 50 ms hold at every switch"
+        assert isinstance(app.screen, CorpusScreen) and screenshot(app) == first
