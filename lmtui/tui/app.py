@@ -33,6 +33,7 @@ from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerProcess
 
+PREBUILD_AFTER, PREBUILD_EVERY = 0.5, 0.25  # seconds: after the first screen is up, one screen at a time
 HANGUP_GRACE = 10.0  # seconds; a stopped child ends in 1-3 (BENCHMARKS.md section 8)
 MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playground", "runs": "Runs",
                "compare": "Compare"}
@@ -78,6 +79,7 @@ class LmtuiApp(QuickModes):
                                              "compare": CompareScreen}
     MODES = {mode: mode_screen(screen) for mode, screen in MODE_SCREENS.items()}
     DEFAULT_MODE = "corpus"
+    PREBUILT: tuple[str, ...] = ("training", "runs", "playground", "compare")  # built before their first show
     BINDINGS = [
         Binding("f1", "toggle_keys", "Keys", tooltip="Show or hide every key of this screen"),
         Binding("f2", "new_run", "New", tooltip="Choose a text and a model to train"),
@@ -112,6 +114,14 @@ class LmtuiApp(QuickModes):
         self._settled_modes.add(self.current_mode)
         if self.tune_gc:
             self.call_after_refresh(self._settle_memory, collect=True)
+        for n, mode in enumerate(self.PREBUILT):
+            self.set_timer(PREBUILD_AFTER + n * PREBUILD_EVERY, partial(self._prebuild, mode))
+
+    def _prebuild(self, mode: str) -> None:
+        """Build a mode's screen ahead of its first show (modes.py), one per idle moment after start-up."""
+        if self.prebuild_mode(mode) and self.tune_gc:
+            self._settled_modes.add(mode)
+            self.call_after_refresh(self._settle_memory)
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._check_size)

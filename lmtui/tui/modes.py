@@ -103,6 +103,25 @@ class QuickModes(App[None]):
         self._begin_batch()  # released by the new screen once it has processed its ScreenResume
         self._held = True
 
+    def prebuild_mode(self, mode: str) -> bool:
+        """Build a hidden mode's screen now (compose and mount it, off screen), so that its first show costs
+        a layout and a frame instead of the whole screen's construction as well. Called in idle moments."""
+        if not HOOKS or self._exit or not self.is_running:  # shutting down: the stacks are being closed
+            return False
+        if mode == self.current_mode or mode in self._screen_stacks or mode not in self._modes:
+            return False
+        builder = self._modes[mode]
+        screen, mounted = self._get_screen(builder() if callable(builder) else builder)
+        self._screen_stacks[mode] = [screen]
+        self._load_screen_css(screen)
+
+        async def built() -> None:  # until then a switch to it keeps Textual's hold (a screen half built)
+            await mounted
+            self._built_modes.add(mode)
+
+        self.call_next(built)
+        return True
+
     def switch_mode(self, mode: str) -> AwaitMount:
         self._built_modes.add(self.current_mode)  # the first mode is built without a switch
         self._quick_switch = mode in self._built_modes

@@ -307,7 +307,8 @@ async def test_e_evaluates_the_highlighted_run_in_a_child(trained_runs: Path) ->
         assert "Evaluating ngram-run" in str(screen.query_one("#detail").render())
         await wait_for(pilot, lambda: screen.evaluating is None, 60, "evaluation")
         assert any("perplexity" in n.message and "ngram-run" in (n.title or "")
-                   for n in app._notifications), [n.message for n in app._notifications]
+                   for n in app._notifications), ([n.message for n in app._notifications],
+                                                  [(w.name, w.state, w.error) for w in app.workers])
 
 
 @run_async

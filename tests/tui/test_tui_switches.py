@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App
-from tui_helpers import run_async, settle
+from tui_helpers import run_async, settle, wait_for
 
 from lmtui.tui.app import LmtuiApp, make_app
 from lmtui.tui.screens.corpus import CorpusScreen
@@ -28,6 +28,7 @@ async def test_a_mode_shown_before_holds_frames_only_until_its_screen_has_resume
 
     monkeypatch.setattr(App, "delay_update", recording)
     app = make_app()
+    app.PREBUILT = ()  # Runs is built at its first show, as when a key comes before the idle moment
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("f5")  # the Runs screen is built now: Textual's 50 ms hold hides it half done
@@ -155,3 +156,49 @@ async def test_without_textuals_private_hooks_switches_are_textuals_own(
             await settle(pilot)
         assert timed == [0.05] * 4, "Textual's 50 ms hold at every switch"
         assert isinstance(app.screen, CorpusScreen) and screenshot(app) == first
+
+
+def prebuilt(app: LmtuiApp) -> bool:
+    return all(mode in app._built_modes for mode in app.PREBUILT)
+
+
+@run_async
+async def test_screens_are_built_ahead_of_their_first_show_and_look_as_if_built_then(
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After start-up the other modes' screens are built in idle moments: a first show then needs no hold
+    (nothing is half built) and draws what a screen built at that show would."""
+    timed = []
+    textual_hold = App.delay_update
+    monkeypatch.setattr(App, "delay_update",
+                        lambda self, delay=0.05: timed.append(delay) or textual_hold(self, delay))
+    shown = {}
+    for ahead in (False, True):
+        app = make_app()
+        if not ahead:
+            app.PREBUILT = ()
+        async with app.run_test(size=(120, 36)) as pilot:
+            await settle(pilot)
+            if ahead:
+                await wait_for(pilot, lambda app=app: prebuilt(app), 10, "the screens built ahead")
+                assert set(app.PREBUILT) <= set(app._screen_stacks)
+                timed.clear()
+            for key in ("f5", "f6", "f3"):  # Runs, Compare, the dashboard: first shows
+                await pilot.press(key)
+                await settle(pilot)
+                shown[ahead, key] = screenshot(app)
+            if ahead:
+                assert timed == [], "no hold: the screens were built already"
+    for key in ("f5", "f6", "f3"):
+        assert shown[True, key] == shown[False, key], key
+
+
+@run_async
+async def test_no_screen_is_built_once_the_app_is_ending(fake_corpora: Path) -> None:
+    app = make_app()
+    app.PREBUILT = ()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.exit()
+        assert not app.prebuild_mode("runs")
+        assert "runs" not in app._screen_stacks
