@@ -170,3 +170,26 @@ async def test_a_word_runs_perplexity_says_its_unk_share_on_the_dashboard() -> N
             screen.post_message(TrainerEvent(event))
         await wait_for(pilot, lambda: screen.status == "finished", 20, "the end")
         assert "148.40 (5.4% <unk>)" in text_of(screen, "#message")
+
+
+@run_async
+async def test_a_chart_plotted_at_one_size_is_re_ticked_at_the_next() -> None:
+    """At 80x24 the charts take turns, so the perplexity chart is plotted while hidden; after the terminal
+    grows and it shows, its steps are ticked for its new width (it had one label, "1000", until new data)."""
+    app = make_app(mode="training")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        evals = [Eval(n, 2.0, 7.0 - n / 1000, 2.9, True, 1.0, scope="slice") for n in range(200, 1900, 200)]
+        events = [started(), *(step(n) for n in range(100, 1900, 100)), *evals]
+        for event in events:
+            screen.post_message(TrainerEvent(event))
+        ppl = screen.query_one("#ppl-chart", LineChart)
+        await wait_for(pilot, lambda: ppl.count("slice") == 9, 20, "the evaluations")
+        await pilot.pause(0.5)  # replotted while hidden
+        await pilot.resize_terminal(120, 36)
+        await wait_for(pilot, lambda: ppl.size.width > 40, 20, "the wide layout")
+        await pilot.pause(0.3)
+        formatter_width = ppl._steps.columns
+        assert formatter_width == ppl.size.width - ppl.margin_left
+        ticks, _ = ppl._steps.get_ticks_and_labels(ppl._x_min, ppl._x_max)
+        assert len(ticks) >= 3, ticks

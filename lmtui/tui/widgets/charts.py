@@ -126,6 +126,12 @@ class LineChart(PlotWidget, can_focus=False):
             parts.append(f" {name}")
         return Text.assemble(*parts)
 
+    def render(self):  # type: ignore[no-untyped-def]
+        """Ticks are spaced for the width the chart has now: a chart plotted while hidden or at another
+        terminal size (charts take turns at 80x24) is re-ticked as it is drawn, not when data next comes."""
+        self._steps.columns = self.size.width - self.margin_left
+        return super().render()
+
     def redraw(self, force: bool = False) -> None:
         if not (self._dirty or force) or not self.is_mounted:
             return
@@ -136,7 +142,6 @@ class LineChart(PlotWidget, can_focus=False):
             self.set_xlimits(0, 1)
             self.set_ylimits(0, 1)
             return
-        self._steps.columns = self.size.width - self.margin_left
         low, high = limits([x for s in shown for x in s.xs], 0.0, 2.0)
         if 0 <= low <= 0.1 * high:  # a run from its start: the axis starts at 0, a tick a reader expects
             low = 0
