@@ -185,11 +185,10 @@ async def test_a_chart_plotted_at_one_size_is_re_ticked_at_the_next() -> None:
             screen.post_message(TrainerEvent(event))
         ppl = screen.query_one("#ppl-chart", LineChart)
         await wait_for(pilot, lambda: ppl.count("slice") == 9, 20, "the evaluations")
-        await pilot.pause(0.5)  # replotted while hidden
+        await wait_for(pilot, lambda: not ppl._dirty, 20, "the chart replotted while hidden")
         await pilot.resize_terminal(120, 36)
         await wait_for(pilot, lambda: ppl.size.width > 40, 20, "the wide layout")
-        await pilot.pause(0.3)
-        formatter_width = ppl._steps.columns
-        assert formatter_width == ppl.size.width - ppl.margin_left
+        await wait_for(pilot, lambda: ppl._steps.columns == ppl.size.width - ppl.margin_left, 5,
+                       "ticks spaced for the chart's new width")
         ticks, _ = ppl._steps.get_ticks_and_labels(ppl._x_min, ppl._x_max)
         assert len(ticks) >= 3, ticks
