@@ -48,8 +48,12 @@ from common import median, parser, write_json
 # common puts this checkout first on the path: an lmtui named by PYTHONPATH (comparing versions) goes first
 sys.path[:0] = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
-KEYS = {"down": b"\x1b[B", "up": b"\x1b[A", "x": b"x", "f2": b"\x1bOQ", "f3": b"\x1bOR", "f5": b"\x1b[15~"}
+KEYS = {"down": b"\x1b[B", "up": b"\x1b[A", "x": b"x", "f2": b"\x1bOQ", "f3": b"\x1bOR", "f4": b"\x1bOS",
+        "f5": b"\x1b[15~", "f6": b"\x1b[17~"}
 SWITCHES = [("f5", "RunsScreen"), ("f3", "TrainingScreen"), ("f2", "CorpusScreen"), ("f3", "TrainingScreen")]
+# --every-screen: the playground (F4, no run opened) and Compare (F6) too
+EVERY_SCREEN = [("f5", "RunsScreen"), ("f3", "TrainingScreen"), ("f4", "PlaygroundScreen"),
+                ("f6", "CompareScreen"), ("f2", "CorpusScreen"), ("f3", "TrainingScreen")]
 SIZE = (120, 40)
 TRAIN_SECONDS = 150  # long enough to be still training at the last key (stopped then)
 FRAME_BYTES = 64  # smaller writes are terminal modes and sync markers, not frames
@@ -349,8 +353,12 @@ def main() -> None:
     p.add_argument("--presses", type=int, default=40)
     p.add_argument("--no-train", action="store_true", help="the same key presses with nothing training")
     p.add_argument("--profile", help="write a cProfile of the switches to this file")
+    p.add_argument("--every-screen", action="store_true",
+                   help="switch among all six screens (F5 F3 F4 F6 F2 F3), not only runs/dashboard/new run")
     args = p.parse_args()
     args.train = not args.no_train
+    if args.every_screen:
+        SWITCHES[:] = EVERY_SCREEN
     home = os.environ.setdefault("LMTUI_HOME", tempfile.mkdtemp(prefix="lmtui-tui-bench-"))
     os.environ.setdefault("TERM", "xterm-256color")
     os.environ.setdefault("COLORTERM", "truecolor")

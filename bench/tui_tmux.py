@@ -50,6 +50,9 @@ finally:
 
 SWITCHES = [("F5", "lmtui — Runs"), ("F3", "lmtui — Training"), ("F2", "lmtui — 1 · Choose a text"),
             ("F3", "lmtui — Training")]
+# --every-screen: the playground (F4, no run opened) and Compare (F6) too
+EVERY_SCREEN = [("F5", "lmtui — Runs"), ("F3", "lmtui — Training"), ("F4", "lmtui — Playground"),
+                ("F6", "lmtui — Compare models"), ("F2", "lmtui — 1 · Choose a text"), ("F3", "lmtui — Training")]
 
 
 def tmux(*args: str) -> str:
@@ -120,7 +123,11 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--presses", type=int, default=40)
     p.add_argument("--no-train", action="store_true", help="the same key presses with nothing training")
+    p.add_argument("--every-screen", action="store_true",
+                   help="switch among all six screens (F5 F3 F4 F6 F2 F3), not only runs/dashboard/new run")
     args = p.parse_args()
+    if args.every_screen:
+        SWITCHES[:] = EVERY_SCREEN
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
     r = measure(args.presses, not args.no_train)

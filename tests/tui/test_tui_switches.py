@@ -202,3 +202,30 @@ async def test_no_screen_is_built_once_the_app_is_ending(fake_corpora: Path) -> 
         app.exit()
         assert not app.prebuild_mode("runs")
         assert "runs" not in app._screen_stacks
+
+
+@run_async
+async def test_a_screen_shown_again_mounts_nothing(
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every mode, shown again, is drawn from the widgets it has: Textual's own Footer rebuilt its ten keys at
+    each show of Compare (a third of its switch), where the other screens' KeyBar compares first."""
+    mounted: list[str] = []
+    register = App._register
+
+    def counting(self: App, parent, *widgets, **kwargs):  # type: ignore[no-untyped-def]
+        mounted.extend(f"{type(parent).__name__} > {type(w).__name__}" for w in widgets)
+        return register(self, parent, *widgets, **kwargs)
+
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        modes = ("runs", "training", "playground", "compare", "corpus")
+        for mode in modes:  # first shows
+            await app.switch_mode(mode)
+            await settle(pilot)
+        monkeypatch.setattr(App, "_register", counting)
+        for mode in modes * 2:
+            await app.switch_mode(mode)
+            await settle(pilot)
+        assert mounted == []

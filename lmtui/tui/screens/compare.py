@@ -19,11 +19,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, ProgressBar, Select, Static
 
 from lmtui.tui.lab_child import lab_argv
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.charts import LineChart
+from lmtui.tui.widgets.footer import KeyBar
 
 DEFAULT_MODELS = "1gram,2gram,3gram,4gram,5gram,window,rnn,lstm,gru"
 COLUMNS = ("model", "parameters", "size", "train s", "val ppl", "test ppl", "bits/char", "ppl excl. OOV",
@@ -86,7 +87,7 @@ class CompareScreen(ModeScreen):
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             yield LineChart("seconds", id="compare-chart")
         yield Static("", id="verdict")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from lmtui.errors import LmtuiError
 from lmtui.tui.lab_child import run_json
 from lmtui.tui.widgets.explain_table import explain_renderable
+from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.neuron_view import NeuronData
 
 LAB_CSS = """
@@ -50,7 +51,7 @@ class ExplainScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static("working… (a child process scores the text)", id="explain")
             yield Static("Esc or F7 closes.", classes="lab-foot")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = "Why this word?"
@@ -94,7 +95,7 @@ class NeuronScreen(ModalScreen[None]):
             yield Static(Text("[ ] step through units · F: find a unit that follows a feature · "
                               "Ctrl+O: SVG card · Esc closes. Red: activation above 0, blue: below."),
                          classes="lab-foot")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = "What a neuron tracks"
