@@ -52,7 +52,8 @@ SWITCHES = [("F5", "lmtui — Runs"), ("F3", "lmtui — Training"), ("F2", "lmtu
             ("F3", "lmtui — Training")]
 # --every-screen: the playground (F4, no run opened) and Compare (F6) too
 EVERY_SCREEN = [("F5", "lmtui — Runs"), ("F3", "lmtui — Training"), ("F4", "lmtui — Playground"),
-                ("F6", "lmtui — Compare models"), ("F2", "lmtui — 1 · Choose a text"), ("F3", "lmtui — Training")]
+                ("F6", "lmtui — Compare models"), ("F2", "lmtui — 1 · Choose a text"),
+                ("F3", "lmtui — Training")]
 
 
 def tmux(*args: str) -> str:
