@@ -15,11 +15,10 @@ from lmtui.tui.screens.corpus import CorpusScreen
 from lmtui.tui.screens.runs import RunsScreen
 
 
-@run_async
-async def test_a_mode_shown_before_holds_frames_only_until_its_screen_has_resumed(
-    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    timed = []
+@pytest.fixture
+def holds(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The frame holds asked of Textual's ``delay_update`` (50 ms at a switch), in order."""
+    timed: list[float] = []
     textual_hold = App.delay_update
 
     def recording(self: App, delay: float = 0.05) -> None:
@@ -27,18 +26,25 @@ async def test_a_mode_shown_before_holds_frames_only_until_its_screen_has_resume
         textual_hold(self, delay)
 
     monkeypatch.setattr(App, "delay_update", recording)
+    return timed
+
+
+@run_async
+async def test_a_mode_shown_before_holds_frames_only_until_its_screen_has_resumed(
+    fake_corpora: Path, holds: list[float]
+) -> None:
     app = make_app()
     app.PREBUILT = ()  # Runs is built at its first show, as when a key comes before the idle moment
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("f5")  # the Runs screen is built now: Textual's 50 ms hold hides it half done
         await settle(pilot)
-        assert timed == [0.05] and isinstance(app.screen, RunsScreen)
+        assert holds == [0.05] and isinstance(app.screen, RunsScreen)
         app.switch_mode("corpus")  # built before: frames are held until it has taken the switch in …
         assert app._batch_count == 1
         await pilot.pause()
         assert app._batch_count == 0, "… and no longer"  # drawn again, without a timed hold
-        assert timed == [0.05] and isinstance(app.screen, CorpusScreen)
+        assert holds == [0.05] and isinstance(app.screen, CorpusScreen)
 
 
 @run_async
@@ -137,16 +143,12 @@ async def test_a_switch_renders_nothing_it_throws_away(fake_corpora: Path) -> No
 
 @run_async
 async def test_without_textuals_private_hooks_switches_are_textuals_own(
-    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch, holds: list[float]
 ) -> None:
     """A Textual release without the private parts modes.py steps around gets its own switches back."""
     from lmtui.tui import modes
 
     monkeypatch.setattr(modes, "HOOKS", False)
-    timed = []
-    textual_hold = App.delay_update
-    monkeypatch.setattr(App, "delay_update",
-                        lambda self, delay=0.05: timed.append(delay) or textual_hold(self, delay))
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -154,7 +156,7 @@ async def test_without_textuals_private_hooks_switches_are_textuals_own(
         for key in ("f5", "f2", "f5", "f2"):
             await pilot.press(key)
             await settle(pilot)
-        assert timed == [0.05] * 4, "Textual's 50 ms hold at every switch"
+        assert holds == [0.05] * 4, "Textual's 50 ms hold at every switch"
         assert isinstance(app.screen, CorpusScreen) and screenshot(app) == first
 
 
@@ -164,14 +166,10 @@ def prebuilt(app: LmtuiApp) -> bool:
 
 @run_async
 async def test_screens_are_built_ahead_of_their_first_show_and_look_as_if_built_then(
-    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+    fake_corpora: Path, holds: list[float]
 ) -> None:
     """After start-up the other modes' screens are built in idle moments: a first show then needs no hold
     (nothing is half built) and draws what a screen built at that show would."""
-    timed = []
-    textual_hold = App.delay_update
-    monkeypatch.setattr(App, "delay_update",
-                        lambda self, delay=0.05: timed.append(delay) or textual_hold(self, delay))
     shown = {}
     for ahead in (False, True):
         app = make_app()
@@ -182,13 +180,13 @@ async def test_screens_are_built_ahead_of_their_first_show_and_look_as_if_built_
             if ahead:
                 await wait_for(pilot, lambda app=app: prebuilt(app), 10, "the screens built ahead")
                 assert set(app.PREBUILT) <= set(app._screen_stacks)
-                timed.clear()
+                holds.clear()
             for key in ("f5", "f6", "f3"):  # Runs, Compare, the dashboard: first shows
                 await pilot.press(key)
                 await settle(pilot)
                 shown[ahead, key] = screenshot(app)
             if ahead:
-                assert timed == [], "no hold: the screens were built already"
+                assert holds == [], "no hold: the screens were built already"
     for key in ("f5", "f6", "f3"):
         assert shown[True, key] == shown[False, key], key
 
