@@ -119,9 +119,8 @@ class LmtuiApp(QuickModes):
 
     def _prebuild(self, mode: str) -> None:
         """Build a mode's screen ahead of its first show (modes.py), one per idle moment after start-up."""
-        if self.prebuild_mode(mode) and self.tune_gc:
-            self._settled_modes.add(mode)
-            self.call_after_refresh(self._settle_memory)
+        if self.prebuild_mode(mode):
+            self._settle_mode(mode)
 
     def on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._check_size)
@@ -155,12 +154,16 @@ class LmtuiApp(QuickModes):
         gc.freeze()
 
     def switch_mode(self, mode: str):  # type: ignore[no-untyped-def]
-        """A mode's screen is built on its first show: freeze it too once it is drawn."""
+        """A mode's screen is built on its first show (unless built ahead): freeze it too once it is drawn."""
         done = super().switch_mode(mode)
+        self._settle_mode(mode)
+        return done
+
+    def _settle_mode(self, mode: str) -> None:
+        """Once a mode's screen is built, take it out of the collector's scans too (``_settle_memory``)."""
         if self.tune_gc and mode not in self._settled_modes:
             self._settled_modes.add(mode)
             self.call_after_refresh(self._settle_memory)
-        return done
 
     def _hang_up(self) -> None:
         """The terminal is gone: stop the child (it saves in a second or two) and end, whatever blocks.
