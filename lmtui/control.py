@@ -9,6 +9,7 @@ loop saves a checkpoint and says ``finished``: nothing is lost, and the run can 
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import signal
@@ -20,8 +21,22 @@ from typing import IO, Any
 COMMANDS = ("pause", "resume", "stop")
 
 
+class StopNow(KeyboardInterrupt):
+    """A stop that cuts in at once where nothing would be lost (``Control.interruptible``: start-up, scoring).
+
+    A KeyboardInterrupt, so whatever does not catch it ends the command as Ctrl+C does (exit status 130)."""
+
+
 def _stop(control: Any, reason: str) -> None:
     control.reason, control.paused, control.stop = reason, False, True
+
+
+def _cut_in(control: Any) -> None:
+    """From another thread: make the main thread's signal handler raise StopNow, if it is interruptible now
+    (the handler checks again, so a stretch that ended meanwhile is not cut)."""
+    if getattr(control, "can_cut", False) and hasattr(signal, "SIGTERM"):
+        with contextlib.suppress(Exception):
+            _thread.interrupt_main(signal.SIGTERM)
 
 
 def silence_terminal(fds: tuple[int, ...] = (0, 1, 2)) -> None:
@@ -58,14 +73,19 @@ class Signals:
         control = self.control
 
         def stop(signum: int, _frame: Any) -> None:
-            if control.stop and signum == signal.SIGINT:
+            if control.stop and signum == signal.SIGINT and not control.can_cut:
                 raise KeyboardInterrupt  # a second Ctrl+C: stop now
-            _stop(control, "interrupted" if signum == signal.SIGINT else "stopped")
+            if not control.stop:
+                _stop(control, "interrupted" if signum == signal.SIGINT else "stopped")
+            if control.can_cut:
+                raise StopNow
 
         def hang_up(_signum: int, _frame: Any) -> None:
             # the terminal is gone: writing to it would fail, so the closing lines go nowhere instead
             silence_terminal((1, 2))
             _stop(control, "stopped")
+            if control.can_cut:
+                raise StopNow
 
         def pause(signum: int, _frame: Any) -> None:
             control.paused = signum == getattr(signal, "SIGUSR1", None)
@@ -96,8 +116,10 @@ def control_from_stdin(control: Any, stream: IO[str]) -> threading.Thread:
                     control.paused = False
                 elif command == "stop":
                     _stop(control, "stopped")
+                    _cut_in(control)
         if not control.stop:  # end of input: the parent closed it or died, so save and end
             _stop(control, "stopped")
+            _cut_in(control)
 
     thread = threading.Thread(target=read, name="stdin-control", daemon=True)
     thread.start()
@@ -112,6 +134,7 @@ def stop_when_orphaned(control: Any) -> None:
         while not control.stop:
             if os.getppid() != parent:
                 _stop(control, "stopped")
+                _cut_in(control)
             time.sleep(0.5)
 
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()

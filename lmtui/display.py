@@ -110,7 +110,12 @@ class TrainDisplay:
     def closing(self, finished: Finished) -> None:
         """The last lines: scores (or how to get them), where the time went, and how to continue."""
         name = escape(finished.run)
-        if finished.eval_pending:
+        if finished.eval_pending and finished.val_scope == "slice" and finished.val_ppl:
+            score = (
+                f"validation perplexity {finished.val_ppl:.2f} on a {finished.val_slice_tokens or 0:,}-token "
+                f"slice (the whole validation and test splits: lmtui eval {name})"
+            )
+        elif finished.eval_pending:
             score = f"validation and test perplexity pending (score them with: lmtui eval {name})"
         else:
             test = f", test perplexity {finished.test_ppl:.2f}" if finished.test_ppl else ""

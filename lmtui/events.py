@@ -143,11 +143,16 @@ class Finished(Event):
     val_tokens: int
     test_tokens: int
     eval_pending: bool = False  # stopped before its full evaluation: val/test figures come later
+    # "full": val_* score the whole validation split; "slice": its first val_slice_tokens (the kept weights'
+    # score while the whole split is pending)
+    val_scope: str = "full"
+    val_slice_tokens: int | None = None
     # this session's wall-clock seconds: all of it, start-up (data, model), training loop, final evaluation
     session_seconds: float | None = None
     startup_seconds: float | None = None
     training_seconds: float | None = None
     eval_seconds: float | None = None
+    first_step_seconds: float | None = None  # from the session's start to its first training step's end
 
 
 @dataclass

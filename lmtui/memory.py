@@ -9,7 +9,7 @@ import os
 from lmtui.errors import LmtuiError
 from lmtui.models import ModelConfig, estimate_parameters, estimate_training_bytes
 
-HEADROOM = 0.9  # refuse what would take more than this share of the free memory
+HEADROOM = 0.6  # plan no training that would take more than this share of the free memory
 
 
 def available_memory() -> int | None:
@@ -41,13 +41,20 @@ def size_text(n: float) -> str:
     return f"{n / 1e3:.1f} kB"
 
 
-def check_training(
+def fitting_batch(
     model: ModelConfig, vocab_size: int, batch: int, seq_len: int, device: str = "cpu"
-) -> None:
-    """Refuse a neural model whose training would not fit in the free memory, saying how large it would be."""
-    need = estimate_training_bytes(model, vocab_size, batch, seq_len)
+) -> int:
+    """The largest batch up to ``batch`` whose training fits in the free memory; a model that does not fit
+    even with one stream is refused, saying how large it would be."""
     free = device_memory(device)
-    if free is not None and need > HEADROOM * free:
+    if free is None:
+        return batch
+    allowed = HEADROOM * free
+    if estimate_training_bytes(model, vocab_size, batch, seq_len) <= allowed:
+        return batch
+    one = estimate_training_bytes(model, vocab_size, 1, seq_len)
+    if one > allowed:
+        need = estimate_training_bytes(model, vocab_size, batch, seq_len)
         where = "GPU memory" if device == "cuda" else "memory"
         raise LmtuiError(
             f"this {model.model} model would need about {size_text(need)} of {where} to train "
@@ -55,3 +62,5 @@ def check_training(
             f"{size_text(free)} is free: choose a smaller --hidden, --embed, --context, --batch-size "
             "or --seq-len"
         )
+    per_stream = estimate_training_bytes(model, vocab_size, 2, seq_len) - one
+    return max(1, min(batch, 1 + int((allowed - one) / max(per_stream, 1))))

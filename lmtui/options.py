@@ -272,12 +272,13 @@ OPTIONS: tuple[Option, ...] = (
         "CPU threads",
         "int",
         NEURAL,
-        "torch's threads on the CPU (default: every core; the app's training uses one fewer).",
+        "torch's threads on the CPU (default: the cores other programs leave free, rechecked while "
+        "training; the app's training keeps one core for the app).",
         low=1,
         high=4096,
         optional=True,
         in_form=False,
-        placeholder="every core",
+        placeholder="the free cores",
     ),
 )
 BY_NAME = {o.name: o for o in OPTIONS}

@@ -121,6 +121,7 @@ def check_model(data: Any, where: str) -> ModelConfig:
 TRAIN_FIELDS: dict[str, tuple[str, float, float, bool]] = {
     "steps": ("int", 1, MAX_INT, True),
     "max_seconds": ("pos", 0, math.inf, True),
+    "train_seconds": ("pos", 0, math.inf, True),
     "batch_size": ("int", 1, 1 << 40, False),
     "seq_len": ("int", 1, 1 << 40, False),
     "k1": ("int", 1, 1 << 40, True),

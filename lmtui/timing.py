@@ -19,6 +19,12 @@ SLICE_SHARE = 0.04  # one slice evaluation costs about this share of the gap bet
 MIN_SLICE = 1024  # tokens: fewer make a noisy curve, whatever they cost
 MAX_EVAL_SHARE = 0.12  # evaluations (slice, sample, checkpoint) take at most this share of training time
 FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-seconds; beyond, it is pending
+STEPS_PER_BUDGET = 20  # no single step is planned to take more than this share of a time budget
+
+
+def max_step_seconds(training_seconds: float) -> float:
+    """The longest one training step may be planned to take, with this many seconds to train."""
+    return training_seconds / STEPS_PER_BUDGET
 
 
 def eval_gap(training_seconds: float | None) -> float:
@@ -47,6 +53,7 @@ class Session:
     max_seconds: float | None
     started: float = field(default_factory=time.perf_counter)
     loop_started: float | None = None
+    first_step: float | None = None
     loop_ended: float | None = None
     finished: float | None = None
     eval_rate: float = 0.0  # validation tokens scored per second (measured on the slice)
@@ -94,4 +101,5 @@ class Session:
             "startup_seconds": loop_started - self.started,
             "training_seconds": loop_ended - loop_started,
             "eval_seconds": end - loop_ended,
+            **({"first_step_seconds": self.first_step - self.started} if self.first_step else {}),
         }

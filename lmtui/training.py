@@ -21,24 +21,23 @@ from typing import Any
 import numpy as np
 
 from lmtui import memory, runs
+from lmtui.control import StopNow
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import (
-    Checkpoint,
     Eval,
     Event,
     Finished,
     GradientReach,
     NgramCounts,
     Note,
-    Sample,
     Started,
-    Step,
 )
 from lmtui.lab.metrics import finish_metrics
 from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class
-from lmtui.timing import Session, eval_gap, slice_tokens, spacing
+from lmtui.threads import CpuSample
+from lmtui.timing import Session
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -46,6 +45,9 @@ from lmtui.tokens import Tokenizer, build_and_encode
 class TrainConfig(JsonConfig):
     steps: int | None = None  # total optimizer steps (a resume past it gets this many more)
     max_seconds: float | None = 60.0  # seconds for this session; the first budget to run out ends it
+    # seconds of training steps alone, evaluations and start-up excluded: equal work whatever they cost
+    # (compare's budget); None: no such limit
+    train_seconds: float | None = None
     batch_size: int = 32  # parallel streams
     seq_len: int = 64  # k2: how many steps gradients flow back
     k1: int | None = None  # tokens read between updates; default seq_len
@@ -60,7 +62,7 @@ class TrainConfig(JsonConfig):
     seed: int = 1337
     device: str = "auto"
     precision: str = "auto"  # bf16: products in bfloat16, weights float32; auto: where the chip is fast at it
-    threads: int | None = None  # torch's CPU threads; None: every core
+    threads: int | None = None  # torch's CPU threads; None: the cores free, rechecked (lmtui.threads)
     max_vocab: int = 10_000
     min_count: int = 1
 
@@ -79,12 +81,30 @@ class Job:
 
 @dataclass
 class Control:
-    """Flags another thread or a signal handler sets to pause or stop training between steps."""
+    """Flags another thread or a signal handler sets to pause or stop training between steps.
+
+    A stop takes effect between steps; inside ``interruptible()`` (start-up, scoring: nothing to save) the
+    signal handler raises ``StopNow`` at once instead (lmtui.control)."""
 
     paused: bool = False
     stop: bool = False
     reason: str = "stopped"
     started: float = field(default_factory=time.perf_counter)  # session start: --max-seconds counts from it
+    # the CPU counters at the session's start: the cores free over start-up choose the threads
+    cpu_at_start: CpuSample = field(default_factory=CpuSample.now)
+    training: bool = False  # the loop is running (a stop then ends it at the next step)
+    can_cut: bool = False  # inside interruptible(): a stop may raise StopNow here
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A stretch a stop may cut short at once (StopNow), since nothing would be lost."""
+        if self.stop:
+            raise StopNow
+        outer, self.can_cut = self.can_cut, True
+        try:
+            yield
+        finally:
+            self.can_cut = outer
 
 
 @dataclass
@@ -166,26 +186,6 @@ def fitting_batch(data: Data, cfg: TrainConfig) -> int:
     return min(cfg.batch_size, (len(data.train) - 1) // (cfg.seq_len + 1))
 
 
-def cpu_threads(wanted: int | None = None) -> int:
-    """Threads for torch on the CPU: ``wanted``, else ``OMP_NUM_THREADS``, else every core we may use.
-
-    The app's training child asks for one core fewer (``app_threads``), which stays free for the UI: torch's
-    OpenMP threads spin while waiting for each other, and on 2 cores two threads beside a busy process were
-    2-40x slower than one (BENCHMARKS.md). Headless, on a quiet machine, two threads train 1.7x faster.
-    """
-    import os
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    default = int(env) if env.isdigit() and int(env) > 0 else cores
-    return max(1, min(wanted or default, cores))
-
-
-def app_threads() -> int:
-    """Threads for the app's training child: one core stays free for the UI."""
-    return max(1, cpu_threads() - 1)
-
-
 def resolve_precision(precision: str, device: str) -> str:
     """``auto`` made concrete: bf16 where the device computes it faster than float32, else fp32."""
     if precision not in PRECISIONS:
@@ -256,14 +256,16 @@ def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     control = control or Control()
     validate(job.model, job.train, job.encoding)
     session = Session(job.train.max_seconds, control.started)
-    run, data, lock = _open_run(job)
+    run, data, lock = _open_run(job, control)
     try:
         if job.resume:  # a run continues as the model it is, whatever config the caller passed
             job = replace(job, model=run.model_config)
         if job.model.model == "ngram":
             yield from _train_ngram(job, run, data, session)
         else:
-            yield from _train_neural(job, run, data, control, session)
+            from lmtui.neural_training import NeuralTraining
+
+            yield from NeuralTraining(job, run, data, control, session).events()
     except (KeyboardInterrupt, GeneratorExit):
         raise  # not a failure: the status stays "training", read as "interrupted" once the lock is gone
     except BaseException as exc:
@@ -300,15 +302,18 @@ def _as_error(exc: BaseException) -> LmtuiError | None:
     return None
 
 
-def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
-    """The run to write, locked for this process, and its data; no folder is made for options that fail."""
+def _open_run(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]:
+    """The run to write, locked for this process, and its data; no folder is made for options that fail.
+
+    Reading the text and loading torch write nothing, so a stop during them ends the command at once."""
     if job.resume:
-        return _open_resumed(job)
-    data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
-    if job.model.model != "ngram":
-        batch = fitting_batch(data, job.train)
-        device = resolve_device(job.train.device)
-        memory.check_training(job.model, len(data.tokenizer), batch, job.train.seq_len, device)
+        return _open_resumed(job, control)
+    with control.interruptible():
+        data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
+        if job.model.model != "ngram":
+            batch = fitting_batch(data, job.train)
+            device = resolve_device(job.train.device)
+            memory.fitting_batch(job.model, len(data.tokenizer), batch, job.train.seq_len, device)
     meta = {
         "format": runs.RUN_FORMAT,
         "version": runs.RUN_VERSION,
@@ -352,7 +357,7 @@ def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
     return run, data, lock
 
 
-def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+def _open_resumed(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]:
     if not job.name:
         raise LmtuiError("--resume needs the name of a run")
     run = runs.load_run(job.name)
@@ -366,11 +371,13 @@ def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
         if not (run.path / "last.safetensors").is_file():
             raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
         encoding = job.encoding or run.encoding
-        data = prepare_data(run.corpus_spec(), run.model_config.level, job.train, run.tokenizer(), encoding)
+        with control.interruptible():
+            level, tokenizer = run.model_config.level, run.tokenizer()
+            data = prepare_data(run.corpus_spec(), level, job.train, tokenizer, encoding)
+            resolve_device(job.train.device)
         if job.encoding:
             run.meta["corpus"]["encoding"] = job.encoding
         run.meta.pop("error", None)  # an earlier failure's message; a new one replaces it if this fails too
-        resolve_device(job.train.device)
     except BaseException:
         lock.release()
         raise
@@ -404,15 +411,23 @@ def _finish(
     elapsed: float,
     session: Session | None = None,
     full: bool = True,
+    control: Control | None = None,
 ) -> Finished:
-    """Record how the session ended; ``full=False`` leaves the full evaluation pending (``lmtui eval``)."""
+    """Record how the session ended. ``full=False`` (a stop, or a budget the whole splits do not fit) leaves
+    their evaluation pending (``lmtui eval``), and the closing figure is the kept weights' score on the
+    validation slice, said as such; a stop during the full evaluation leaves it pending too."""
     metrics = run.meta.setdefault("metrics", {})
     metrics.update(parameters=model.num_parameters(), size_bytes=model.size_bytes())
     if full:
-        metrics.update(_full_metrics(data, model))
-        metrics.update(finish_metrics(model, data.val, data.test))  # <unk> shares, zero-prob counts
-        run.meta.pop("eval_pending", None)
-    else:  # figures of older weights would be wrong: the table shows "pending" until `lmtui eval`
+        try:
+            with control.interruptible() if control is not None else contextlib.nullcontext():
+                scores = {**_full_metrics(data, model), **finish_metrics(model, data.val, data.test)}
+        except StopNow:
+            full = False
+        else:
+            metrics.update(scores)  # with <unk> shares and zero-probability counts
+            run.meta.pop("eval_pending", None)
+    if not full:  # figures of older weights would be wrong: the table shows "pending" until `lmtui eval`
         metrics.update(val_loss=None, val_ppl=None, bits_per_char=None, test_loss=None, test_ppl=None)
         run.meta["eval_pending"] = True
     metrics.update(
@@ -427,12 +442,16 @@ def _finish(
     if session is not None:
         session.finished = time.perf_counter()
     parts = session.parts() if session is not None else {}
+    val_loss, val_ppl, scope = metrics["val_loss"], metrics["val_ppl"], "full"
+    best = metrics.get("best_val_loss")
+    if not full and isinstance(best, float) and math.isfinite(best):
+        val_loss, val_ppl, scope = best, math.exp(min(best, 700)), "slice"
     return Finished(
         run.name,
         step,
         reason,
-        metrics["val_loss"],
-        metrics["val_ppl"],
+        val_loss,
+        val_ppl,
         metrics["test_loss"],
         metrics["test_ppl"],
         elapsed,
@@ -440,6 +459,8 @@ def _finish(
         len(data.val),
         len(data.test),
         eval_pending=not full,
+        val_scope=scope,
+        val_slice_tokens=metrics.get("eval_slice_tokens") if scope == "slice" else None,
         **parts,
     )
 
@@ -518,243 +539,6 @@ def _train_ngram(job: Job, run: runs.Run, data: Data, session: Session) -> Itera
     yield finished
 
 
-def _lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up, then cosine decay to ``lr * min_lr_ratio`` as the budget is used up."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    floor = cfg.lr * cfg.min_lr_ratio
-    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
-def _train_neural(
-    job: Job, run: runs.Run, data: Data, control: Control, session: Session
-) -> Iterator[Event]:
-    import torch
-    from torch.nn import functional as F
-
-    from lmtui.models.neural import as_float32, detach_state
-    from lmtui.training_state import load_checkpoint, save_checkpoint
-
-    cfg = job.train
-    device = resolve_device(cfg.device)
-    if device == "cpu":
-        torch.set_num_threads(cpu_threads(cfg.threads))
-    autocast = mixed_precision(cfg.precision, device)
-    compute = resolve_precision(cfg.precision, device)
-    if device == "cpu":
-        compute += f", {torch.get_num_threads()} thread" + "s" * (torch.get_num_threads() > 1)
-    torch.manual_seed(cfg.seed)
-    vocab = len(data.tokenizer)
-    k2 = cfg.seq_len
-    k1 = cfg.k1 or k2
-    tokens = data.train
-    batch = fitting_batch(data, cfg)
-    stream_len = len(tokens) // batch
-    starts = np.arange(batch) * stream_len
-
-    model = model_class(job.model.model)(job.model, vocab, device)  # type: ignore[call-arg]
-    net = model.net  # type: ignore[attr-defined]
-    decay = [p for p in net.parameters() if p.dim() >= 2]
-    no_decay = [p for p in net.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr,
-    )
-    step, pos, state, best, spent = 0, 0, None, math.inf, 0.0
-    if job.resume:
-        resumed = load_checkpoint(run.path / "last.safetensors", net, opt, device)
-        step, pos, state, spent = resumed.step, resumed.position, resumed.state, resumed.elapsed
-        best = run.meta.get("metrics", {}).get("best_val_loss", math.inf)
-        if resumed.batch != batch or not 0 <= pos <= stream_len - k2 - 1:
-            pos, state = 0, None  # the data layout changed: start the streams again
-        runs.trim_history(run, step)  # steps logged after this checkpoint (then a crash) are redone
-        runs.remove_leftovers(run)
-        run.meta["train"].update(steps=cfg.steps, max_seconds=cfg.max_seconds)
-        run.meta["status"] = "training"
-        run.save_meta()
-    yield _started(job, run, data, model, step, device, compute)
-    yield from (Note(message) for message in data.notes)
-    if batch < cfg.batch_size:
-        yield Note(f"the text is short: batch size lowered from {cfg.batch_size} to {batch} to fit it")
-
-    # The validation slice: the same first tokens of the split at every evaluation (a resumed run keeps its
-    # size, so its best loss stays comparable), sized from a timed probe to cost a small share of the gap.
-    metrics = run.meta.setdefault("metrics", {})
-    final_tokens = len(data.val) + len(data.test)
-    session.eval_rate = _eval_rate(model, data.val)
-    deadline = session.training_deadline(final_tokens)
-    gap = eval_gap(None if deadline is None else deadline - session.now())  # ~10 in the training time left
-    size = metrics.get("eval_slice_tokens")
-    if not isinstance(size, int) or size < 2:
-        size = metrics["eval_slice_tokens"] = slice_tokens(session.eval_rate, gap, len(data.val))
-    val_slice = data.val[: min(size, len(data.val))]
-    session.eval_cost = len(val_slice) / session.eval_rate  # an estimate until the first evaluation
-
-    # --steps is the run's total, so an interrupted run resumes towards the same target (and ends where an
-    # uninterrupted one would); a run that already reached it gets that many more. Time is per session: it
-    # counts from the session's start and keeps room for the final evaluation (lmtui.timing).
-    target_steps = (cfg.steps if cfg.steps > step else step + cfg.steps) if cfg.steps else None
-    t_start = session.loop_started = time.perf_counter()
-    start_step = step
-    paused_for = 0.0
-    last_emit, tokens_since, t_since = 0.0, 0, t_start
-    last_step: Step | None = None
-    clipped_since = steps_since = 0  # steps whose gradient norm went over --clip, since the last Step event
-    reason = "done"
-
-    def elapsed() -> float:
-        return spent + time.perf_counter() - t_start - paused_for
-
-    def budget_total() -> float | None:
-        """Training seconds of the whole run (past sessions' plus this one's share of --max-seconds)."""
-        deadline = session.training_deadline(final_tokens)
-        return None if deadline is None else spent + deadline - (t_start - session.started)
-
-    def progress() -> float:
-        budget = budget_total()
-        parts = [
-            step / target_steps if target_steps else 0.0,
-            elapsed() / budget if budget and budget > 0 else 0.0,
-        ]
-        return min(max(parts), 1.0)
-
-    # evaluations start every `gap` seconds (start to start, so ~10 fit the budget whatever they cost), with
-    # at least half a gap of training after each
-    last_eval, last_eval_start, last_eval_end = -1, time.perf_counter(), time.perf_counter()
-    last_save = last_eval_end
-
-    def evaluate() -> Iterator[Event]:
-        nonlocal best, last_eval, last_eval_start, last_eval_end, last_save
-        t0 = last_eval_start = time.perf_counter()
-        last_eval = step
-        val_loss = model.cross_entropy(val_slice)
-        scored = time.perf_counter()
-        session.eval_rate = max(len(val_slice) / max(scored - t0, 1e-6), 1.0)
-        if not math.isfinite(val_loss):  # checked before anything is saved: the last good files stay
-            raise LmtuiError(
-                f"the validation loss became {val_loss} at step {step}; training stopped and the last good "
-                f"checkpoint is kept (try a lower --lr or --clip)"
-            )
-        is_best = val_loss < best
-        if is_best:
-            best = val_loss
-            runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
-            metrics.update(best_val_loss=val_loss, best_step=step)
-        metrics.update(slice_val_loss=val_loss, slice_val_ppl=math.exp(min(val_loss, 700)))
-        save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
-        bpc = _bits_per_char(val_loss, len(data.val) - 1, data.val_chars)
-        ppl = math.exp(min(val_loss, 700))
-        ev = Eval(step, val_loss, ppl, bpc, is_best, elapsed(), "slice", len(val_slice))
-        runs.append_event(run, ev.to_dict())
-        yield ev
-        yield Checkpoint(step, str(run.path / "last.safetensors"), is_best)
-        yield Sample(step, _sample(model, data.tokenizer, cfg.sample_length, step))
-        yield from _gradient_reach(run, model, data, step, k2)
-        last_eval_end = last_save = time.perf_counter()
-        session.eval_cost = last_eval_end - t0
-
-    while True:
-        if control.stop:
-            reason = control.reason
-            break
-        if control.paused:
-            t_pause = time.perf_counter()
-            time.sleep(0.05)
-            paused_for += time.perf_counter() - t_pause
-            continue
-        if target_steps and step >= target_steps:
-            reason = "steps"
-            break
-        deadline = session.training_deadline(final_tokens)
-        if deadline is not None and session.now() >= deadline and step > start_step:
-            reason = "time"
-            break
-        if pos + k2 + 1 > stream_len:  # one pass over the streams is done: start again at their heads
-            pos, state = 0, None
-        idx = starts[:, None] + pos + np.arange(k2 + 1)
-        chunk = torch.from_numpy(tokens[idx].astype(np.int64)).to(device)
-        x, y = chunk[:, :-1], chunk[:, 1:]
-        lr = _lr_at(cfg, step, progress())
-        for group in opt.param_groups:
-            group["lr"] = lr
-        net.train()
-        with autocast():
-            logits, carry = net(x[:, :k1], state)
-            if k1 < k2:  # gradients flow back k2 steps; the state carried on is the one k1 steps in
-                rest, _ = net(x[:, k1:], carry)
-                logits = torch.cat([logits, rest], dim=1)
-        logits = logits[:, k2 - k1 :].float()
-        loss = F.cross_entropy(logits.reshape(-1, vocab), y[:, k2 - k1 :].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        max_norm = cfg.clip if cfg.clip > 0 else math.inf
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm))
-        loss_value = float(loss.detach())
-        if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
-            what = "loss" if not math.isfinite(loss_value) else "gradient norm"
-            raise LmtuiError(
-                f"the {what} became {loss_value if what == 'loss' else grad_norm} at step {step + 1}; "
-                f"training stopped and the last good checkpoint is kept (try a lower --lr or --clip)"
-            )
-        clipped_since += grad_norm > max_norm
-        steps_since += 1
-        opt.step()
-        # seeded by step, so a resumed run restarts the same streams an uninterrupted one would
-        restart_rng = np.random.default_rng((cfg.seed, step))
-        state = _restart_some(as_float32(detach_state(carry)), restart_rng, RESTART_RATE, vocab)
-        pos += k1
-        step += 1
-        tokens_since += batch * k1
-        now = time.perf_counter()
-        by_time = now - last_eval_start >= spacing(gap, session.eval_cost) and now - last_eval_end >= gap / 2
-        due = step - max(last_eval, start_step) >= cfg.eval_every or by_time
-        if now - last_emit >= 0.2 or due:
-            rate = tokens_since / max(now - t_since, 1e-9)
-            eta = _eta(target_steps, step, elapsed(), budget_total(), now - t_since, tokens_since, batch * k1)
-            clipped = clipped_since / steps_since if cfg.clip > 0 and steps_since else None
-            last_step = Step(step, loss_value, grad_norm, lr, rate, elapsed(), eta, progress(), clipped)
-            runs.append_event(run, last_step.to_dict())
-            yield last_step
-            last_emit, tokens_since, t_since = now, 0, now
-            clipped_since = steps_since = 0
-        if due:
-            yield from evaluate()
-        elif now - last_save >= cfg.checkpoint_every:  # a kill loses at most this much work
-            save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
-            last_save = time.perf_counter()
-            yield Checkpoint(step, str(run.path / "last.safetensors"), False)
-
-    if last_step is not None and last_step.step != step:  # the curve and the bar end where training did
-        last_step = replace(
-            last_step, step=step, train_loss=loss_value, grad_norm=grad_norm, lr=lr, elapsed=elapsed(),
-            eta=0.0, progress=progress(),
-        )  # fmt: skip
-        runs.append_event(run, last_step.to_dict())
-        yield last_step
-    stopped = reason in ("stopped", "interrupted")
-    if stopped:  # a quick stop: save now, evaluate later (lmtui eval); the last slice figures stay shown
-        save_checkpoint(run.path / "last.safetensors", net, opt, step, pos, batch, state, elapsed())
-        yield Checkpoint(step, str(run.path / "last.safetensors"), False)
-        if not (run.path / "model.safetensors").is_file():
-            runs.write_tensors(run.path / "model.safetensors", model.tensors(), {"step": str(step)})
-    elif last_eval != step:
-        yield from evaluate()
-    session.loop_ended = time.perf_counter()
-    full = not stopped and session.full_fits_now(final_tokens)
-    if full and (run.path / "model.safetensors").is_file():
-        model = run.load_model(device)  # the best checkpoint is what the run keeps and is scored
-    yield _finish(run, data, model, step, reason, elapsed(), session, full)
-
-
-def _eval_rate(model: LanguageModel, val: np.ndarray) -> float:
-    """Validation tokens scored per second, timed on a short probe (twice: the first call warms up)."""
-    probe = val[: min(len(val), 1024)]
-    model.cross_entropy(probe)
-    t0 = time.perf_counter()
-    model.cross_entropy(probe)
-    return max(len(probe) / max(time.perf_counter() - t0, 1e-6), 1.0)
-
-
 def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, k2: int) -> Iterator[Event]:
     """How far back gradients reach, at each evaluation: one forward and backward pass on a fixed batch
     (about one training step; BENCHMARKS.md "gradient reach")."""
@@ -767,52 +551,6 @@ def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, 
     ev = GradientReach(step, reach.norms, reach.note)
     runs.append_event(run, ev.to_dict())
     yield ev
-
-
-# Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
-# it must when sampling starts (otherwise it only ever sees a fresh state once per pass over the text).
-RESTART_RATE = 0.01
-
-
-def _restart_some(state: Any, rng: np.random.Generator, rate: float, pad: int) -> Any:
-    """Reset a random few streams' carried state: zero hidden vectors, or "start of text" window tokens."""
-    if state is None:
-        return None
-    parts = state if isinstance(state, tuple) else (state,)
-    batch = parts[0].shape[1] if parts[0].dim() == 3 else parts[0].shape[0]
-    rows = np.flatnonzero(rng.random(batch) < rate)
-    if len(rows) == 0:
-        return state
-    for part in parts:
-        if part.dim() == 3:  # recurrent: [layers, batch, hidden]
-            part[:, rows] = 0
-        else:  # window: [batch, n] token ids, reset to the "before the text" pad id
-            part[rows] = pad
-    return state
-
-
-def _eta(
-    target_steps: int | None,
-    step: int,
-    elapsed: float,
-    budget: float | None,
-    dt: float,
-    tokens: int,
-    per_step: int,
-) -> float | None:
-    left = []
-    if budget:
-        left.append(max(budget - elapsed, 0.0))
-    if target_steps and tokens:
-        left.append((target_steps - step) * dt / (tokens / per_step))
-    return min(left) if left else None
-
-
-def _sample(model: LanguageModel, tokenizer: Tokenizer, length: int, seed: int) -> str:
-    from lmtui.sampling import SampleSettings, sample_text
-
-    tokens = length if tokenizer.level == "char" else max(10, length // 5)
-    return sample_text(model, tokenizer, SampleSettings(temperature=0.8, length=tokens, seed=seed))
 
 
 def result_dict(finished: Finished, run: runs.Run | None = None) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from textual.message_pump import MessagePump
 
 from lmtui.events import Event, parse_event
 from lmtui.models import ModelConfig
-from lmtui.training import TrainConfig, app_threads
+from lmtui.threads import KEEP_CORES_ENV
+from lmtui.training import TrainConfig
 
 RECURRENT = ("rnn", "lstm", "gru")
 TRAIN_FIELDS = ("batch_size", "seq_len", "k1", "lr", "clip", "eval_every")
@@ -77,7 +78,7 @@ def train_argv(
             value = getattr(train, field)
             if value is not None:
                 argv += _opt(field, value)
-        argv += _opt("device", train.device) + _opt("threads", app_threads())
+        argv += _opt("device", train.device)
     argv += _opt("seed", train.seed)
     if model.level == "word":
         argv += _opt("max_vocab", train.max_vocab) + _opt("min_count", train.min_count)
@@ -91,7 +92,7 @@ def train_argv(
 def resume_argv(name: str, max_seconds: float | None = None) -> list[str]:
     """Continue a run from its last checkpoint (its own corpus and model; optionally a new time budget)."""
     argv = [sys.executable, "-m", "lmtui", "train", "--resume", name, "--events", "jsonl"]
-    argv += ["--control", "stdin"] + _opt("threads", app_threads())
+    argv += ["--control", "stdin"]
     if max_seconds is not None:
         argv += _opt("max_seconds", max_seconds)
     return argv
@@ -122,7 +123,7 @@ class TrainerProcess:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", KEEP_CORES_ENV: "1"},  # a core for the UI
         )
         self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
 
