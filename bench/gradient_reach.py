@@ -29,9 +29,10 @@ def main() -> None:
     from lmtui.events import Step
     from lmtui.lab.gradients import gradient_reach
     from lmtui.presets import preset_configs
-    from lmtui.training import Job, cpu_threads, train
+    from lmtui.threads import limit
+    from lmtui.training import Job, train
 
-    torch.set_num_threads(cpu_threads())
+    torch.set_num_threads(limit())
     steps = 60 if args.quick else 300
     out = {"machine": machine(), "kinds": {}}
     for kind in ("rnn", "lstm", "gru"):

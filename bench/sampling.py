@@ -95,9 +95,9 @@ def main() -> None:
 
     import torch
 
-    from lmtui.training import cpu_threads
+    from lmtui.threads import limit
 
-    torch.set_num_threads(cpu_threads())
+    torch.set_num_threads(limit())
     if args.run:
         from lmtui.runs import load_run
 

@@ -68,7 +68,8 @@ class TrainDisplay:
                 f"[bold]{escape(event.run)}[/]: {event.model} ({event.level}) on {escape(event.corpus)}, "
                 f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
                 f"{event.train_tokens:,} training tokens, device {event.device}"
-                + (f" ({event.compute})" if event.compute else "")
+                + (f" ({event.compute}{': ' + event.threads_why if event.threads_why else ''})"
+                   if event.compute else "")
                 + (f", resuming at step {event.start_step}" if event.start_step else "")
             )
             if event.model != "ngram" and self.live:

@@ -50,6 +50,7 @@ class Started(Event):
     clip: float | None = None  # gradient-norm clipping threshold (0: off; None: not trained by gradients)
     val_unk_rate: float = 0.0  # share of validation tokens that are <unk>: what a word perplexity hides
     compute: str = ""  # how the device computes: "bf16, 2 threads"
+    threads_why: str = ""  # why that many threads: "--threads 2", "1 of 2 cores free; adjusted to the load"
 
 
 @dataclass

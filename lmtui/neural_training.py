@@ -21,14 +21,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from lmtui import memory, runs, threads
+from lmtui import memory, runs, threads, training_state
 from lmtui.control import StopNow
 from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Note, Sample, Step
 from lmtui.models import LanguageModel, model_class
 from lmtui.models.neural import as_float32, detach_state
 from lmtui.timing import Session, eval_gap, max_step_seconds, slice_tokens, spacing
-from lmtui.training_state import load_checkpoint, save_checkpoint
 
 EMIT_EVERY = 0.2  # seconds between Step events (the curve's resolution)
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
@@ -82,11 +81,13 @@ class NeuralTraining:
         self.notes: list[str] = list(data.notes)
         self.threads: threads.ThreadTuner | None = None
         self.compute = tr.resolve_precision(cfg.precision, self.device)
+        self.threads_why = ""
         if self.device == "cpu":
             choice = threads.choose(cfg.threads, getattr(control, "cpu_at_start", None))
             torch.set_num_threads(choice.threads)
             self.threads = threads.ThreadTuner(choice, torch.set_num_threads)
-            self.compute += f", {choice.threads} thread" + "s" * (choice.threads > 1) + f" ({choice.why})"
+            self.compute += f", {choice.threads} thread" + "s" * (choice.threads > 1)
+            self.threads_why = choice.why
         self.autocast = tr.mixed_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         self.vocab = len(data.tokenizer)
@@ -144,7 +145,7 @@ class NeuralTraining:
 
     def _resume(self) -> None:
         run, cfg = self.run, self.cfg
-        resumed = load_checkpoint(run.path / "last.safetensors", self.net, self.opt, self.device)
+        resumed = training_state.load_checkpoint(run.path / "last.safetensors", self.net, self.opt, self.device)
         self.step, self.pos, self.state, self.spent = (
             resumed.step,
             resumed.position,
@@ -254,7 +255,9 @@ class NeuralTraining:
     def events(self) -> Iterator[Event]:
         from lmtui import training as tr
 
-        yield tr._started(self.job, self.run, self.data, self.model, self.step, self.device, self.compute)
+        yield tr._started(
+            self.job, self.run, self.data, self.model, self.step, self.device, self.compute, self.threads_why
+        )
         self._plan_step_size()
         yield from (Note(message) for message in self.notes)
         self.t_start = self.session.loop_started = self.t_since = time.perf_counter()
@@ -436,7 +439,7 @@ class NeuralTraining:
         self.session.eval_cost = self.last_eval_end - t0
 
     def _save_checkpoint(self) -> None:
-        save_checkpoint(
+        training_state.save_checkpoint(
             self.run.path / "last.safetensors",
             self.net,
             self.opt,

@@ -486,7 +486,14 @@ def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any
 
 
 def _started(
-    job: Job, run: runs.Run, data: Data, model: LanguageModel, step: int, device: str, compute: str = ""
+    job: Job,
+    run: runs.Run,
+    data: Data,
+    model: LanguageModel,
+    step: int,
+    device: str,
+    compute: str = "",
+    threads_why: str = "",
 ) -> Started:
     return Started(
         run.name,
@@ -505,6 +512,7 @@ def _started(
         job.train.clip if job.model.model != "ngram" else None,
         float(np.mean(data.val == 0)) if len(data.val) else 0.0,
         compute,
+        threads_why,
     )
 
 

@@ -236,18 +236,19 @@ def test_invalid_name_is_an_error(english_file, lmtui_home, name):
 
 
 def test_threads_are_not_carried_into_a_resume(english_file, monkeypatch):
-    """The app's child trains on one core fewer; a run it started and the CLI resumes uses every core."""
+    """A run trained with --threads 1 and resumed without it chooses again (here: the environment's 2)."""
     first = ("--steps", 4, "--threads", 1, "--precision", "fp32", "--name", "t")
     ok(invoke("train", english_file, *TINY, *first))
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the default, "every core", on a machine with two
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     result = ok(invoke("train", "--resume", "t", "--steps", 2, "--events", "jsonl"))
     started = parse_event(result.stdout.splitlines()[0])
     assert isinstance(started, Started)
-    assert started.compute == f"fp32, {min(2, len(os.sched_getaffinity(0)))} thread" + "s" * (
-        len(os.sched_getaffinity(0)) > 1
-    )
+    n = min(2, len(os.sched_getaffinity(0)))
+    assert started.compute == f"fp32, {n} thread" + "s" * (n > 1)
+    assert started.threads_why == "OMP_NUM_THREADS 2"
     pinned = ok(invoke("train", "--resume", "t", "--steps", 2, "--threads", 1, "--events", "jsonl"))
-    assert parse_event(pinned.stdout.splitlines()[0]).compute == "fp32, 1 thread"
+    pinned_started = parse_event(pinned.stdout.splitlines()[0])
+    assert pinned_started.compute == "fp32, 1 thread" and pinned_started.threads_why == "--threads 1"
 
 
 def test_resume_with_fixed_options_is_an_error(trained_runs):

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from lmtui import runs
+from lmtui import runs, threads
 from lmtui.errors import OptionError
 from lmtui.events import Eval, Finished
-from lmtui.training import Job, app_threads, cpu_threads, fast_bf16, mixed_precision, train
+from lmtui.training import Job, fast_bf16, mixed_precision, train
 from lmtui.tui.trainer_process import resume_argv, train_argv
 
 
@@ -47,6 +47,7 @@ def test_bf16_training_learns_saves_float32_and_resumes(kind, english_file, mode
     cfg = model_cfg(kind)
     events = events_of(Job(str(english_file), cfg, train_cfg(steps=40, eval_every=20, precision="bf16"), "b"))
     assert events[0].compute == "bf16, 1 thread"  # what the run line shows (OMP_NUM_THREADS=1 in tests)
+    assert events[0].threads_why == "OMP_NUM_THREADS 1"
     evals = [e for e in events if isinstance(e, Eval)]
     assert evals[-1].val_loss < evals[0].val_loss
     fp32 = events_of(Job(str(english_file), cfg, train_cfg(steps=40, eval_every=20), name="f"))
@@ -56,25 +57,25 @@ def test_bf16_training_learns_saves_float32_and_resumes(kind, english_file, mode
     assert {str(t.dtype) for t in tensors.values() if t.dtype.kind == "f"} == {"float32"}
     assert json.loads(metadata["lmtui"])["step"] == 40
     more = events_of(Job(str(english_file), cfg, train_cfg(steps=20, threads=2), "b", resume=True))
-    assert more[0].compute == "fp32, 2 threads"
+    assert more[0].compute == "fp32, 2 threads" and more[0].threads_why == "--threads 2"
     assert isinstance(more[-1], Finished) and more[-1].step == 60 and more[-1].reason == "steps"
 
 
-def test_threads_honour_the_request_the_environment_and_the_cores(monkeypatch):
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert cpu_threads() == 4 and cpu_threads(2) == 2 and cpu_threads(64) == 4
-    assert app_threads() == 3  # the app keeps a core for its UI
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert cpu_threads() == 1 and cpu_threads(3) == 3
-    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS")
-    assert app_threads() == 1
+def test_the_apps_training_child_keeps_a_core_for_the_ui(monkeypatch, model_cfg, train_cfg):
+    """The child chooses its threads itself (never a fixed --threads), told to leave one core to the app."""
+    import asyncio
 
+    from lmtui.tui import trainer_process
 
-def test_the_apps_training_child_leaves_a_core_free(monkeypatch, model_cfg, train_cfg):
-    monkeypatch.setattr("lmtui.tui.trainer_process.app_threads", lambda: 7)
-    argv = train_argv("scripts", model_cfg("lstm"), train_cfg())
-    assert argv[argv.index("--threads") + 1] == "7"
-    argv = resume_argv("some-run")
-    assert argv[argv.index("--threads") + 1] == "7"
+    for argv in (train_argv("scripts", model_cfg("lstm"), train_cfg()), resume_argv("some-run")):
+        assert "--threads" not in argv
+    seen: dict[str, str] = {}
+
+    async def fake_exec(*argv, env=None, **kwargs):
+        seen.update(env)
+        raise OSError("not started in this test")
+
+    monkeypatch.setattr(trainer_process.asyncio, "create_subprocess_exec", fake_exec)
+    with pytest.raises(OSError):
+        asyncio.run(trainer_process.TrainerProcess(["x"], None).start())  # type: ignore[arg-type]
+    assert seen[threads.KEEP_CORES_ENV] == "1"

@@ -295,9 +295,9 @@ def test_gpu_training_is_sized_against_the_gpus_own_memory(monkeypatch, model_cf
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda *a: (3 * 10**9, 80 * 10**9))
     monkeypatch.setattr(memory, "available_memory", lambda: 10**15)  # plenty on the host: not what counts
     with pytest.raises(LmtuiError, match="GPU memory") as exc:
-        memory.check_training(model_cfg("lstm", hidden=20000), 100, 32, 64, "cuda")
+        memory.fitting_batch(model_cfg("lstm", hidden=20000), 100, 32, 64, "cuda")
     assert "3.0 GB is free" in str(exc.value)
-    memory.check_training(model_cfg("lstm"), 100, 32, 64, "cuda")  # a tiny model fits
+    assert memory.fitting_batch(model_cfg("lstm"), 100, 32, 64, "cuda") == 32  # a tiny model fits
 
 
 def test_a_file_system_without_locks_still_trains(monkeypatch, english_file):

@@ -27,7 +27,7 @@ from lmtui.training import Control, Job, train
 
 def slow_steps(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """Every optimisation step takes at least ``seconds`` (a slow model, as a word RNN on a CPU is)."""
-    import lmtui.training as training
+    import lmtui.neural_training as training
 
     real = training._restart_some
 

@@ -506,7 +506,7 @@ def test_validate_accepts_good_values(model_cfg, train_cfg):
 
 
 def test_restart_some_resets_only_the_chosen_streams():
-    from lmtui.training import _restart_some
+    from lmtui.neural_training import _restart_some
 
     h, c = torch.ones(2, 64, 3), torch.ones(2, 64, 3)
     state = _restart_some((h, c), np.random.default_rng(0), 0.5, pad=99)

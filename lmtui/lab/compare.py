@@ -164,7 +164,9 @@ def jobs(
         if order:
             model_cfg = replace(model_cfg, order=int(order.group(1)))
         else:
-            train_cfg = replace(train_cfg, max_seconds=seconds, steps=None)
+            # the budget is training work: seconds of training steps, evaluations and start-up excluded, so
+            # a model's share does not depend on what its evaluations cost or on the machine's other load
+            train_cfg = replace(train_cfg, max_seconds=None, train_seconds=seconds, steps=None)
         train_cfg = replace(train_cfg, seed=seed)
         # named for what they are ("scripts-3gram-char"), not five "scripts-ngram-char-N" runs
         name = runs.unique_name(f"{Path(corpus).stem or 'text'}-{label}-{level}")

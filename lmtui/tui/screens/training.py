@@ -229,7 +229,10 @@ class TrainingScreen(ModeScreen):
             self._fail(event.message)
 
     def on_trainer_exited(self, message: TrainerExited) -> None:
-        if message.returncode != 0 and self.status != "failed":
+        if self.status == "stopping" and self.started is None:  # stopped while it was still starting up
+            self._status("ended", "stopped")
+            self._message("Stopped before training began: nothing was saved.")
+        elif message.returncode != 0 and self.status != "failed":
             self._fail(message.error or f"training stopped unexpectedly (exit status {message.returncode})")
         elif self.status in ("starting", "training", "paused", "stopping"):
             self._status("ended")
@@ -244,7 +247,8 @@ class TrainingScreen(ModeScreen):
         size = f"{e.parameters:,} {what} ({human_bytes(e.size_bytes)})"
         self.query_one("#run-line", Static).update(Text.assemble(
             (e.run, "bold"), f" · {e.model} ({e.level}) on {e.corpus} · {size} · vocabulary {e.vocab_size:,}"
-            f" · {e.train_tokens:,} training tokens · {e.device}" + (f" ({e.compute})" if e.compute else ""),
+            f" · {e.train_tokens:,} training tokens · {e.device}"
+            + (f" ({e.compute}{': ' + e.threads_why if e.threads_why else ''})" if e.compute else ""),
             f" · budget {' / '.join(budget)}" if budget else "",
             f" · resuming at step {e.start_step:,}" if e.start_step else ""))
         if e.model == "ngram":
@@ -324,7 +328,10 @@ class TrainingScreen(ModeScreen):
         val = f"validation perplexity {e.val_ppl:.2f}{unk}" if e.val_ppl else "no validation score"
         if e.val_ppl is None and ngram and not e.eval_pending:  # unsmoothed (mle) counts
             val = "validation perplexity infinite: some tokens got probability 0 (lmtui eval says how many)"
-        if e.eval_pending:
+        if e.eval_pending and e.val_scope == "slice" and e.val_ppl:
+            val = f"validation perplexity {e.val_ppl:.2f} on a {e.val_slice_tokens or 0:,}-token slice{unk}"
+            test = f" (the whole splits: F5, then E, or `lmtui eval {e.run}`)"
+        elif e.eval_pending:
             val, test = "its full evaluation is pending", f" (F5, then E, or `lmtui eval {e.run}`)"
         if ngram:
             how = f"counted in {duration(e.elapsed)}"
