@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lmtui import memory, runs
+from lmtui import memory, runs, token_cache
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import (
@@ -123,9 +123,22 @@ def prepare_data(
     train: TrainConfig,
     tokenizer: Tokenizer | None = None,
     encoding: str | None = None,
+    control: Control | None = None,
 ) -> Data:
-    """Read, split and encode a corpus; the tokenizer is built from the training split unless given."""
-    info, text = load_text(corpus, encoding)
+    """Read, split and encode a corpus; the tokenizer is built from the training split unless given.
+
+    A bundled corpus's ids come from the token cache when it holds them (``lmtui.token_cache``): a resumed
+    run's own tokenizer uses them when it is the one the cache holds. With ``control``, text from standard
+    input or a pipe must arrive before the session's --max-seconds run out, and a stop ends the wait."""
+    info, text = load_text(corpus, encoding, **_text_wait(train, control))
+    key = None
+    if info.bundled:
+        key = token_cache.cache_key(text, info.unit, level, train.max_vocab, train.min_count)
+        hit = token_cache.load(key)
+        if hit is not None and (tokenizer is None or hit.tokenizer.to_dict() == tokenizer.to_dict()):
+            notes = hit.notes if tokenizer is None else []
+            ids = (hit.train, hit.val, hit.test, hit.val_chars, hit.test_chars)
+            return Data(info, tokenizer or hit.tokenizer, *ids, notes)
     splits = split_text(text, info.unit)
     built = tokenizer is None
     if tokenizer is None:
@@ -153,7 +166,18 @@ def prepare_data(
             f"{len(tokenizer) - 1:,}-word vocabulary (--max-vocab {train.max_vocab}, "
             f"--min-count {train.min_count}) and read as <unk>"
         )
+    if key is not None and built:
+        ids = (data.train, data.val, data.test, data.val_chars, data.test_chars)
+        token_cache.store(key, token_cache.Entry(tokenizer, *ids, list(data.notes)))
     return data
+
+
+def _text_wait(train: TrainConfig, control: Control | None) -> dict[str, Any]:
+    """How long load_text may wait for piped text: until the session's budget ends; a stop ends it too."""
+    if control is None:
+        return {}
+    deadline = control.started + train.max_seconds if train.max_seconds else None
+    return {"deadline": deadline, "stop": lambda: control.stop}
 
 
 def fitting_batch(data: Data, cfg: TrainConfig) -> int:
@@ -256,7 +280,7 @@ def train(job: Job, control: Control | None = None) -> Iterator[Event]:
     control = control or Control()
     validate(job.model, job.train, job.encoding)
     session = Session(job.train.max_seconds, control.started)
-    run, data, lock = _open_run(job)
+    run, data, lock = _open_run(job, control)
     try:
         if job.resume:  # a run continues as the model it is, whatever config the caller passed
             job = replace(job, model=run.model_config)
@@ -300,11 +324,11 @@ def _as_error(exc: BaseException) -> LmtuiError | None:
     return None
 
 
-def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+def _open_run(job: Job, control: Control | None = None) -> tuple[runs.Run, Data, runs.RunLock]:
     """The run to write, locked for this process, and its data; no folder is made for options that fail."""
     if job.resume:
-        return _open_resumed(job)
-    data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
+        return _open_resumed(job, control)
+    data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding, control=control)
     if job.model.model != "ngram":
         batch = fitting_batch(data, job.train)
         device = resolve_device(job.train.device)
@@ -352,7 +376,7 @@ def _open_run(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
     return run, data, lock
 
 
-def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
+def _open_resumed(job: Job, control: Control | None = None) -> tuple[runs.Run, Data, runs.RunLock]:
     if not job.name:
         raise LmtuiError("--resume needs the name of a run")
     run = runs.load_run(job.name)
@@ -366,7 +390,8 @@ def _open_resumed(job: Job) -> tuple[runs.Run, Data, runs.RunLock]:
         if not (run.path / "last.safetensors").is_file():
             raise LmtuiError(f"run {job.name!r} has no checkpoint to resume from")
         encoding = job.encoding or run.encoding
-        data = prepare_data(run.corpus_spec(), run.model_config.level, job.train, run.tokenizer(), encoding)
+        level, tokenizer = run.model_config.level, run.tokenizer()
+        data = prepare_data(run.corpus_spec(), level, job.train, tokenizer, encoding, control)
         if job.encoding:
             run.meta["corpus"]["encoding"] = job.encoding
         run.meta.pop("error", None)  # an earlier failure's message; a new one replaces it if this fails too
