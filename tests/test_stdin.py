@@ -213,7 +213,7 @@ def test_a_signal_ends_the_wait_for_stdin(child_env, sig):
     try:
         child = _train_child(["--steps", 2, "--name", "waits"], child_env, read_end)
         os.close(read_end)
-        time.sleep(1.5)  # well into the wait: lmtui starts reading within a fraction of a second
+        time.sleep(3.0)  # well into the wait: lmtui starts reading within a second, even on a busy machine
         child.send_signal(getattr(signal, sig))
         out, err = child.communicate(timeout=30)
     finally:
