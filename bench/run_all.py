@@ -21,7 +21,7 @@ OUT = HERE / "results"
 def main() -> None:
     p = argparse.ArgumentParser(description="run every lmtui benchmark")
     p.add_argument("--quick", action="store_true")
-    everything = "sampling,ngram,ngram_pipeline,neural,scale,tui,tui_tmux,checkpoint,stop"
+    everything = "sampling,ngram,ngram_pipeline,neural,scale,tui,tui_tmux,checkpoint,stop,busy"
     p.add_argument("--only", default=everything)
     args = p.parse_args()
     quick = ["--quick"] if args.quick else []
@@ -35,6 +35,7 @@ def main() -> None:
         "tui_tmux": ["tui_tmux.py", *(["--presses", "12"] if args.quick else [])],
         "checkpoint": ["checkpoint.py", *quick],
         "stop": ["stop.py", *quick],
+        "busy": ["busy.py", *(["--presets", "quick", "--loads", "0,1"] if args.quick else [])],
     }
     OUT.mkdir(exist_ok=True)
     failed = []

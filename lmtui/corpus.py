@@ -15,6 +15,7 @@ import re
 import stat
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -148,11 +149,19 @@ def _is_pipe(path: Path) -> bool:
         return False
 
 
-def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
-    """Find a corpus and read its text, checked and with line endings normalised to ``\\n``."""
+def load_text(
+    spec: str,
+    encoding: str | None = None,
+    deadline: float | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[CorpusInfo, str]:
+    """Find a corpus and read its text, checked and with line endings normalised to ``\\n``.
+
+    ``deadline`` (a ``time.perf_counter()`` value) and ``stop`` bound the wait for standard input or a pipe
+    (``read_stream``); a file or a bundled corpus is read whatever they say."""
     info = find_corpus(spec)
     if info.stream:
-        text = read_stream(info, encoding)
+        text = read_stream(info, encoding, deadline, stop)
     elif info.path.is_dir():
         files = text_files(info.path)
         if not files:
@@ -176,10 +185,21 @@ def load_text(spec: str, encoding: str | None = None) -> tuple[CorpusInfo, str]:
     return info, text
 
 
-def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
-    """Standard input or a pipe, read to its end: at most MAX_BYTES, the same checks as a file."""
+def read_stream(
+    info: CorpusInfo,
+    encoding: str | None = None,
+    deadline: float | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> str:
+    """Standard input or a pipe, read to its end: at most MAX_BYTES, the same checks as a file.
+
+    With a ``deadline`` (a ``time.perf_counter()`` value: the session's --max-seconds), a text that has not
+    ended by then is an LmtuiError (StreamTimeout); without one a slow producer may take as long as it needs.
+    The wait polls, so a signal handler runs and ``stop()`` is asked several times a second: when it says
+    True (Ctrl+C or SIGTERM set the training's stop flag) the wait ends in KeyboardInterrupt."""
     is_stdin = info.name == "stdin" and info.path == Path("/dev/stdin")
     where = "standard input" if is_stdin else str(info.path)
+    waiting = _Wait(where, deadline, stop)
     try:
         if is_stdin:
             stdin = sys.stdin.buffer
@@ -190,9 +210,12 @@ def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
             mode = os.fstat(stdin.fileno()).st_mode if _has_fileno(stdin) else stat.S_IFIFO
             if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # < /dev/zero would be read forever
                 raise LmtuiError("standard input is a device, not a text; pipe a text in")
-            data = stdin.read(MAX_BYTES + 1)
+            if _has_fileno(stdin) and _CAN_POLL and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+                data = _read_fd(stdin.fileno(), waiting)  # nothing has been read through the buffer yet
+            else:  # a file (`< novel.txt`) is never slow; a test runner's in-memory stdin has no descriptor
+                data = stdin.read(MAX_BYTES + 1)
         else:
-            data = _read_pipe(info.path)
+            data = _read_pipe(info.path, waiting=waiting)
     except OSError as exc:
         raise LmtuiError(f"cannot read {where}: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
@@ -203,11 +226,76 @@ def read_stream(info: CorpusInfo, encoding: str | None = None) -> str:
     return decode_bytes(data, where, encoding)
 
 
-def _read_pipe(path: Path, wait: float = 2.0) -> bytes:
+class StreamTimeout(LmtuiError):
+    """Text from standard input or a pipe that had not ended when the session's time budget ran out."""
+
+
+_CAN_POLL = sys.platform != "win32"  # select() takes pipes on POSIX only; Windows reads block as before
+POLL_SECONDS = 0.1  # how often a wait for piped text wakes to check the deadline and the stop flag
+
+
+class _Wait:
+    """A bounded wait for piped text: until ``deadline`` (perf_counter) if any, and while ``stop()`` is
+    False."""
+
+    def __init__(self, where: str, deadline: float | None, stop: Callable[[], bool] | None):
+        self.where, self.deadline, self.stop = where, deadline, stop
+        self.since = time.perf_counter()
+
+    def readable(self, fd: int, arrived: int) -> None:
+        """Return once ``fd`` can be read without blocking; StreamTimeout at the deadline."""
+        import select
+
+        while True:
+            if self.stop is not None and self.stop():
+                raise KeyboardInterrupt
+            left = None if self.deadline is None else self.deadline - time.perf_counter()
+            timeout = POLL_SECONDS if left is None else max(0.0, min(POLL_SECONDS, left))
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if ready:  # text already there is read even at the deadline
+                return
+            if left is not None and left <= timeout:
+                self.expired(arrived)
+
+    def expired(self, arrived: int) -> None:
+        budget = "the time budget (--max-seconds)"
+        if arrived:
+            raise StreamTimeout(
+                f"{self.where} had sent {_size(arrived)} but not ended when {budget} ran out; "
+                "send the whole text sooner, or give a longer --max-seconds or only --steps"
+            )
+        waited = max(0.0, (self.deadline or 0.0) - self.since)
+        raise StreamTimeout(
+            f"no text arrived on {self.where} in the {waited:.1f} s left of {budget}; "
+            "start the producer first, or give a longer --max-seconds or only --steps"
+        )
+
+    def past(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+
+def _read_fd(fd: int, waiting: _Wait, first: bytes = b"") -> bytes:
+    """Read ``fd`` to its end (at most MAX_BYTES + 1 bytes), waiting in short polls (``_Wait``)."""
+    chunks, size = [first], len(first)
+    while size <= MAX_BYTES:
+        waiting.readable(fd, size)
+        try:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+        except BlockingIOError:  # woken with nothing to read after all
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_pipe(path: Path, wait: float = 2.0, waiting: _Wait | None = None) -> bytes:
     """Read a pipe to its end. Opened without blocking: a named pipe nobody writes to gives no text after
     ``wait`` seconds instead of hanging (a writer blocked in open() connects within that grace)."""
+    waiting = waiting or _Wait(str(path), None, None)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    deadline = time.monotonic() + wait
+    grace = time.monotonic() + wait
     first = b""
     with os.fdopen(fd, "rb", buffering=0) as f:
         while True:
@@ -215,20 +303,26 @@ def _read_pipe(path: Path, wait: float = 2.0) -> bytes:
                 first = os.read(fd, 65536)
             except BlockingIOError:  # a writer is there, with nothing written yet
                 break
-            if first or time.monotonic() > deadline:
+            if first or time.monotonic() > grace:
                 break
+            if waiting.stop is not None and waiting.stop():
+                raise KeyboardInterrupt
+            if waiting.past():
+                waiting.expired(0)
             time.sleep(0.02)  # no writer yet
-        if not first and time.monotonic() > deadline:
+        if not first and time.monotonic() > grace:
             return b""
-        os.set_blocking(fd, True)
-        chunks, size = [first], len(first)
-        while size <= MAX_BYTES:  # unbuffered reads return what one read(2) gives: loop to the end
-            chunk = f.read(min(1 << 20, MAX_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
+        if not _CAN_POLL:
+            os.set_blocking(fd, True)
+            chunks, size = [first], len(first)
+            while size <= MAX_BYTES:  # unbuffered reads return what one read(2) gives: loop to the end
+                chunk = f.read(min(1 << 20, MAX_BYTES + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        return _read_fd(fd, waiting, first)
 
 
 def _has_fileno(stream: object) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lmtui import memory, runs
+from lmtui import memory, runs, token_cache
 from lmtui.control import StopNow
 from lmtui.corpus import CorpusInfo, load_text, split_text
 from lmtui.errors import LmtuiError, OptionError
@@ -143,9 +143,22 @@ def prepare_data(
     train: TrainConfig,
     tokenizer: Tokenizer | None = None,
     encoding: str | None = None,
+    control: Control | None = None,
 ) -> Data:
-    """Read, split and encode a corpus; the tokenizer is built from the training split unless given."""
-    info, text = load_text(corpus, encoding)
+    """Read, split and encode a corpus; the tokenizer is built from the training split unless given.
+
+    A bundled corpus's ids come from the token cache when it holds them (``lmtui.token_cache``): a resumed
+    run's own tokenizer uses them when it is the one the cache holds. With ``control``, text from standard
+    input or a pipe must arrive before the session's --max-seconds run out, and a stop ends the wait."""
+    info, text = load_text(corpus, encoding, **_text_wait(train, control))
+    key = None
+    if info.bundled:
+        key = token_cache.cache_key(text, info.unit, level, train.max_vocab, train.min_count)
+        hit = token_cache.load(key)
+        if hit is not None and (tokenizer is None or hit.tokenizer.to_dict() == tokenizer.to_dict()):
+            notes = hit.notes if tokenizer is None else []
+            ids = (hit.train, hit.val, hit.test, hit.val_chars, hit.test_chars)
+            return Data(info, tokenizer or hit.tokenizer, *ids, notes)
     splits = split_text(text, info.unit)
     built = tokenizer is None
     if tokenizer is None:
@@ -173,7 +186,18 @@ def prepare_data(
             f"{len(tokenizer) - 1:,}-word vocabulary (--max-vocab {train.max_vocab}, "
             f"--min-count {train.min_count}) and read as <unk>"
         )
+    if key is not None and built:
+        ids = (data.train, data.val, data.test, data.val_chars, data.test_chars)
+        token_cache.store(key, token_cache.Entry(tokenizer, *ids, list(data.notes)))
     return data
+
+
+def _text_wait(train: TrainConfig, control: Control | None) -> dict[str, Any]:
+    """How long load_text may wait for piped text: until the session's budget ends; a stop ends it too."""
+    if control is None:
+        return {}
+    deadline = control.started + train.max_seconds if train.max_seconds else None
+    return {"deadline": deadline, "stop": lambda: control.stop}
 
 
 def fitting_batch(data: Data, cfg: TrainConfig) -> int:
@@ -309,7 +333,7 @@ def _open_run(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]
     if job.resume:
         return _open_resumed(job, control)
     with control.interruptible():
-        data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding)
+        data = prepare_data(job.corpus, job.model.level, job.train, encoding=job.encoding, control=control)
         if job.model.model != "ngram":
             batch = fitting_batch(data, job.train)
             device = resolve_device(job.train.device)
@@ -373,7 +397,7 @@ def _open_resumed(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunL
         encoding = job.encoding or run.encoding
         with control.interruptible():
             level, tokenizer = run.model_config.level, run.tokenizer()
-            data = prepare_data(run.corpus_spec(), level, job.train, tokenizer, encoding)
+            data = prepare_data(run.corpus_spec(), level, job.train, tokenizer, encoding, control)
             resolve_device(job.train.device)
         if job.encoding:
             run.meta["corpus"]["encoding"] = job.encoding

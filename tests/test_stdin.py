@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from test_cli import clean_error, invoke, json_out
@@ -141,3 +143,112 @@ def test_a_slow_pipe_is_read_to_its_end(english_file, child_env):
 def test_eval_text_from_stdin(trained_runs, english_text):
     piped = json_out(invoke("eval", "ngram-run", "--text", "-", "--json", input=english_text))
     assert piped["text"] == "-" and piped["chars"] == len(english_text) and piped["perplexity"] > 1
+
+
+# -- a time budget covers the wait for piped text (issue 17)
+
+TINY_LSTM = ["--model", "lstm", "--embed", 8, "--hidden", 8, "--seq-len", 8, "--batch-size", 2]
+TINY_LSTM += ["--device", "cpu"]
+
+
+def _train_child(args: list, env: dict[str, str], stdin) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lmtui", "train", "-", *map(str, TINY_LSTM), *map(str, args)],
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes is POSIX")
+def test_stdin_that_sends_nothing_ends_at_the_time_budget(child_env):
+    """`sleep 30 | lmtui train - --max-seconds 3`: one line, exit 1, no run; long before the writer ends."""
+    read_end, write_end = os.pipe()  # a writer that never writes (and never closes while the test runs)
+    try:
+        child = _train_child(["--max-seconds", 3, "--name", "late"], child_env, read_end)
+        os.close(read_end)
+        out, err = child.communicate(timeout=30)
+    finally:
+        os.close(write_end)
+    assert child.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("Error: no text arrived on standard input") and "--max-seconds" in lines[0]
+    assert not runs.exists("late") and not runs.runs_dir().exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes is POSIX")
+def test_stdin_that_has_not_ended_at_the_time_budget_says_how_much_came(child_env):
+    child = _train_child(["--max-seconds", 2, "--events", "jsonl"], child_env, subprocess.PIPE)
+    child.stdin.write("a first line of text\n")
+    child.stdin.flush()
+    try:
+        child.wait(timeout=30)  # stdin stays open: the text never ends
+        out, err = child.stdout.read(), child.stderr.read()
+    finally:
+        child.stdin.close()
+        child.stdout.close()
+        child.stderr.close()
+    assert child.returncode == 1, err
+    assert json.loads(out)["event"] == "failed" and "21 bytes but not ended" in json.loads(out)["message"]
+    assert not runs.runs_dir().exists()
+
+
+def test_a_pipe_that_sends_after_a_second_still_trains(english_text, child_env):
+    args = ["--max-seconds", 20, "--steps", 2, "--name", "slowpipe", "--json"]
+    child = _train_child(args, child_env, subprocess.PIPE)
+    time.sleep(1.0)
+    out, err = child.communicate(english_text, timeout=120)
+    assert child.returncode == 0, err
+    assert json.loads(out)["run"] == "slowpipe" and runs.load_run("slowpipe").meta["corpus"]["spec"] == "-"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_ends_the_wait_for_stdin(child_env, sig):
+    """With no time budget (--steps alone) the wait is open-ended, and Ctrl+C or SIGTERM still end it."""
+    read_end, write_end = os.pipe()
+    try:
+        child = _train_child(["--steps", 2, "--name", "waits"], child_env, read_end)
+        os.close(read_end)
+        time.sleep(3.0)  # well into the wait: lmtui starts reading within a second, even on a busy machine
+        child.send_signal(getattr(signal, sig))
+        out, err = child.communicate(timeout=30)
+    finally:
+        os.close(write_end)
+    assert child.returncode == 130, err
+    assert "Traceback" not in err and not runs.runs_dir().exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_read_stream_deadline_on_a_named_pipe(tmp_path):
+    """In-process: a writer that connects and never writes meets the deadline; without one, its text."""
+    import threading
+
+    fifo = tmp_path / "slow.fifo"
+    os.mkfifo(fifo)
+    info = corpus.find_corpus(str(fifo))
+    done = threading.Event()
+
+    def writer(text: str | None) -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            if text is None:
+                done.wait(10)
+            else:
+                time.sleep(0.3)
+                f.write(text)
+
+    thread = threading.Thread(target=writer, args=(None,))
+    thread.start()
+    t0 = time.perf_counter()
+    with pytest.raises(corpus.StreamTimeout, match="no text arrived"):
+        corpus.read_stream(info, deadline=time.perf_counter() + 0.5)
+    assert time.perf_counter() - t0 < 5
+    done.set()
+    thread.join()
+    thread = threading.Thread(target=writer, args=("words and more words\n",))
+    thread.start()
+    assert corpus.read_stream(info, deadline=time.perf_counter() + 30) == "words and more words\n"
+    thread.join()
