@@ -156,7 +156,11 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     help="Comma-separated: 1gram..6gram, window, rnn, lstm, gru.",
 )
 @click.option(
-    "--seconds", type=float, default=30.0, show_default=True, help="Training budget per neural model: seconds of training steps, evaluations excluded."
+    "--seconds",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Training budget per neural model: seconds of training steps, evaluations excluded.",
 )
 @click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
 @click.option(

@@ -145,7 +145,8 @@ class NeuralTraining:
 
     def _resume(self) -> None:
         run, cfg = self.run, self.cfg
-        resumed = training_state.load_checkpoint(run.path / "last.safetensors", self.net, self.opt, self.device)
+        path = run.path / "last.safetensors"
+        resumed = training_state.load_checkpoint(path, self.net, self.opt, self.device)
         self.step, self.pos, self.state, self.spent = (
             resumed.step,
             resumed.position,

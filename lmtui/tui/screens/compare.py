@@ -79,7 +79,8 @@ class CompareScreen(ModeScreen):
             yield Label("models")
             yield Input(DEFAULT_MODELS, id="c-models", tooltip="1gram..6gram, window, rnn, lstm, gru")
             yield Label("seconds")
-            yield Input("30", type="number", id="c-seconds", tooltip="Training budget per neural model: seconds of training steps, evaluations excluded")
+            yield Input("30", type="number", id="c-seconds",
+                        tooltip="Training seconds per neural model (evaluations excluded)")
             yield Select([("char", "char"), ("word", "word")], value="char", allow_blank=False, id="c-level")
         yield Static(HINT, id="compare-status")
         yield ProgressBar(total=1.0, show_eta=False, id="compare-progress")
