@@ -14,6 +14,7 @@ import click
 
 from lmtui import __version__
 from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, training_options
+from lmtui.control import StopNow
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.options import OPTIONS, SEED_MAX
 
@@ -45,6 +46,9 @@ class Group(click.Group):
             raise _UsageExit(str(exc)) from None
         except LmtuiError as exc:
             raise click.ClickException(str(exc)) from None
+        except StopNow:  # a stop while training was starting: no run was made or changed
+            click.echo("stopped before training began: nothing was saved", err=True)
+            sys.exit(130)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -582,7 +586,8 @@ def runs_(as_json: bool) -> None:
 
     def ppl(r: dict[str, Any], split: str) -> str:  # `lmtui eval NAME` fills a pending one
         if r.get("eval_pending"):
-            return "pending"
+            sliced = r.get("slice_val_ppl") if split == "val" else None
+            return f"{sliced:.2f} (slice)" if sliced else "pending"
         return "∞" if r.get(f"{split}_ppl_infinite") else num(r[f"{split}_ppl"], ".2f")
 
     table = Table(

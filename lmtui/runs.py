@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -166,8 +167,16 @@ class Run:
             "train_seconds": m.get("train_seconds"),
             "step": m.get("step"),
             "eval_pending": bool(self.meta.get("eval_pending")),  # stopped before its full evaluation
+            # meanwhile: the kept weights' perplexity on the validation slice (None once fully evaluated)
+            "slice_val_ppl": self._slice_val_ppl(),
             "resumable": self.resumable,
         }
+
+    def _slice_val_ppl(self) -> float | None:
+        best = self.metrics.get("best_val_loss")
+        if not self.meta.get("eval_pending") or not isinstance(best, float) or not math.isfinite(best):
+            return None
+        return math.exp(min(best, 700))
 
     def save_meta(self) -> None:
         self.meta["updated"] = time.time()

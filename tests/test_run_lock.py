@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cli import TINY, clean_error, invoke, json_out, ok
 
-from lmtui import memory, runs, training
+from lmtui import memory, runs
 from lmtui.errors import LmtuiError
 from lmtui.lock import RunBusy
 from lmtui.training import Job, train
@@ -197,7 +197,9 @@ def test_an_unexpected_error_still_leaves_status_failed(english_file, model_cfg,
         raise ZeroDivisionError("a bug")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(training, "_train_neural", boom)
+    from lmtui.neural_training import NeuralTraining
+
+    monkeypatch.setattr(NeuralTraining, "events", boom)
     with pytest.raises(ZeroDivisionError):
         list(train(Job(str(english_file), model_cfg("rnn"), train_cfg(), name="bug")))
     run = runs.load_run("bug")

@@ -16,6 +16,7 @@ import torch
 
 import lmtui.training_state as training_state
 from lmtui import runs
+from lmtui.control import StopNow
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import Checkpoint, Eval, Finished, NgramCounts, Note, Sample, Started, Step
 from lmtui.models import ModelConfig, estimate_parameters, model_class
@@ -270,8 +271,27 @@ def test_control_stop_stops_and_saves(english_file, model_cfg, train_cfg):
     assert run.load_model().cross_entropy(np.arange(20, dtype=np.int32) % 10) > 0
 
 
-def test_stop_before_the_first_step_still_saves(english_file, model_cfg, train_cfg):
-    events = run_job(Job(str(english_file), model_cfg("rnn"), train_cfg(), name="zero"), Control(stop=True))
+def test_a_stop_during_start_up_ends_at_once_and_makes_no_run(english_file, model_cfg, train_cfg):
+    """Reading the text and loading torch write nothing: a stop there ends the session before any run
+    folder exists (StopNow, which the CLI turns into one line and exit status 130)."""
+    with pytest.raises(StopNow):
+        run_job(Job(str(english_file), model_cfg("rnn"), train_cfg(), name="zero"), Control(stop=True))
+    assert not runs.exists("zero")
+
+
+def test_a_stop_once_the_run_exists_still_saves_step_zero(english_file, model_cfg, train_cfg, monkeypatch):
+    """A stop that comes after the run folder is made (here: while the model is built) saves step 0."""
+    import lmtui.neural_training as nt
+
+    control = Control()
+    real_init = nt.NeuralTraining.__init__
+
+    def init_then_stop(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        control.stop = True
+
+    monkeypatch.setattr(nt.NeuralTraining, "__init__", init_then_stop)
+    events = run_job(Job(str(english_file), model_cfg("rnn"), train_cfg(), name="zero"), control)
     assert events[-1].reason == "stopped" and events[-1].step == 0
     assert not of(events, Step)
     assert checkpoint_meta(runs.run_path("zero") / "last.safetensors")["step"] == 0

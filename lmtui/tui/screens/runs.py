@@ -223,6 +223,8 @@ def _val_ppl(r: dict[str, Any]) -> str:
     """Validation perplexity, with what it hides: ∞ for probability-0 tokens, the <unk> share of word runs."""
     if r.get("val_ppl_infinite"):
         return "∞ (unsmoothed)"
+    if r.get("eval_pending") and r.get("slice_val_ppl"):  # the whole split not scored yet: E does it
+        return f"{r['slice_val_ppl']:.2f} (slice)"
     unk = r.get("val_unk_rate") or 0.0
     ppl = _num(r["val_ppl"], ".2f")
     return f"{ppl} ({unk:.1%} <unk>)" if r["level"] == "word" and unk >= 0.0005 else ppl
