@@ -323,3 +323,21 @@ def test_full_disk_through_the_cli_is_one_line_and_keeps_the_checkpoint(english_
     assert (runs.run_path("full") / "last.safetensors").read_bytes() == before
     assert not [p for p in runs.run_path("full").iterdir() if p.name.endswith(".tmp")]
     assert len(json_out(invoke("sample", "full", "--length", 5, "--json"))["samples"][0]) == 5
+
+
+# -- a stop while training is still starting
+
+
+def test_a_stop_line_during_start_up_ends_the_child_at_once_without_a_run(english_file, child_env):
+    """The app's S during start-up: the child reads "stop" before it has loaded torch or read the text, and
+    ends with one line and status 130, leaving no run behind (nothing was trained, nothing is lost)."""
+    argv = [sys.executable, "-m", "lmtui", "train", str(english_file), *map(str, TINY), "--steps", "50",
+            "--name", "early", "--events", "jsonl", "--control", "stdin"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=child_env)  # fmt: skip
+    out, err = proc.communicate("stop\n", timeout=240)
+    assert proc.returncode == 130, err
+    assert "stopped before training began: nothing was saved" in err
+    assert "Traceback" not in err
+    assert not any(parse_event(line) for line in out.splitlines() if '"step"' in line)
+    assert not runs.exists("early")

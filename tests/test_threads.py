@@ -111,3 +111,38 @@ def test_a_forced_count_is_never_changed(four_cores):
     load.others = 3.0
     run_steps(tuner, load, 5.0)
     assert counts == [] and tuner.threads == 4
+
+
+def test_training_follows_the_load_and_says_so(english_file, model_cfg, train_cfg, monkeypatch):
+    """Wired into training: with no forced count, two threads on a quiet 2-core machine, one as soon as
+    another program takes a core; each change is a note on the run's events."""
+    import torch
+
+    from lmtui.events import Note, Started
+    from lmtui.training import Job, train
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    load = FakeLoad()
+    calls = {"n": 0}
+
+    def now() -> CpuSample:  # every sample is 0.3 s later; from the 10th on, another program takes a core
+        calls["n"] += 1
+        if calls["n"] == 10:
+            load.others = 1.0
+        load.advance(0.3)
+        return load.sample()
+
+    monkeypatch.setattr(CpuSample, "now", classmethod(lambda cls: now()))
+    before = torch.get_num_threads()
+    try:
+        events = list(train(Job(str(english_file), model_cfg("rnn"), train_cfg(steps=40), name="load")))
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    started = events[0]
+    assert isinstance(started, Started) and started.compute.endswith("2 threads")
+    assert "2 of 2 cores free; adjusted to the load" in started.threads_why
+    notes = [e.message for e in events if isinstance(e, Note) and e.message.startswith("threads")]
+    assert notes and notes[0].startswith("threads 2 → 1: other programs took 1.0 of 2 cores")
+    assert after == 1
