@@ -272,7 +272,8 @@ class NeuralTraining:
             reason = self.stop_reason()
             if reason is not None:
                 break
-            self.train_step()
+            if not self.train_step():
+                continue  # stopped in the middle: the loop ends at its next check
             if self.step == self.start_step + 1:
                 self.session.first_step = time.perf_counter()
                 self._plan_evaluations()
@@ -305,8 +306,11 @@ class NeuralTraining:
         logits = logits[:, k2 - k1 :].float()
         return F.cross_entropy(logits.reshape(-1, self.vocab), y[:, k2 - k1 :].reshape(-1)), carry
 
-    def train_step(self) -> None:
-        """One truncated-BPTT update over every stream (they start again at their heads after a pass)."""
+    def train_step(self) -> bool:
+        """One truncated-BPTT update over every stream (they start again at their heads after a pass).
+
+        The weights change only in the optimizer's step, so a stop during the forward and backward passes
+        cuts in at once (a large batch's step can take seconds) and the step is simply not taken: False."""
         cfg = self.cfg
         t0 = time.perf_counter()
         if self.pos + self.k2 + 1 > self.stream_len:
@@ -315,9 +319,14 @@ class NeuralTraining:
         self.lr = _lr_at(cfg, self.step, self.progress())
         for group in self.opt.param_groups:
             group["lr"] = self.lr
-        loss, carry = self._loss(chunk, self.state)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        try:
+            with self.control.interruptible():
+                loss, carry = self._loss(chunk, self.state)
+                self.opt.zero_grad(set_to_none=True)
+                loss.backward()
+        except StopNow:
+            self.opt.zero_grad(set_to_none=True)
+            return False
         max_norm = cfg.clip if cfg.clip > 0 else math.inf
         self.grad_norm = float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm))
         self.loss_value = float(loss.detach())
@@ -341,6 +350,7 @@ class NeuralTraining:
         self.train_seconds += seconds
         if self.threads is not None:
             self.threads.step_done(seconds)
+        return True
 
     def _thread_changes(self) -> list[str]:
         if self.threads is None or not self.threads.changes:

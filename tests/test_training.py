@@ -540,3 +540,27 @@ def test_restart_some_resets_only_the_chosen_streams():
     assert 0 < reset_rows.sum() < 64
     assert torch.all(state[reset_rows] == 99) and torch.all(state[~reset_rows] == 0)
     assert _restart_some(None, np.random.default_rng(0), 0.5, pad=99) is None
+
+
+def test_a_stop_in_the_middle_of_a_step_drops_that_step_and_saves_the_one_before(
+    english_file, model_cfg, train_cfg, monkeypatch
+):
+    """A stop that cuts into the forward or backward pass (StopNow from the signal handler) loses nothing:
+    the weights change only in the optimizer's step, so that step is not taken and the run saves the last."""
+    import lmtui.neural_training as nt
+
+    control = Control()
+    real_loss, calls = nt.NeuralTraining._loss, {"n": 0}
+
+    def loss_then_stop(self, chunk, state):
+        calls["n"] += 1
+        if calls["n"] == 5:  # as the handler does: the flag, then StopNow inside the interruptible stretch
+            control.stop, control.reason = True, "stopped"
+            raise StopNow
+        return real_loss(self, chunk, state)
+
+    monkeypatch.setattr(nt.NeuralTraining, "_loss", loss_then_stop)
+    events = run_job(Job(str(english_file), model_cfg("lstm"), train_cfg(steps=50), name="mid"), control)
+    assert events[-1].reason == "stopped" and events[-1].step == 4
+    assert max(e.step for e in of(events, Step)) == 4
+    assert checkpoint_meta(runs.run_path("mid") / "last.safetensors")["step"] == 4
