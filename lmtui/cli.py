@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
 # what a resumed run may change: its budget and how it runs, never what it is
 RESUME_FIELDS = ("steps", "max_seconds", "checkpoint_every", "device", "precision", "threads")
+JOB_STARTS_SESSION = False  # set by a process that waited for its job before running `train` in-process
 NEEDS_TERMINAL = "the lmtui app needs a terminal; in scripts, run one of the commands above"
 
 
@@ -208,9 +210,13 @@ def train(corpus: str | None, **opts: Any) -> None:
       cat novel.txt | lmtui train - --model ngram      # text from a pipe
       lmtui train --resume notes --max-seconds 120     # two more minutes
     """
+    from lmtui.timing import process_age
     from lmtui.training import Control
 
-    control = Control()  # made first: --max-seconds counts the whole session from here
+    # --max-seconds counts the whole session: from the command's start (the app's pre-started child, which
+    # waited for its job, counts from the job)
+    started = time.perf_counter() - (0.0 if JOB_STARTS_SESSION else process_age())
+    control = Control(started=started)
     if opts["events"] and opts["as_json"]:
         raise BadUsage("--events jsonl and --json are two output formats; choose one")
     if opts["control"] == "stdin":

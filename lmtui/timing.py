@@ -9,6 +9,8 @@ No torch here: these are plain numbers, unit-tested on their own.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +27,18 @@ STEPS_PER_BUDGET = 20  # no single step is planned to take more than this share 
 def max_step_seconds(training_seconds: float) -> float:
     """The longest one training step may be planned to take, with this many seconds to train."""
     return training_seconds / STEPS_PER_BUDGET
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux's /proc), 0 where that is unknown: a command's time budget
+    counts from when the user started it, interpreter and imports included."""
+    with contextlib.suppress(OSError, ValueError, IndexError, AttributeError):
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            started = int(fh.read().rsplit(")", 1)[1].split()[19])  # field 22: start time, in clock ticks
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+    return 0.0
 
 
 def eval_gap(training_seconds: float | None) -> float:

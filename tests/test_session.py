@@ -302,3 +302,12 @@ def test_sighup_with_a_closed_terminal_saves_and_exits(english_file, child_env):
     meta = runs.load_run("hup").meta
     assert meta["status"] == "stopped" and meta["eval_pending"] is True
     assert checkpoint_step("hup") > 0
+
+
+def test_the_session_clock_starts_with_the_process():
+    """--max-seconds counts from the command's start: a process that has lived a second says so (a lower
+    bound, which holds however busy the machine is)."""
+    code = "import time; time.sleep(1.0); from lmtui.timing import process_age; print(process_age())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    age = float(out)
+    assert 0.95 <= age < 600
