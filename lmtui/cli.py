@@ -330,18 +330,19 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
 
 @main.command(hidden=True)
 def trainer() -> None:
-    """The app's training child, started before its job (lmtui/warm.py): loads torch and the engine, says
-    {"event": "ready"}, then runs ONE job line from stdin (the arguments of `lmtui train`, a JSON list) as
-    that command. End of stdin before a job: exit 0, quietly.
+    """The app's training child, started before its job (lmtui/warm.py): loads torch and the engine (unless
+    its job is there already), says {"event": "ready"}, then runs ONE job line from stdin (the arguments of
+    `lmtui train`, a JSON list) as that command. End of stdin before a job: exit 0, quietly.
 
     \b
     Examples:
       echo '["scripts", "--preset", "quick", "--events", "jsonl"]' | lmtui trainer
     """
     from lmtui.events import Failed
-    from lmtui.warm import READY, BadJob, read_job, warm_up
+    from lmtui.warm import READY, BadJob, job_waiting, read_job, warm_up
 
-    warm_up()
+    if not job_waiting(sys.stdin):
+        warm_up()
     try:
         sys.stdout.write(json.dumps(READY) + "\n")
         sys.stdout.flush()

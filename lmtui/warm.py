@@ -6,8 +6,10 @@ the engine) and runs one tiny training step, so that the libraries' own first-us
 calls) are paid ahead. Then it prints one line, ``{"event": "ready"}``, and waits for ONE line on stdin: its
 job, the arguments of ``lmtui train`` as a JSON list of strings. It runs them as that command, in this
 process, so everything after (the event lines, ``pause``/``resume``/``stop`` lines on stdin, end of stdin
-stopping and saving) is the command's own. End of stdin before a job ends it at once (exit 0, nothing said).
+stopping and saving) is the command's own. End of stdin before a job ends it, once its warm-up is done (exit
+0, nothing said); the app also tells a child it no longer needs to terminate (it holds nothing yet).
 
+A child given its job at once (the app had none waiting) finds it there when it starts and skips the warm-up.
 The protocol's two lines are defined here, for the app (which must not import torch: nothing here does at
 import time) and the child.
 """
@@ -54,6 +56,17 @@ def read_job(stream: IO[str]) -> list[str] | None:
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise BadJob("the job line must be a JSON list of strings (the arguments of `lmtui train`)")
     return args
+
+
+def job_waiting(stream: IO[str]) -> bool:
+    """Is its job (or the end of input) already there to read? A child started for a job given at once (a
+    cold start) then skips the warm-up, which would only delay it."""
+    try:
+        import select
+
+        return bool(select.select([stream], [], [], 0)[0])
+    except (OSError, ValueError, TypeError):  # no file descriptor, or Windows (select takes sockets only)
+        return False
 
 
 def warm_up() -> None:
