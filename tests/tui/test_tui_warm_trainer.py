@@ -78,3 +78,13 @@ async def test_a_stand_in_runs_as_it_is_and_the_child_offered_to_it_ends() -> No
         assert not stand_in.warm and stand_in.pid != offered.pid and not offered.alive
         assert stand_in.process is not None and await stand_in.process.wait() == 0
     assert gone(offered.pid)
+
+
+def test_new_runs_and_resumes_go_to_the_child_as_jobs() -> None:
+    from lmtui.models import ModelConfig
+    from lmtui.training import TrainConfig
+    from lmtui.tui.trainer_process import job_args, resume_argv, train_argv
+
+    for argv in (train_argv("scripts", ModelConfig(), TrainConfig()), resume_argv("some-run", 30)):
+        assert job_args(argv) == argv[4:] and argv[4:6] in (["scripts", "--events"], ["--resume", "some-run"])
+    assert job_args([sys.executable, FAKE_TRAINER, "--steps", "1"]) is None
