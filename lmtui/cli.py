@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -334,6 +336,42 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
         except LmtuiError as exc:
             out.write(Failed(str(exc)).to_json() + "\n")
             raise
+
+
+@main.command(hidden=True)
+def trainer() -> None:
+    """The app's training child, started before its job (lmtui/warm.py): loads torch and the engine (unless
+    its job is there already), says {"event": "ready"}, then runs ONE job line from stdin (the arguments of
+    `lmtui train`, a JSON list) as that command. End of stdin before a job: exit 0, quietly.
+
+    \b
+    Examples:
+      echo '["scripts", "--preset", "quick", "--events", "jsonl"]' | lmtui trainer
+    """
+    from lmtui.events import Failed
+    from lmtui.warm import READY, BadJob, job_waiting, read_job, warm_up
+
+    global JOB_STARTS_SESSION
+    waited = not job_waiting(sys.stdin)
+    if waited:
+        warm_up()
+    try:
+        sys.stdout.write(json.dumps(READY) + "\n")
+        sys.stdout.flush()
+        args = read_job(sys.stdin)
+    except BadJob as exc:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.write(Failed(str(exc)).to_json() + "\n")
+            sys.stdout.flush()
+        raise BadUsage(str(exc)) from None
+    except (OSError, ValueError):  # the app went away before giving a job: nothing to do, nothing to say
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # the ready line still buffered goes nowhere at exit
+        return
+    if args is None:
+        return
+    JOB_STARTS_SESSION = waited  # its --max-seconds count from the job, not from the wait before it
+    main.main(args=["train", *args], prog_name="lmtui")  # exits, with the command's own status
 
 
 def _train_display(job: Any, as_json: bool, control: Any) -> None:

@@ -558,3 +558,62 @@ def test_sigint_saves_a_resumable_checkpoint(english_file, child_env):
     assert [e.step for e in events if isinstance(e, Step)][0] == finished.step + 1
     assert isinstance(events[-1], Finished) and events[-1].reason == "steps" and events[-1].step == more
     assert runs.load_run("sig").meta["status"] == "done"
+
+
+# -- the app's training child, started ahead of its job: `lmtui trainer` (hidden; lmtui/warm.py)
+
+
+def _trainer(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lmtui", "trainer"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+
+
+def _child_env(child_env: dict[str, str]) -> dict[str, str]:
+    path = os.pathsep.join(filter(None, [str(REPO), child_env.get("PYTHONPATH")]))
+    return {**child_env, "PYTHONPATH": path}
+
+
+def test_trainer_runs_its_job_line_as_lmtui_train_does(english_file, child_env):
+    """Ready first; then the job (the arguments of `lmtui train`) gives the same run as the command, and
+    --control stdin reads the lines after the job (the stdin stays open here: no early end)."""
+    job = [str(english_file), "--model", "lstm", "--steps", "2", *TINY, "--threads", "1", "--seed", "5",
+           "--events", "jsonl", "--control", "stdin"]
+    proc = _trainer(_child_env(child_env))
+    try:
+        assert json.loads(proc.stdout.readline()) == {"event": "ready"}
+        proc.stdin.write(json.dumps([*job, "--name", "warm"]) + "\n")
+        proc.stdin.flush()
+        events = _read_events(proc, lambda e: isinstance(e, Finished), time.monotonic() + 120)
+        proc.wait(timeout=60)  # with its stdin still open: the job ended by its own steps
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    cold_run = ok(invoke("train", *job[:-2], "--name", "cold"))  # the same job as the command, in-process
+    reference = [parse_event(line) for line in cold_run.stdout.splitlines()]
+    assert events[0].kind == reference[0].kind == "started" and events[0].run == "warm"
+    steps = [(e.step, e.train_loss) for e in events if isinstance(e, Step)]
+    assert steps == [(e.step, e.train_loss) for e in reference if isinstance(e, Step)] and steps[-1][0] == 2
+    warm, cold = events[-1], reference[-1]
+    assert isinstance(warm, Finished) and isinstance(cold, Finished)
+    assert (warm.reason, warm.step) == (cold.reason, cold.step) == ("steps", 2)
+    assert warm.val_loss == cold.val_loss
+    assert runs.load_run("warm").meta["status"] == "done"
+
+
+def test_trainer_without_a_job_ends_quietly():
+    result = ok(invoke("trainer", input=""))  # end of stdin before a job: the app did not need it
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"event": "ready"}]
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("line", ['{"corpus": "scripts"}', "scripts --steps 2", '["scripts", 2]'])
+def test_trainer_with_a_bad_job_says_one_line(line):
+    result = invoke("trainer", input=line + "\n")
+    clean_error(result, "job line", code=2)
+    lines = result.stdout.splitlines()
+    assert json.loads(lines[0]) == {"event": "ready"} and len(lines) == 2
+    failed = parse_event(lines[1])
+    assert failed is not None and failed.kind == "failed" and "job line" in failed.message

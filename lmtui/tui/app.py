@@ -31,9 +31,10 @@ from lmtui.tui.screens.playground import PlaygroundScreen
 from lmtui.tui.screens.runs import RunsScreen
 from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
-from lmtui.tui.trainer_process import TrainerProcess
+from lmtui.tui.trainer_process import TrainerChild, TrainerExited, TrainerProcess
 
 PREBUILD_AFTER, PREBUILD_EVERY = 0.5, 0.25  # seconds: after the first screen is up, one screen at a time
+WARM_AGAIN_AFTER = 1.0  # seconds after a training child ended: the next one starts loading torch
 HANGUP_GRACE = 10.0  # seconds; a stopped child ends in 1-3 (BENCHMARKS.md section 8)
 MODE_TITLES = {"corpus": "New run", "training": "Training", "playground": "Playground", "runs": "Runs",
                "compare": "Compare"}
@@ -90,10 +91,14 @@ class LmtuiApp(QuickModes):
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (training is stopped and saved)"),
     ]
 
-    def __init__(self, mode: str | None = None, run: str | None = None, tune_gc: bool = False, **kwargs: Any
-                 ) -> None:
+    def __init__(self, mode: str | None = None, run: str | None = None, tune_gc: bool = False,
+                 warm_trainers: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tune_gc = tune_gc  # the real app's process only: freezing in a test process would keep every app
+        # Keep a training child waiting, torch loaded, so Ctrl+T's first step comes at once (the real app's;
+        # a test turns it on where it tests it: each child costs ~1.5 s of CPU and ~250 MB).
+        self.warm_trainers = warm_trainers
+        self.warm_trainer: TrainerChild | None = None
         self.start_mode = mode or self.DEFAULT_MODE
         self.start_run = run
         self.trainer: TrainerProcess | None = None
@@ -116,6 +121,8 @@ class LmtuiApp(QuickModes):
             self.call_after_refresh(self._settle_memory, collect=True)
         for n, mode in enumerate(self.PREBUILT):
             self.set_timer(PREBUILD_AFTER + n * PREBUILD_EVERY, partial(self._prebuild, mode))
+        if self.warm_trainers:  # in the next idle moment, once the screens are built
+            self.set_timer(PREBUILD_AFTER + len(self.PREBUILT) * PREBUILD_EVERY, self.prepare_trainer)
 
     def _prebuild(self, mode: str) -> None:
         """Build a mode's screen ahead of its first show (modes.py), one per idle moment after start-up."""
@@ -177,12 +184,48 @@ class LmtuiApp(QuickModes):
         """
         if self.trainer:
             self.trainer.stop()
+        if self.warm_trainer:
+            self.warm_trainer.close()
         silence_terminal()
         writer = getattr(self._driver, "_writer_thread", None)  # Textual's, private: guarded
         watchdog = threading.Thread(target=watch_hang_up, args=(writer, HANGUP_GRACE), name="lmtui-hang-up",
                                     daemon=True)
         watchdog.start()
         self.exit()
+
+    # -- the training child started ahead -----------------------------------------------------------------
+
+    def prepare_trainer(self) -> None:
+        """Start a ``lmtui trainer`` child that loads torch and waits for the next training (unless one waits,
+        or a model trains: the next one starts when that ends, not beside it while it starts)."""
+        if not self.warm_trainers or self._quitting or getattr(self, "_exit", False):  # Textual's: exiting
+            return
+        if (self.warm_trainer and self.warm_trainer.waiting) or (self.trainer and self.trainer.running):
+            return
+        self.run_worker(self._start_warm_trainer(), group="warm-trainer", exclusive=True, exit_on_error=False)
+
+    async def _start_warm_trainer(self) -> None:
+        if self.warm_trainer is not None:  # one that died waiting (nothing killed it here): reap it
+            await self.warm_trainer.aclose()
+            self.warm_trainer = None
+        try:
+            child = await TrainerChild.start()
+        except OSError:
+            return
+        if self.warm_trainers:
+            self.warm_trainer = child
+        else:  # the app ended meanwhile
+            await child.aclose()
+
+    def take_trainer_child(self) -> TrainerChild | None:
+        """The waiting child, for the training about to start (the next one starts when it ends)."""
+        child, self.warm_trainer = self.warm_trainer, None
+        return child
+
+    def on_trainer_exited(self, message: TrainerExited) -> None:
+        """A training child ended (its dashboard has seen it): have the next one ready in a moment."""
+        if self.warm_trainers:
+            self.set_timer(WARM_AGAIN_AFTER, self.prepare_trainer)
 
     # -- navigation the screens ask for ---------------------------------------------------------------------
 
@@ -231,7 +274,10 @@ class LmtuiApp(QuickModes):
         self.exit()
 
     async def on_unmount(self) -> None:
-        """However the app ends (quit, an error, a test), the training child ends with it."""
+        """However the app ends (quit, an error, a test), its training child ends too, and one waiting."""
+        self.warm_trainers = False
+        if self.warm_trainer:
+            await self.warm_trainer.aclose()
         if self.trainer and self.trainer.running:
             await self.trainer.shutdown()
 
@@ -259,16 +305,19 @@ def make_app(**kwargs: Any) -> LmtuiApp:
     return LmtuiApp(**kwargs)
 
 
-def stop_child(trainer: TrainerProcess | None, timeout: float = 8.0) -> None:
-    """Last resort after the app's loop has ended: make sure no training child outlives the app.
+def stop_child(trainer: TrainerProcess | TrainerChild | None, timeout: float = 8.0) -> None:
+    """Last resort after the app's loop has ended: make sure no training child (nor one waiting for its job)
+    outlives the app.
 
-    Elsewhere than POSIX the child's stdin closes as this process ends, which stops and saves it.
+    Elsewhere than POSIX the child's stdin closes as this process ends, which stops and saves it (and ends
+    a waiting one).
     """
     if trainer is None or trainer.process is None or trainer.process.returncode is not None:
         return
     if os.name != "posix":
         return
     pid = trainer.pid
+    assert pid is not None
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -288,8 +337,9 @@ def stop_child(trainer: TrainerProcess | None, timeout: float = 8.0) -> None:
 
 def run_app(**kwargs: Any) -> None:
     """Entry point of bare ``lmtui``."""
-    app = make_app(tune_gc=True, **kwargs)
+    app = make_app(tune_gc=True, warm_trainers=True, **kwargs)
     try:
         app.run()
     finally:
+        stop_child(app.warm_trainer)
         stop_child(app.trainer)

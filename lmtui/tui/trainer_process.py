@@ -7,6 +7,11 @@ stdin (the app ended, however) stops it too. A child started without ``--control
 instead (SIGUSR1 pauses, SIGUSR2 resumes, SIGTERM stops); the child obeys both. A stopped child saves its
 checkpoint, says ``finished`` and exits within about two seconds; its full evaluation is left pending
 (``lmtui eval NAME``).
+
+The child is ``python -m lmtui trainer`` (lmtui/warm.py), given its job, the arguments of ``lmtui train``, as
+one line on its stdin: started ahead of time it has torch loaded by then, and the first step comes at once;
+started when needed it is given the job at once and reads it when its imports are done. Either way it runs the
+job as ``lmtui train`` would.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from lmtui.events import Event, parse_event
 from lmtui.models import ModelConfig
 from lmtui.threads import KEEP_CORES_ENV
 from lmtui.training import TrainConfig
+from lmtui.warm import is_ready_line, job_line
 
 RECURRENT = ("rnn", "lstm", "gru")
 TRAIN_FIELDS = ("batch_size", "seq_len", "k1", "lr", "clip", "eval_every")
@@ -98,12 +104,109 @@ def resume_argv(name: str, max_seconds: float | None = None) -> list[str]:
     return argv
 
 
-class TrainerProcess:
-    """Runs one training child and posts its events to ``target`` as messages."""
+def job_args(argv: Sequence[str]) -> list[str] | None:
+    """The arguments of ``lmtui train`` in a command made by ``train_argv`` or ``resume_argv``; None for any
+    other command (a test's stand-in), which runs as it is."""
+    argv = list(argv)
+    return argv[4:] if argv[1:4] == ["-m", "lmtui", "train"] else None
 
-    def __init__(self, argv: Sequence[str], target: MessagePump) -> None:
+
+async def _spawn(argv: Sequence[str]) -> asyncio.subprocess.Process:
+    # A new session: the terminal's Ctrl+C / hang-up reach the app, which stops the child cleanly itself.
+    # Training there chooses its threads from the free cores, keeping one for the app's UI.
+    return await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1", KEEP_CORES_ENV: "1"},
+    )
+
+
+class TrainerChild:
+    """A ``lmtui trainer`` child waiting for its job (loading torch, then ready), or a stand-in command.
+
+    Only the app's asyncio subprocesses with pipes work here (a multiprocessing "spawn" process cannot be
+    started inside a running Textual app). A child never given a job holds nothing: ``close`` ends it at once.
+    """
+
+    TRAINER = ("-m", "lmtui", "trainer")
+
+    def __init__(self, process: asyncio.subprocess.Process, announces: bool = True) -> None:
+        self.process = process
+        self.given = False  # its job was sent (or it was closed): it is no longer waiting
+        self._first = asyncio.ensure_future(self._read_first()) if announces else None
+
+    @classmethod
+    async def start(cls, argv: Sequence[str] | None = None) -> TrainerChild:
+        """A new ``lmtui trainer`` child (or ``argv`` run as it is: it says no ready line)."""
+        if argv is None:
+            return cls(await _spawn([sys.executable, *cls.TRAINER]))
+        return cls(await _spawn(argv), announces=False)
+
+    async def _read_first(self) -> bytes:
+        assert self.process.stdout is not None
+        return await self.process.stdout.readline()
+
+    async def first_line(self) -> bytes:
+        """The line it printed first (the ready line, unless it failed before); b"" for a stand-in or if it
+        ended without a word."""
+        return await asyncio.shield(self._first) if self._first is not None else b""
+
+    async def ready(self) -> bool:
+        """Wait until it has loaded what training needs: True, or False if it ended before."""
+        return is_ready_line(await self.first_line())
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    @property
+    def waiting(self) -> bool:
+        """Alive and not yet given a job: it can take one."""
+        return self.alive and not self.given
+
+    def give(self, args: Sequence[str]) -> None:
+        """Send the job: ``lmtui train``'s arguments."""
+        assert self.process.stdin is not None
+        self.given = True
+        self.process.stdin.write(job_line(list(args)))
+
+    def close(self) -> None:
+        """End a child that was never given a job, at once: its stdin closes (which ends it once its imports
+        are done, even if this process dies now) and it is told to terminate (it has nothing to save)."""
+        if self.given:
+            return
+        self.given = True
+        with contextlib.suppress(OSError, RuntimeError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+
+    async def aclose(self) -> None:
+        """``close`` and wait for it to be gone."""
+        self.close()
+        await self.process.wait()
+        if self._first is not None:
+            await asyncio.gather(self._first, return_exceptions=True)
+
+
+class TrainerProcess:
+    """Runs one training child and posts its events to ``target`` as messages.
+
+    ``child`` is a ``lmtui trainer`` started ahead (the app keeps one waiting); without one, or if it has
+    died, ``start`` starts a new one. Either way the child is given its job at once.
+    """
+
+    def __init__(self, argv: Sequence[str], target: MessagePump, child: TrainerChild | None = None) -> None:
         self.argv = list(argv)
         self.target = target
+        self.offered = child
+        self.child: TrainerChild | None = None
+        self.warm = False  # the job went to the child started ahead
         self.process: asyncio.subprocess.Process | None = None
         self.paused = False
         self.run_name: str | None = None  # known once the child says "started" (or given when resuming)
@@ -119,17 +222,25 @@ class TrainerProcess:
         return self.process.pid if self.process else None
 
     async def start(self) -> None:
-        # A new session: the terminal's Ctrl+C / hang-up reach the app, which stops the child cleanly itself.
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", KEEP_CORES_ENV: "1"},  # a core for the UI
-        )
+        """Give the job to the child offered (if it still waits) or to a new one; a stand-in runs as it is."""
+        args = job_args(self.argv)
+        offered, self.offered = self.offered, None
+        if args is not None and offered is not None and offered.waiting:
+            child, self.warm = offered, True
+        else:
+            if offered is not None:
+                await offered.aclose()
+            child = await TrainerChild.start(None if args is not None else self.argv)
+        if args is not None:
+            child.give(args)
+        self.child, self.process = child, child.process
         self._tasks = [asyncio.create_task(self._read_stdout()), asyncio.create_task(self._read_stderr())]
 
     async def _read_stdout(self) -> None:
-        assert self.process and self.process.stdout
-        while line := await self.process.stdout.readline():
+        assert self.child and self.process and self.process.stdout
+        first = await self.child.first_line()
+        pending = [first] if first and not is_ready_line(first) else []
+        while line := (pending.pop() if pending else await self.process.stdout.readline()):
             event = parse_event(line.decode("utf-8", "replace"))
             if event is not None:
                 self.target.post_message(TrainerEvent(event))

@@ -172,7 +172,8 @@ class TrainingScreen(ModeScreen):
             Text(f"Resuming {resume}…" if resume else "Starting: reading the text, building the model…"))
         if resume:
             self.load_history(resume)
-        self.trainer = TrainerProcess(argv, self)
+        take = getattr(self.app, "take_trainer_child", None)  # a child started ahead, torch loaded
+        self.trainer = TrainerProcess(argv, self, take() if take else None)
         self.trainer.run_name = resume
         self.app.trainer = self.trainer  # type: ignore[attr-defined]
         try:
