@@ -2,11 +2,12 @@
 
 The app starts it while the user is still choosing a text and a model. It loads what training needs (torch,
 the engine) and runs one tiny training step, so that the libraries' own first-use costs (torch's lazy imports,
-the math libraries' first calls, the engine's own modules) are paid ahead. Then it prints one line, ``{"event": "ready"}``, and waits for ONE line on stdin: its
-job, the arguments of ``lmtui train`` as a JSON list of strings. It runs them as that command, in this
-process, so everything after (the event lines, ``pause``/``resume``/``stop`` lines on stdin, end of stdin
-stopping and saving) is the command's own. End of stdin before a job ends it, once its warm-up is done (exit
-0, nothing said); the app also tells a child it no longer needs to terminate (it holds nothing yet).
+the math libraries' first calls, the engine's own modules) are paid ahead. Then it prints one line,
+``{"event": "ready"}``, and waits for ONE line on stdin: its job, the arguments of ``lmtui train`` as a JSON
+list of strings. It runs them as that command, in this process, so everything after (the event lines,
+``pause``/``resume``/``stop`` lines on stdin, end of stdin stopping and saving) is the command's own. End of
+stdin before a job ends it, once its warm-up is done (exit 0, nothing said); the app also tells a child it no
+longer needs to terminate (it holds nothing yet).
 
 A child given its job at once (the app had none waiting) finds it there when it starts and skips the warm-up.
 The protocol's two lines are defined here, for the app (which must not import torch: nothing here does at
