@@ -102,7 +102,7 @@ def choose(requested: int | None, since: CpuSample | None) -> Choice:
     if forced is not None:
         source = "--threads" if requested else "OMP_NUM_THREADS"
         return Choice(min(forced, total), f"{source} {forced}", False)
-    kept = " (one kept for the app)" if most < total else ""
+    kept = ", one kept for the app" if most < total else ""
     if total == 1:
         return Choice(1, "1 core", False)
     others = None if since is None else others_busy(since, CpuSample.now())
