@@ -18,8 +18,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 if "torch" in sys.modules:
     sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
+from hypothesis import HealthCheck, settings
+
 from lmtui.models import ModelConfig
 from lmtui.training import TrainConfig
+
+# Property tests are about values, not speed: on a busy machine neither an example's time (deadline) nor the
+# time to generate examples (too_slow) may fail one. A test's own @settings keeps these unless it says so.
+settings.register_profile("lmtui", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lmtui")
 
 _SUBJECTS = [
     "the old sailor",

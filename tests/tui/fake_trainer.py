@@ -1,10 +1,12 @@
 """A stand-in for ``lmtui train --events jsonl --control stdin`` that starts at once (no torch): it
 steps until told to stop (or ``--steps N``), pauses and resumes, and says ``finished`` like the real child.
-Like the real one it takes ``pause``/``resume``/``stop`` lines on stdin (its end stops it) and signals."""
+Like the real one it takes ``pause``/``resume``/``stop`` lines on stdin (its end stops it) and signals;
+``--state FILE`` has it write "paused STEP" / "running STEP" there as it pauses and resumes."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -37,13 +39,27 @@ def say(**event: object) -> None:
     print(json.dumps(event), flush=True)
 
 
+def tell(what: str) -> None:
+    """With ``--state FILE``: say "paused STEP" or "running STEP" there whenever that changes, so a test
+    knows the child obeyed (and where it stopped stepping) instead of waiting some time to see."""
+    if "--state" in sys.argv:
+        path = sys.argv[sys.argv.index("--state") + 1]
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(what)
+        os.replace(path + ".tmp", path)
+
+
 say(event="started", run=name, corpus="fake", model="lstm", level="char", vocab_size=10, parameters=100,
     size_bytes=400, train_tokens=1000, val_tokens=100, max_steps=None, max_seconds=None)
-step, reason = 0, "steps"
+step, reason, told = 0, "steps", ""
 while step < steps:
     if state["stop"]:
         reason = "stopped"
         break
+    mode = "paused" if state["paused"] else "running"
+    if mode != told:
+        tell(f"{mode} {step}")
+        told = mode
     if state["paused"]:
         time.sleep(0.02)
         continue

@@ -28,7 +28,7 @@ async def _own_text(pilot, tmp_path: Path) -> tuple[CorpusScreen, PathInput]:
 
 async def _type(pilot, field: PathInput, text: str) -> None:
     await pilot.press(*text)
-    await wait_for(pilot, lambda: bool(field.suggestion), 10, f"a completion of {text}")
+    await wait_for(pilot, lambda: bool(field.suggestion), f"a completion of {text}")
 
 
 @pytest.mark.parametrize("key", ["tab", "end", "right"])
@@ -158,7 +158,7 @@ async def test_a_latin1_file_can_be_read_and_trained_from_the_app(fake_corpora: 
         await pilot.press("ctrl+n")
         await settle(pilot)
         assert isinstance(app.screen, ModelScreen)
-        await wait_for(pilot, lambda: app.screen.vocab is not None, 20, "the vocabulary count")
+        await wait_for(pilot, lambda: app.screen.vocab is not None, "the vocabulary count")
         await pilot.press("ctrl+t")
         await settle(pilot)
     assert started, "Ctrl+T did not start training"

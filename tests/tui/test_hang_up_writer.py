@@ -31,7 +31,7 @@ def dead_writer(monkeypatch: pytest.MonkeyPatch) -> WriterThread:
     writer = WriterThread(DeadTerminal())  # type: ignore[arg-type]
     writer.start()
     writer.write("first frame")
-    writer.join(5)
+    writer.join(60)  # returns as soon as it has died
     assert not writer.is_alive()
     for _ in range(MAX_QUEUED_WRITES):
         writer.write("a frame nobody reads")
@@ -45,7 +45,7 @@ def test_a_close_blocked_on_a_dead_writer_is_released(dead_writer: WriterThread)
     closing.join(0.3)
     assert closing.is_alive(), "the close should be blocked on the full queue"
     assert unblock_dead_writer(dead_writer)
-    closing.join(5)
+    closing.join(60)
     assert not closing.is_alive()
     for _ in range(3 * MAX_QUEUED_WRITES):  # later frames do not block either
         dead_writer.write("another frame")
@@ -80,6 +80,6 @@ def test_the_watchdog_releases_a_blocked_close_then_ends_the_process(
     closing = threading.Thread(target=dead_writer.stop, daemon=True)
     closing.start()
     watch_hang_up(dead_writer, grace=0.3, every=0.01)
-    closing.join(5)
+    closing.join(60)
     assert not closing.is_alive()
     assert exits == [129]

@@ -27,7 +27,7 @@ async def open_playground(pilot, name: str) -> PlaygroundScreen:  # noqa: ANN001
     await pilot.app.open_playground(name)
     screen = pilot.app.screen
     assert isinstance(screen, PlaygroundScreen)
-    await wait_for(pilot, lambda: screen.model is not None and screen.opened.name == name, 30, name)
+    await wait_for(pilot, lambda: screen.model is not None and screen.opened.name == name, name)
     await settle(pilot)
     return screen
 
@@ -41,7 +41,7 @@ async def test_a_sample_stopped_with_esc_can_be_saved_copied_and_exported(traine
         screen.query_one("#seed", Input).value = "7"
         await pilot.press("ctrl+g")
         view = screen.query_one("#sample")
-        await wait_for(pilot, lambda: len(view.text) > 20, 30, "some text")
+        await wait_for(pilot, lambda: len(view.text) > 20, "some text")
         await pilot.press("escape")
         await settle(pilot)
         record = screen.record
@@ -89,29 +89,23 @@ async def test_next_token_panel_shows_the_distribution_sampled(trained_runs: Pat
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_playground(pilot, "ngram-run")
-        screen.query_one("#prime", Input).value = "the "
-        await settle(pilot)
-        await pilot.pause(0.4)
-        await settle(pilot)
         panel = screen.query_one("#next")
+        screen.query_one("#prime", Input).value = "the "
+        await wait_for(pilot, lambda: screen.predicted_for == "the ", "the next tokens after the prime")
         cool = shown(panel)
         assert "as sampled after temperature 0.8" in cool
         for _ in range(4):
             await pilot.press("up")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: "temperature 1.2" in shown(panel), "the panel at temperature 1.2")
         warm = shown(panel)
-        assert "temperature 1.2" in warm and warm.split("\n")[1:] != cool.split("\n")[1:]
+        assert warm.split("\n")[1:] != cool.split("\n")[1:]
         screen.query_one("#top-k", Input).value = "2"
-        await pilot.pause(0.4)
-        await settle(pilot)
-        cut = shown(panel)
-        assert "top-k 2" in cut and cut.count("cut") >= 5
+        await wait_for(pilot, lambda: "top-k 2" in shown(panel), "the panel with top-k 2")
+        assert shown(panel).count("cut") >= 5
         for _ in range(15):
             await pilot.press("down")
-        await pilot.pause(0.3)
-        await settle(pilot)
-        assert "greedy" in shown(panel) and "100.0%" in shown(panel)
+        await wait_for(pilot, lambda: "greedy" in shown(panel), "the greedy panel")
+        assert "100.0%" in shown(panel)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
@@ -127,7 +121,7 @@ async def test_unknown_words_are_named_in_full(size: tuple[int, int], trained_ru
     async with app.run_test(size=size) as pilot:
         screen = await open_playground(pilot, "word-run")
         screen.query_one("#prime", Input).value = "the zyzzyvas people"
-        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: screen.predicted_for == "the zyzzyvas people", "the next tokens")
         await settle(pilot)
         text = shown(screen.query_one("#next"))
         assert "zyzzyvas" in text.replace("\n", " ")  # the whole word, in a note that wraps
@@ -184,18 +178,25 @@ async def test_a_negative_seed_gives_a_message_not_a_crash(trained_runs: Path) -
 @run_async
 async def test_esc_before_any_text_keeps_no_empty_sample(trained_runs: Path, monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    import time
+    import threading
+
+    release, ended = threading.Event(), threading.Event()
 
     def slow(model, tokenizer, settings):  # noqa: ANN001, ANN202
-        time.sleep(1.0)  # the first token is slow in coming
-        yield "x"
+        try:
+            release.wait(120)  # the first token is slow in coming: it comes only after Esc
+            yield "x"
+        finally:
+            ended.set()
 
     monkeypatch.setattr(playground, "generate", slow)
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await open_playground(pilot, "lstm-run")
         await pilot.press("ctrl+g", "escape")
-        await pilot.pause(1.5)
+        release.set()  # the late token arrives after Esc ...
+        await wait_for(pilot, ended.is_set, "the generator to end")
+        await settle(pilot)  # ... and whatever it brought is handled
         assert screen.record is None and not screen.generating
         assert "before it wrote anything" in str(screen.query_one("#share-status").render())
         await pilot.press("ctrl+s")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from test_tui_screens import started, text_of
-from tui_helpers import run_async, wait_for
+from tui_helpers import run_async, settle, wait_for
 
 from lmtui.events import Eval, Finished, NgramCounts, Sample, Step
 from lmtui.tui.app import make_app
@@ -50,7 +50,7 @@ async def test_one_evaluation_is_drawn_as_a_point_with_sane_axes() -> None:
         for event in (started(), step(1), Eval(300, 2.0, 7.51233, 2.9, True, 1.0, scope="slice")):
             screen.post_message(TrainerEvent(event))
         ppl = screen.query_one("#ppl-chart", LineChart)
-        await wait_for(pilot, lambda: bool(ppl.points("slice")) and ppl._x_max > 300, 20, "the point")
+        await wait_for(pilot, lambda: bool(ppl.points("slice")) and ppl._x_max > 300, "the point")
         assert ppl.points("slice") == [(300, 7.51233)]
         assert ppl._x_min < 300 < ppl._x_max and ppl._y_min < 7.51233 < ppl._y_max
         assert ppl._datasets, "the single point is plotted"
@@ -67,9 +67,10 @@ async def test_a_new_run_starts_from_clean_charts() -> None:
         for event in (started(), step(556), Eval(556, 2.0, 7.4, 2.9, True, 1.0), Sample(556, "HAMLET:")):
             screen.post_message(TrainerEvent(event))
         box = screen.query_one("#sample-box")
-        await wait_for(pilot, lambda: "556" in str(box.border_title), 20, "the sample")
+        await wait_for(pilot, lambda: "556" in str(box.border_title), "the sample")
         await pilot.resize_terminal(100, 30)  # a resize re-titles the boxes, keeping the sample's step
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: screen.size.width == 100, "the resize")
+        await pilot.pause()
         assert "556" in str(box.border_title)
         await pilot.resize_terminal(120, 36)
         await screen.begin([sys.executable, FAKE_TRAINER, "--steps", "0"])
@@ -78,7 +79,7 @@ async def test_a_new_run_starts_from_clean_charts() -> None:
             assert chart.count() == 0 and (chart._x_min, chart._x_max) == (0, 1), name
         assert str(screen.query_one("#sample-box").border_title) == "What it writes now"
         assert text_of(screen, "#numbers").strip() == ""
-        await wait_for(pilot, lambda: screen.status == "finished", 20, "the fake run")
+        await wait_for(pilot, lambda: screen.status == "finished", "the fake run")
 
 
 @run_async
@@ -89,8 +90,8 @@ async def test_finished_runs_say_what_happened() -> None:
         stopped = Finished("demo", 10, "stopped", None, None, None, None, 1.0, 1, 1, 1, eval_pending=True)
         for event in (started(), step(10, eta=9.0), stopped):
             screen.post_message(TrainerEvent(event))
-        await wait_for(pilot, lambda: screen.status == "finished", 20, "the stop")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: screen.status == "finished", "the stop")
+        await pilot.pause()
         assert "ETA" not in text_of(screen, "#numbers")  # no "ETA 0:09" once it has ended
         message = text_of(screen, "#message")
         assert "stopped after 10 steps" in message and "full evaluation is pending" in message
@@ -101,7 +102,7 @@ async def test_finished_runs_say_what_happened() -> None:
         for event in (started("ngram"), NgramCounts(3, [65, 900, 4_000], 0.12),
                       Finished("demo", 1, "done", 2.0, 7.39, 2.1, 8.17, 0.2, 1, 1, 1)):
             screen.post_message(TrainerEvent(event))
-        await wait_for(pilot, lambda: "counted in" in text_of(screen, "#message"), 20, "the n-gram's end")
+        await wait_for(pilot, lambda: "counted in" in text_of(screen, "#message"), "the n-gram's end")
         message = text_of(screen, "#message")
         assert "counted in" in message and "after 1 steps" not in message
         assert "4,000" in text_of(screen, "#ngram-counts")
@@ -113,16 +114,17 @@ async def test_stopping_shows_how_long_it_has_waited() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await app.start_training([sys.executable, FAKE_TRAINER])
         screen = app.screen
-        await wait_for(pilot, lambda: screen.last_step is not None, 20, "first step")
+        await wait_for(pilot, lambda: screen.last_step is not None, "first step")
         assert screen.check_action("stop", ()) and screen.check_action("toggle_pause", ())
         screen.trainer.stop = lambda: None  # a child slow to end: the wait must be visible
         await pilot.press("s")
         assert screen.status == "stopping"
         assert not screen.check_action("stop", ()) and "ETA" not in text_of(screen, "#numbers")
-        await pilot.pause(1.2)
-        assert "Stopping:" in text_of(screen, "#message") and " s" in text_of(screen, "#message")
+        # the wait is counted every second: "Stopping: saving and ending… 1 s"
+        await wait_for(pilot, lambda: "Stopping:" in text_of(screen, "#message"), "the wait shown")
+        assert " s" in text_of(screen, "#message")
         screen.trainer.kill()
-        await wait_for(pilot, lambda: screen.status != "stopping", 20, "the end")
+        await wait_for(pilot, lambda: screen.status != "stopping", "the end")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
@@ -134,8 +136,8 @@ async def test_charts_keep_six_plot_rows_taking_turns_when_short(size: tuple[int
         assert isinstance(screen, TrainingScreen)
         for event in (started(), *(step(n) for n in range(1, 50))):
             screen.post_message(TrainerEvent(event))
-        await wait_for(pilot, lambda: getattr(screen.last_step, "step", 0) == 49, 20, "the steps")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: getattr(screen.last_step, "step", 0) == 49, "the steps")
+        await settle(pilot)
         shown = [b.id for b in screen.query(".chart-box") if b.display]
         assert shown == (["loss-box"] if size == (80, 24) else ["loss-box", "ppl-box", "grad-box"])
         for box in shown:
@@ -168,7 +170,7 @@ async def test_a_word_runs_perplexity_says_its_unk_share_on_the_dashboard() -> N
         done = Finished("demo", 10, "steps", 5.0, 148.4, 5.1, 164.0, 1.0, 1, 1, 1)
         for event in (word, step(10), Eval(10, 5.0, 148.4, 2.9, True, 1.0, scope="slice"), done):
             screen.post_message(TrainerEvent(event))
-        await wait_for(pilot, lambda: screen.status == "finished", 20, "the end")
+        await wait_for(pilot, lambda: screen.status == "finished", "the end")
         assert "148.40 (5.4% <unk>)" in text_of(screen, "#message")
 
 
@@ -184,11 +186,11 @@ async def test_a_chart_plotted_at_one_size_is_re_ticked_at_the_next() -> None:
         for event in events:
             screen.post_message(TrainerEvent(event))
         ppl = screen.query_one("#ppl-chart", LineChart)
-        await wait_for(pilot, lambda: ppl.count("slice") == 9, 20, "the evaluations")
-        await wait_for(pilot, lambda: not ppl._dirty, 20, "the chart replotted while hidden")
+        await wait_for(pilot, lambda: ppl.count("slice") == 9, "the evaluations")
+        await wait_for(pilot, lambda: not ppl._dirty, "the chart replotted while hidden")
         await pilot.resize_terminal(120, 36)
-        await wait_for(pilot, lambda: ppl.size.width > 40, 20, "the wide layout")
-        await wait_for(pilot, lambda: ppl._steps.columns == ppl.size.width - ppl.margin_left, 5,
+        await wait_for(pilot, lambda: ppl.size.width > 40, "the wide layout")
+        await wait_for(pilot, lambda: ppl._steps.columns == ppl.size.width - ppl.margin_left,
                        "ticks spaced for the chart's new width")
         ticks, _ = ppl._steps.get_ticks_and_labels(ppl._x_min, ppl._x_max)
         assert len(ticks) >= 3, ticks

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tui_helpers import run_async, wait_for
+from tui_helpers import fake_paused_at, run_async, wait_for
 
 from lmtui.tui.app import make_app
 from lmtui.tui.trainer_process import resume_argv, train_argv
@@ -39,19 +39,21 @@ async def test_pause_resume_stop_over_stdin_without_posix_signals(
     report = tmp_path / "stopped-by"
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:  # on_mount must not need SIGHUP
-        argv = [sys.executable, FAKE_TRAINER, "--control", "stdin", "--report", str(report)]
+        state = tmp_path / "state"
+        argv = [sys.executable, FAKE_TRAINER, "--control", "stdin", "--report", str(report),
+                "--state", str(state)]
         await app.start_training(argv)
         screen = app.screen
-        await wait_for(pilot, lambda: screen.last_step is not None, 20, "first step")
+        await wait_for(pilot, lambda: screen.last_step is not None, "first step")
         app.trainer.pause()
         assert app.trainer.paused
-        await pilot.pause(0.3)
-        paused_at = screen.last_step.step
-        await pilot.pause(0.3)
-        assert screen.last_step.step <= paused_at + 1  # the pause line arrived: at most one step in flight
+        await wait_for(pilot, lambda: fake_paused_at(state) is not None, "the child to read the pause line")
+        paused_at = fake_paused_at(state)
+        # the steps it sent before pausing arrive, and the dashboard ends on the one it paused after
+        await wait_for(pilot, lambda: screen.last_step.step == paused_at, f"step {paused_at} shown")
         app.trainer.resume()
-        await wait_for(pilot, lambda: screen.last_step.step > paused_at + 2, 20, "steps after resuming")
+        await wait_for(pilot, lambda: screen.last_step.step > paused_at + 2, "steps after resuming")
         app.trainer.stop()
-        await wait_for(pilot, lambda: not app.trainer.running, 20, "stop")
+        await wait_for(pilot, lambda: not app.trainer.running, "stop")
     assert app.trainer.process.returncode == 0
     assert report.read_text(encoding="utf-8") == "stdin"  # no signal was sent: the stop line did it

@@ -38,22 +38,23 @@ async def test_train_sample_and_save(english_file: Path, lmtui_home: Path) -> No
         training = app.screen
         assert isinstance(training, TrainingScreen)
         ppl = training.query_one("#ppl-chart", LineChart)
-        await wait_for(pilot, lambda: ppl.count() >= 2 or training.status == "failed", 60)
+        await wait_for(pilot, lambda: ppl.count() >= 2 or training.status == "failed",
+                       "two perplexity points")
         await pilot.press("s")  # stop: the child evaluates, keeps its best checkpoint, and says finished
-        await wait_for(pilot, lambda: training.status in ("finished", "failed", "ended"), 60, "training")
+        await wait_for(pilot, lambda: training.status in ("finished", "failed", "ended"), "training")
         assert training.status == "finished", str(training.query_one("#message").render())
         assert "(stopped after" in str(training.query_one("#message").render())
         assert training.query_one("#loss-chart", LineChart).count("validation") >= 2
         assert training.query_one("#grad-chart", LineChart).count("|g|") >= 1
-        await wait_for(pilot, lambda: not (app.trainer and app.trainer.running), 10, "child exit")
+        await wait_for(pilot, lambda: not (app.trainer and app.trainer.running), "child exit")
 
         await pilot.press("g")
         play = app.screen
         assert isinstance(play, PlaygroundScreen)
-        await wait_for(pilot, lambda: play.model is not None, 30, "model load")
+        await wait_for(pilot, lambda: play.model is not None, "model load")
         play.query_one("#prime", Input).value = "The "
         await pilot.press("enter")
-        await wait_for(pilot, lambda: play.record is not None, 30, "sample")
+        await wait_for(pilot, lambda: play.record is not None, "sample")
         assert play.record is not None and play.record.text
         await pilot.press("ctrl+s")
         samples = lmtui_home / "runs" / training.run_name / "samples"

@@ -88,7 +88,7 @@ def test_killing_the_terminal_ends_app_and_child_and_saves(english_file: Path, l
     session, app_pid = _start_app(lmtui_home, env, child)
     try:
         run_dir = lmtui_home / "runs" / name
-        _wait(lambda: (run_dir / "last.safetensors").is_file(), 60, "a first checkpoint")
+        _wait(lambda: (run_dir / "last.safetensors").is_file(), 120, "a first checkpoint")
         time.sleep(1.5)  # training, mid-step
         family = _family(app_pid)
         trainers = [p for p in family if "-m lmtui trainer" in _cmdline(p)]
@@ -97,7 +97,7 @@ def test_killing_the_terminal_ends_app_and_child_and_saves(english_file: Path, l
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     # gone within seconds (not minutes with parent PID 1, as the app once was, stuck in Textual's driver
     # waiting for a writer thread that died on the dead terminal); auto_app keeps the watchdog out of it
-    _wait(lambda: not _left(family), 20, f"lmtui processes left: {_left(family)}")
+    _wait(lambda: not _left(family), 60, f"lmtui processes left: {_left(family)}")
 
     meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert meta["status"] == "stopped" and meta["eval_pending"] is True  # true: nothing trains it any more

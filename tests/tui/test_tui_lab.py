@@ -51,7 +51,7 @@ async def test_dashboard_gradient_reach_and_clipping() -> None:
         for event in reach_events():
             screen.post_message(TrainerEvent(event))
         box = screen.query_one("#grad-box")
-        await wait_for(pilot, lambda: "clipped" in str(box.border_title), 20, "the clipping share")
+        await wait_for(pilot, lambda: "clipped" in str(box.border_title), "the clipping share")
         assert "clip 1: 25% of recent steps clipped" in str(box.border_title)
         grad = screen.query_one("#grad-chart", LineChart)
         assert grad._series["clip"].ys == [1.0, 1.0] and grad._series["clip"].xs == [1, 39]
@@ -87,13 +87,13 @@ async def test_playground_explain_view(trained_runs: Path) -> None:
     app = make_app(run="ngram-run")
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         screen.query_one("#prime", Input).value = "The old sailor"
         await pilot.press("f7")
         lab = app.screen
         assert isinstance(lab, ExplainScreen)
-        await wait_for(pilot, lambda: lab.data is not None, 60, "the explain child")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: lab.data is not None, "the explain child")
+        await pilot.pause()  # what the child sent is shown
         shown = text_of(lab, "#explain")
         assert "chain rule" in shown and "trigram" in shown and "bits" in shown
         assert len(lab.data["tokens"]) == len("The old sailor")
@@ -106,19 +106,18 @@ async def test_playground_neuron_view_and_card(trained_runs: Path) -> None:
     app = make_app(run="lstm-run")
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         screen.query_one("#prime", Input).value = 'The "old" sailor (said)'
         await pilot.press("f8")
         lab = app.screen
         assert isinstance(lab, NeuronScreen)
-        await wait_for(pilot, lambda: lab.neurons is not None, 60, "the neurons child")
+        await wait_for(pilot, lambda: lab.neurons is not None, "the neurons child")
         assert lab.neurons.units == 24 and "unit 0 of 24" in text_of(lab, "#neuron-head")
         await pilot.press("right_square_bracket")
         assert lab.neurons.unit == 1
         await pilot.press("f")
         assert text_of(lab, "#neuron-head").startswith("best unit for ")
-        await pilot.press("ctrl+o")
-        await pilot.pause(0.1)
+        await pilot.press("ctrl+o")  # written as the key is handled
         cards = list((trained_runs / "lstm-run" / "samples").glob("neuron-*.svg"))
         assert len(cards) == 1 and "<svg" in cards[0].read_text(encoding="utf-8")
         await pilot.press("f8")
@@ -130,7 +129,7 @@ async def test_playground_neurons_refuses_ngram_runs(trained_runs: Path) -> None
     app = make_app(run="ngram-run")
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         screen.query_one("#prime", Input).value = "abc"
         await pilot.press("f8")
         assert app.screen is screen
@@ -147,7 +146,7 @@ async def test_compare_screen_fills_the_table(english_file: Path) -> None:
         screen.query_one("#c-models", Input).value = "1gram,3gram"
         await pilot.press("ctrl+r")
         table = screen.query_one(DataTable)
-        await wait_for(pilot, lambda: "done" in text_of(screen, "#compare-status"), 90, "the comparison")
+        await wait_for(pilot, lambda: "done" in text_of(screen, "#compare-status"), "the comparison")
         assert table.row_count == 2
         assert [table.get_row_at(i)[0] for i in range(2)] == ["1gram", "3gram"]
         assert "Best: 3gram" in text_of(screen, "#verdict")
@@ -162,7 +161,7 @@ async def test_compare_screen_reports_a_bad_text(tmp_path: Path) -> None:
         screen = app.screen
         screen.query_one("#c-corpus", Input).value = str(tmp_path / "missing.txt")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: "✗" in text_of(screen, "#compare-status"), 60, "the error")
+        await wait_for(pilot, lambda: "✗" in text_of(screen, "#compare-status"), "the error")
         assert "missing.txt" in text_of(screen, "#compare-status")
 
 
@@ -183,17 +182,17 @@ def _dashboard_reach():
         for event in reach_events():
             screen.post_message(TrainerEvent(event))
         # events are handled in order: wait for the last one rather than a fixed pause (flaky under load)
-        await wait_for(pilot, lambda: getattr(screen._last_reach, "step", None) == 39, 30, "the last reach")
+        await wait_for(pilot, lambda: getattr(screen._last_reach, "step", None) == 39, "the last reach")
         await pilot.press("v")
         chart = screen.query_one("#reach-chart")
-        await wait_for(pilot, lambda: chart.display, 30, "the reach chart")
+        await wait_for(pilot, lambda: chart.display, "the reach chart")
         await settle(pilot)
         # the chart replots a frame after it is shown, at its laid-out width (its ticks depend on it)
-        await wait_for(pilot, lambda: not chart._dirty or not chart.region.width, 30, "the chart's replot")
+        await wait_for(pilot, lambda: not chart._dirty or not chart.region.width, "the chart's replot")
         # its ticks may come from a plot made before the last layout pass (a known gap): plot once more at the
         # final size, so the snapshot is the same on every run
         chart.redraw(force=True)
-        await pilot.pause(0.3)
+        await settle(pilot)
 
     return feed
 
@@ -224,10 +223,10 @@ def test_model_form_sets_both_tbptt_lengths():
 def _lab_view(key: str, prime: str, loaded):
     async def open_view(pilot: Pilot) -> None:
         screen = pilot.app.screen
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         screen.query_one("#prime", Input).value = prime
         await pilot.press(key)
-        await wait_for(pilot, lambda: loaded(pilot.app.screen), 60, "the lab child")
+        await wait_for(pilot, lambda: loaded(pilot.app.screen), "the lab child")
         await settle(pilot)
 
     return open_view
@@ -264,7 +263,7 @@ async def test_dashboard_says_an_unsmoothed_perplexity_is_infinite() -> None:
                       NgramCounts(3, [10, 20, 30], 0.1, [0.0, 0.2, 0.6], [80, 800, 8000]),
                       Finished("s-ngram-word", 1, "done", None, None, None, None, 0.5, 100, 10, 10)):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: screen.status == "finished", "the end")
         assert "perplexity infinite" in text_of(screen, "#message")
         table = text_of(screen, "#ngram-counts")
         assert "unseen in validation" in table and "60.0%" in table

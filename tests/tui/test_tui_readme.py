@@ -1,6 +1,8 @@
 """README's "Two minutes with lmtui", done literally in a real terminal of 120x36: the keys as README gives
 them, what README says should be seen. A change to the app or to README that parts the two fails here.
-Trains the quick char LSTM on the bundled Shakespeare (about 15 s, plus the final evaluation)."""
+Trains the quick char LSTM on the bundled Shakespeare, for 300 steps rather than README's 15 seconds (the one
+departure from README: a timed run's outcome, full evaluation or pending, would depend on the machine's speed
+and load)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from test_tui_tmux import Tmux, pytestmark  # noqa: F401  (skipped where tmux is missing)
 
 README = Path(__file__).parents[2] / "README.md"
+STEPS = 300  # about 5 s of training on a quiet 2-core machine; then a full evaluation, never pending
 
 
 def env(home: Path) -> dict[str, str]:
@@ -39,7 +42,7 @@ def test_readme_walkthrough_literally_at_120x36(lmtui_home: Path) -> None:
         tmux.wait_for("Choose a text to train on")
         tmux.keys("Down")
         tmux.wait_for("All 37 plays")
-        tmux.wait_for("suggested level: char", 30)  # "read its size, word and character counts"
+        tmux.wait_for("suggested level: char")  # "read its size, word and character counts"
         # 2. Enter; Tab twice to Preset, ↑, Enter chooses quick; the size line is there before training
         tmux.keys("Enter")
         tmux.wait_for("Model family")
@@ -57,38 +60,40 @@ def test_readme_walkthrough_literally_at_120x36(lmtui_home: Path) -> None:
         tmux.keys("C-u")
         tmux.wait_for("Dropout: enter a value")  # a person sees the field emptied before typing on
         tmux.type("0")
-        deadline = time.monotonic() + 10
-        while "✗" in tmux.screen() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "✗" not in tmux.screen()
+        tmux.wait_gone("✗")
+        # not in README: bounded by steps, not seconds (the next two fields: time budget, max steps)
+        tmux.keys("Tab", "C-u", "Tab", "C-u")
+        tmux.type(str(STEPS))
+        tmux.wait_for(f"Budget: {STEPS} steps, whichever ends first")
+        tmux.wait_gone("✗")
         # 3. Ctrl+T: the dashboard
         tmux.keys("C-t")
-        screen = tmux.wait_for("Loss (nats/token)", 30)
+        screen = tmux.wait_for("Loss (nats/token)")
         assert "Validation perplexity" in screen and "Gradient norm" in screen
-        screen = tmux.wait_for("finished (time budget used", 180)
+        screen = tmux.wait_for(f"finished (step budget reached after {STEPS} steps", 300)
         assert "ETA" not in screen  # nothing left to estimate once finished
         run = re.search(r"(scripts-lstm-char\S*) finished", screen).group(1)
         # 4. G opens the playground with HAMLET:\n as the prime; the panel shows what will be sampled
         tmux.keys("g")
-        screen = tmux.wait_for("as sampled after temperature", 30)
+        screen = tmux.wait_for("as sampled after temperature")
         assert "HAMLET:\\n" in screen
         tmux.keys("Enter")
-        tmux.wait_for("Ctrl+S saves it", 60)
+        tmux.wait_for("Ctrl+S saves it")
         # 5. Ctrl+S saves (the path is shown), Ctrl+O writes an SVG card
         tmux.keys("C-s")
-        tmux.wait_for("sample-001", 10)
+        tmux.wait_for("sample-001")
         tmux.keys("C-o")
-        tmux.wait_for(".svg", 10)
+        tmux.wait_for(".svg")
         samples = lmtui_home / "runs" / run / "samples"
         assert {p.suffix for p in samples.iterdir()} >= {".txt", ".md", ".svg"}
         tmux.keys("C-y")
         # 6. F5 lists the run with its validation and test perplexity
         tmux.keys("F5")
-        screen = tmux.wait_for("val ppl", 10)
+        screen = tmux.wait_for("val ppl")
         row = next(line for line in screen.splitlines() if run in line)
         assert len(re.findall(r"\b\d+\.\d\d\b", row)) >= 2, row
         tmux.keys("C-q")
-        tmux.wait_for("LMTUI-EXITED-0", 30)
+        tmux.wait_for("LMTUI-EXITED-0")
     finally:
         tmux.close()
 
@@ -137,12 +142,12 @@ def test_killing_the_terminal_mid_training_leaves_nothing_running(english_file: 
         tmux.keys("Enter")
         tmux.wait_for("Model family")
         tmux.keys("C-t")  # the small LSTM: a minute, far longer than this test waits
-        tmux.wait_for("tokens/s", 60)
+        tmux.wait_for("tokens/s")
         pids = descendants(tmux.pane_pid())
         assert any("train" in cmdline(p) for p in pids), "a training child runs under the app"
     finally:
         tmux.close()  # the window goes away: SIGHUP to the app
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a bound with room for a busy machine: they end within seconds
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     left = [p for p in pids if alive(p)]

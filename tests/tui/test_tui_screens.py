@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input
-from tui_helpers import run_async, settle, wait_for
+from tui_helpers import fake_paused_at, run_async, settle, wait_for
 
 from lmtui.events import Eval, Failed, Finished, NgramCounts, Sample, Started, Step
 from lmtui.models import ModelConfig, estimate_parameters
@@ -182,7 +182,8 @@ async def test_dashboard_draws_events_as_they_come() -> None:
                 events.append(Sample(step, "HAMLET:\nTo be or not"))
         for event in events:
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.5)
+        box = screen.query_one("#sample-box")
+        await wait_for(pilot, lambda: "40" in str(box.border_title), "the last event (the sample at step 40)")
         assert "demo-lstm-char" in text_of(screen, "#run-line")
         assert "30,000 parameters" in text_of(screen, "#run-line")
         numbers = text_of(screen, "#numbers")
@@ -196,13 +197,12 @@ async def test_dashboard_draws_events_as_they_come() -> None:
         await pilot.press("p")  # no child: says so instead of failing
         screen.post_message(TrainerEvent(Finished("demo-lstm-char", 40, "time", 2.3, 10.0, 2.4, 11.0, 20.0,
                                                   90_000, 5_000, 5_000)))
-        await pilot.pause(0.2)
-        assert screen.status == "finished"
+        await wait_for(pilot, lambda: screen.status == "finished", "the end")
         assert "validation perplexity 10.00" in text_of(screen, "#message")
 
         screen.post_message(TrainerEvent(Failed("the loss became nan at step 41")))
-        await pilot.pause(0.2)
-        assert screen.status == "failed" and "the loss became nan" in text_of(screen, "#message")
+        await wait_for(pilot, lambda: screen.status == "failed", "the failure")
+        assert "the loss became nan" in text_of(screen, "#message")
 
 
 @run_async
@@ -214,7 +214,8 @@ async def test_dashboard_shows_ngram_counts_instead_of_curves() -> None:
                       Eval(1, 2.0, 7.39, 2.9, True, 0.1),
                       Finished("demo-lstm-char", 1, "done", 2.0, 7.39, 2.1, 8.17, 0.2, 90_000, 5_000, 5_000)):
             screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: screen.status == "finished", "the end")
+        await pilot.pause()  # and the layout that follows
         assert not screen.query_one("#charts").display and screen.query_one("#ngram-box").display
         assert "4,000" in text_of(screen, "#ngram-counts")
         assert "test perplexity 8.17" in text_of(screen, "#numbers")
@@ -231,7 +232,7 @@ async def test_a_failing_child_shows_its_error(english_file: Path) -> None:
 
         await app.start_training(train_argv(str(english_file) + ".missing", model, TrainConfig()))
         screen = app.screen
-        await wait_for(pilot, lambda: screen.status == "failed", 30, "failure")
+        await wait_for(pilot, lambda: screen.status == "failed", "failure")
         assert "no such file or folder" in text_of(screen, "#message")
 
 
@@ -255,25 +256,25 @@ def fake_argv(*args: str) -> list[str]:
 
 
 @run_async
-async def test_pause_resume_and_quit_stop_the_child_cleanly() -> None:
+async def test_pause_resume_and_quit_stop_the_child_cleanly(tmp_path: Path) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.start_training(fake_argv())
+        state = tmp_path / "state"
+        await app.start_training(fake_argv("--state", str(state)))
         screen = app.screen
-        await wait_for(pilot, lambda: screen.last_step is not None, 20, "first step")
+        await wait_for(pilot, lambda: screen.last_step is not None, "first step")
         await pilot.press("p")
         assert screen.status == "paused" and app.trainer.paused
-        await pilot.pause(0.2)
-        paused_at = screen.last_step.step
-        await pilot.pause(0.2)
-        assert screen.last_step.step <= paused_at + 1  # at most one step was on its way
+        await wait_for(pilot, lambda: fake_paused_at(state) is not None, "the child to pause")
+        paused_at = fake_paused_at(state)
+        await wait_for(pilot, lambda: screen.last_step.step == paused_at, f"step {paused_at} shown")
         await pilot.press("p")
         assert screen.status == "training" and not app.trainer.paused
-        await wait_for(pilot, lambda: screen.last_step.step > paused_at + 2, 20, "steps after resuming")
+        await wait_for(pilot, lambda: screen.last_step.step > paused_at + 2, "steps after resuming")
         pid = app.trainer.pid
         await pilot.press("f5")  # training goes on while another screen is shown
         await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running, 20, "exit")
+        await wait_for(pilot, lambda: not app.is_running, "exit")
     assert pid is not None and not alive(pid)
     assert app.trainer.process.returncode == 0  # it stopped on SIGTERM (and said finished), not killed
 
@@ -284,10 +285,10 @@ async def test_stop_key_and_second_training_is_refused() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await app.start_training(fake_argv("--name", "one"))
         screen = app.screen
-        await wait_for(pilot, lambda: screen.last_step is not None, 20, "first step")
+        await wait_for(pilot, lambda: screen.last_step is not None, "first step")
         assert not await app.start_training(fake_argv("--name", "two"))  # one at a time
         await pilot.press("s")
-        await wait_for(pilot, lambda: screen.status == "finished", 20, "stop")
+        await wait_for(pilot, lambda: screen.status == "finished", "stop")
         assert "(stopped after" in text_of(screen, "#message")
         assert text_of(screen, "#status").strip() == "stopped"
 
@@ -301,12 +302,11 @@ async def test_playground_streams_predicts_and_shares(trained_runs: Path) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, PlaygroundScreen)
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         assert "ngram-run" in text_of(screen, "#run-line")
 
         screen.query_one("#prime", Input).value = "the "
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await wait_for(pilot, lambda: screen.predicted_for == "the ", "the next tokens after the prime")
         assert "%" in text_of(screen, "#next")
 
         await pilot.press("up", "up")
@@ -322,7 +322,7 @@ async def test_playground_streams_predicts_and_shares(trained_runs: Path) -> Non
         screen.query_one("#seed", Input).value = "5"
         screen.query_one("#length", Input).value = "40"
         await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
+        await wait_for(pilot, lambda: screen.record is not None, "sample")
         record = screen.record
         assert record.settings.seed == 5 and record.settings.temperature == 0
         assert screen.query_one("#sample").text == record.text
@@ -366,7 +366,7 @@ async def test_runs_table_opens_resumes_and_deletes(trained_runs: Path, monkeypa
         await pilot.press("enter")
         play = app.screen
         assert isinstance(play, PlaygroundScreen)
-        await wait_for(pilot, lambda: play.model is not None, 30, "lstm model")
+        await wait_for(pilot, lambda: play.model is not None, "lstm model")
 
         await pilot.press("f5")
         await settle(pilot)
@@ -381,7 +381,7 @@ async def test_runs_table_opens_resumes_and_deletes(trained_runs: Path, monkeypa
         training = app.screen
         assert isinstance(training, TrainingScreen)
         assert argvs and argvs[0][4:8] == ["--resume", "lstm-run", "--events", "jsonl"]
-        await wait_for(pilot, lambda: training.status == "finished", 20, "resume")
+        await wait_for(pilot, lambda: training.status == "finished", "resume")
         history = len([e for e in load_run("lstm-run").history() if e.get("event") == "step"])
         assert training.query_one("#loss-chart", LineChart).count("train") == history + 3  # curve carries on
 

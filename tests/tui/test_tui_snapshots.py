@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui_helpers import fix_metrics, settle, wait_for
+from tui_helpers import charts_drawn, fix_metrics, settle, wait_for
 
 from lmtui.events import Eval, Finished, NgramCounts, Sample, Started, Step
 from lmtui.tui.app import make_app
@@ -53,7 +53,7 @@ def test_training_dashboard(snap_compare, size: tuple[int, int]) -> None:
     async def feed(pilot: Pilot) -> None:
         for event in training_events():
             pilot.app.screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.6)
+        await charts_drawn(pilot)
 
     assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
@@ -66,7 +66,7 @@ def test_ngram_dashboard(snap_compare, size: tuple[int, int]) -> None:
                       NgramCounts(4, [124, 2_900, 21_000, 62_000], 0.41),
                       Eval(1, 1.9, 6.69, 2.74, True, 0.5)):
             pilot.app.screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.3)
+        await charts_drawn(pilot)
 
     assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
@@ -79,16 +79,15 @@ def test_playground(snap_compare, trained_runs: Path, size: tuple[int, int]) -> 
         screen = pilot.app.screen
         for field in screen.query(Input):
             field.cursor_blink = False  # a blinking cursor makes a snapshot depend on the moment it is taken
-        await wait_for(pilot, lambda: screen.model is not None, 30, "model")
+        await wait_for(pilot, lambda: screen.model is not None, "model")
         screen.query_one("#prime", Input).value = "The old "
         screen.query_one("#seed", Input).value = "7"
         # short enough to fit the sample box at 80x24: a box that scrolls catches its scroll mid-way
         screen.query_one("#length", Input).value = "60"
         await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: screen.record is not None, 30, "sample")
-        await wait_for(pilot, lambda: screen.predicted_for == screen.prime, 30, "next tokens")
+        await wait_for(pilot, lambda: screen.record is not None, "sample")
+        await wait_for(pilot, lambda: screen.predicted_for == screen.prime, "next tokens")
         await settle(pilot)
-        await pilot.pause(0.4)
 
     assert snap_compare(make_app(run="ngram-run"), terminal_size=size, run_before=generate)
 
@@ -102,9 +101,9 @@ def test_runs_screen(snap_compare, trained_runs: Path, monkeypatch, size: tuple[
     async def table_filled(pilot: Pilot) -> None:
         await settle(pilot)
         table = pilot.app.screen.query_one(DataTable)
-        await wait_for(pilot, lambda: table.row_count == 2, 10, "the runs table's rows")
+        await wait_for(pilot, lambda: table.row_count == 2, "the runs table's rows")
         pin_runs_folder(pilot)
-        await pilot.pause(0.1)
+        await pilot.pause()
 
     assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=table_filled)
 
@@ -133,9 +132,9 @@ def test_dashboard_after_one_evaluation(snap_compare, size: tuple[int, int]) -> 
                       Finished("scripts-lstm-char", 25, "stopped", None, None, None, None, 2.5, 1, 1, 1,
                                eval_pending=True)]:
             pilot.app.screen.post_message(TrainerEvent(event))
-        await pilot.pause(0.6)
+        await charts_drawn(pilot)
         pilot.app.screen.action_next_chart()  # below 30 rows: the perplexity chart, as C shows it
-        await pilot.pause(0.6)
+        await charts_drawn(pilot)
 
     assert snap_compare(make_app(mode="training"), terminal_size=size, run_before=feed)
 
@@ -150,7 +149,7 @@ def test_empty_runs_screen(snap_compare, lmtui_home: Path, size: tuple[int, int]
     async def empty(pilot: Pilot) -> None:
         await settle(pilot)
         pin_runs_folder(pilot)
-        await pilot.pause(0.1)
+        await pilot.pause()
 
     assert snap_compare(make_app(mode="runs"), terminal_size=size, run_before=empty)
 

@@ -178,7 +178,7 @@ async def test_screens_are_built_ahead_of_their_first_show_and_look_as_if_built_
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
             if ahead:
-                await wait_for(pilot, lambda app=app: prebuilt(app), 10, "the screens built ahead")
+                await wait_for(pilot, lambda app=app: prebuilt(app), "the screens built ahead")
                 assert set(app.PREBUILT) <= set(app._screen_stacks)
                 holds.clear()
             for key in ("f5", "f6", "f3"):  # Runs, Compare, the dashboard: first shows

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+WAIT = 120.0  # seconds a wait for the screen may take: generous, only a hang should reach it
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (apt-get install tmux)")
 
@@ -47,7 +49,7 @@ class Tmux:
     def type(self, text: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.session, "-l", text], check=True)
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = WAIT) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -55,6 +57,15 @@ class Tmux:
                 return screen
             time.sleep(0.1)
         raise AssertionError(f"{text!r} did not appear; the screen shows:\n{self.screen()}")
+
+    def wait_gone(self, text: str, timeout: float = WAIT) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text not in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} is still shown; the screen shows:\n{self.screen()}")
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
@@ -78,22 +89,22 @@ def test_lmtui_in_tmux(english_file: Path, lmtui_home: Path) -> None:
         tmux.keys("Home", "Enter")  # the first family: n-gram (the cursor starts on LSTM, the chosen one)
         tmux.wait_for("order (n)")
         tmux.keys("C-t")
-        screen = tmux.wait_for("finished", 60)
+        screen = tmux.wait_for("finished")
         assert "distinct n-grams" in screen and "english-ngram-char" in screen
         tmux.keys("g")
-        tmux.wait_for("Prime: text", 30)  # the playground itself, not the dashboard
+        tmux.wait_for("Prime: text")  # the playground itself, not the dashboard
         time.sleep(0.3)  # mounted: its prime input has focus
         tmux.type("The ")
         tmux.keys("Enter")
-        tmux.wait_for("Ctrl+S saves it", 30)
+        tmux.wait_for("Ctrl+S saves it")
         tmux.keys("C-s")
-        tmux.wait_for("saved", 10)
+        tmux.wait_for("saved")
         assert (lmtui_home / "runs" / "english-ngram-char" / "samples" / "sample-001.md").is_file()
         tmux.keys("F5")
-        screen = tmux.wait_for("runs folder", 10)
+        screen = tmux.wait_for("runs folder")
         row = next(line for line in screen.splitlines() if "english-ngram-char" in line)
         assert "ngram" in row and "char" in row and "done" in row
         tmux.keys("C-q")
-        tmux.wait_for("LMTUI-EXITED-0", 20)
+        tmux.wait_for("LMTUI-EXITED-0")
     finally:
         tmux.close()

@@ -33,17 +33,25 @@ def fix_metrics(runs_dir: Path) -> None:
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
 
 
-async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
+# How long a wait on a condition may take before the test fails. Generous: a test waits for what it needs,
+# never for a time, so only a hang (or a machine many times slower than any seen) reaches it.
+WAIT = 120.0
+
+
+async def settle(pilot: Pilot, timeout: float = WAIT) -> None:
     """Wait until the app's own thread workers are done (DirectoryTree's loader never is, so skip it)."""
     app = pilot.app
     for field in app.screen.query("Input"):
         field.cursor_blink = False  # a blinking cursor makes a snapshot depend on the moment it is taken
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         await pilot.pause(0.02)
-        busy = [w for w in app.workers if w.is_running and "loader" not in w.name]
+        busy = [w.name for w in app.workers if w.is_running and "loader" not in w.name]
         if not busy:
             break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app's workers still run after {timeout:g} s: {busy}")
     await pilot.pause(0.05)
     # then let what the workers handed over (rows, column widths, layout) be processed and painted
     await pilot.wait_for_scheduled_animations()
@@ -51,13 +59,35 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
         await pilot.pause(0.02)
 
 
-async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0, what: str = ""
+async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str = "", timeout: float = WAIT
                    ) -> None:
+    """Let the app run, in small steps, until ``condition()`` holds; fail naming ``what`` after ``timeout``
+    (a generous bound: only a hang should reach it)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
         await pilot.pause(0.05)
+
+
+async def charts_drawn(pilot: Pilot) -> None:
+    """Wait until the dashboard has handled every event posted to it and replotted each chart those changed
+    (its redraw timer replots dirty charts), then until that is painted."""
+    from lmtui.tui.widgets.charts import LineChart
+
+    await pilot.pause()  # a pause first lets the screen handle every message already posted to it
+    charts = list(pilot.app.screen.query(LineChart))
+    await wait_for(pilot, lambda: not any(chart._dirty for chart in charts), "the charts replotted")
+    await settle(pilot)
+
+
+def fake_paused_at(state: Path) -> int | None:
+    """The step at which fake_trainer.py (run with ``--state STATE``) says it paused; None while it runs."""
+    try:
+        mode, step = state.read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return None
+    return int(step) if mode == "paused" else None
 
 
 def screen_text(app: App) -> str:
