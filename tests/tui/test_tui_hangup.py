@@ -132,4 +132,4 @@ def test_killing_the_terminal_ends_a_child_waiting_for_its_job(lmtui_home: Path)
         family = _family(app_pid)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    _wait(lambda: not _left(family), 20, f"lmtui processes left: {_left(family)}")
+    _wait(lambda: not _left(family), 60, f"lmtui processes left: {_left(family)}")
