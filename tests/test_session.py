@@ -42,7 +42,7 @@ def virtual_clock(monkeypatch: pytest.MonkeyPatch, step_seconds: float) -> None:
     """``time.perf_counter`` (the session's clock) moves only with the optimisation steps, each taking
     ``step_seconds``: start-up, evaluations and everything else take no time, however busy the machine is.
     So a test of the schedule by time gets the same schedule on every machine (a slow model's, here)."""
-    import lmtui.training as training
+    import lmtui.neural_training as training
 
     base, moved = time.perf_counter(), [0.0]
     monkeypatch.setattr(time, "perf_counter", lambda: base + moved[0])
