@@ -79,15 +79,8 @@ class NeuralTraining:
         cfg = self.cfg
         self.device = tr.resolve_device(cfg.device)
         self.notes: list[str] = list(data.notes)
-        self.threads: threads.ThreadTuner | None = None
         self.compute = tr.resolve_precision(cfg.precision, self.device)
-        self.threads_why = ""
-        if self.device == "cpu":
-            choice = threads.choose(cfg.threads, getattr(control, "cpu_at_start", None))
-            torch.set_num_threads(choice.threads)
-            self.threads = threads.ThreadTuner(choice, torch.set_num_threads)
-            self.compute += f", {choice.threads} thread" + "s" * (choice.threads > 1)
-            self.threads_why = choice.why
+        self.threads, self.threads_why = self._choose_threads()
         self.autocast = tr.mixed_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         self.vocab = len(data.tokenizer)
@@ -133,6 +126,15 @@ class NeuralTraining:
         self.last_step: Step | None = None
 
     # -- set-up
+
+    def _choose_threads(self) -> tuple[threads.ThreadTuner | None, str]:
+        """On the CPU: the thread count to start with (said on the run line, with why) and its tuner."""
+        if self.device != "cpu":
+            return None, ""
+        choice = threads.choose(self.cfg.threads, getattr(self.control, "cpu_at_start", None))
+        torch.set_num_threads(choice.threads)
+        self.compute += f", {choice.threads} thread" + "s" * (choice.threads > 1)
+        return threads.ThreadTuner(choice, torch.set_num_threads), choice.why
 
     def _fit_memory(self, batch: int) -> int:
         """The batch, lowered until training fits the free memory (refused when one stream cannot)."""
