@@ -134,14 +134,14 @@ class ThreadTuner:
         self,
         choice: Choice,
         set_threads: Callable[[int], None],
-        sample: Callable[[], CpuSample] = CpuSample.now,
+        sample: Callable[[], CpuSample] | None = None,
         total: int | None = None,
         most: int | None = None,
     ):
         self.threads = choice.threads
         self.adaptive = choice.adaptive
         self.set_threads = set_threads
-        self.sample = sample
+        self.sample = sample or (lambda: CpuSample.now())
         self.total = total or cores()
         self.most = most or limit()
         self.last = sample()
