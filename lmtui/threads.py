@@ -144,7 +144,7 @@ class ThreadTuner:
         self.sample = sample or (lambda: CpuSample.now())
         self.total = total or cores()
         self.most = most or limit()
-        self.last = sample()
+        self.last = self.sample()
         self.free_before = False  # cores were free at the previous check
         self.hold_until = 0.0
         self.step_times: list[float] = []  # steps since the last check
