@@ -43,6 +43,9 @@ def row_cells(r: dict[str, Any]) -> list[str]:
             "–" if r["ppl_excl_oov"] is None else f"{r['ppl_excl_oov']:.2f}", f"{r['unk_rate']:.1%}"]
 
 
+CHART_TITLE = "Validation curves (bits/char on a validation slice; n-grams flat at their full score)"
+
+
 class CompareScreen(ModeScreen):
     """Choose a text, the models and a budget; Ctrl+R runs the comparison in a child process."""
 
@@ -85,17 +88,14 @@ class CompareScreen(ModeScreen):
         yield Static(HINT, id="compare-status")
         yield ProgressBar(total=1.0, show_eta=False, id="compare-progress")
         with Vertical(id="compare-main"):
-            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
-            yield LineChart("seconds", id="compare-chart")
+            table = DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            table.add_columns(*COLUMNS)  # here, not in on_mount: a screen built ahead may mount out of turn
+            yield table
+            chart = LineChart("seconds", id="compare-chart")
+            chart.border_title = CHART_TITLE
+            yield chart
         yield Static("", id="verdict")
         yield KeyBar()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label in COLUMNS:
-            table.add_column(label)
-        self.query_one("#compare-chart").border_title = (
-            "Validation curves (bits/char on a validation slice; n-grams flat at their full score)")
 
     # -- running ----------------------------------------------------------------------------------------
 
