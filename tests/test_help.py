@@ -27,7 +27,7 @@ def test_train_help_shows_preset_defaults():
     text = " ".join(ok(invoke("train", "--help")).output.split())
     hidden = "--hidden INTEGER Hidden size. (neural) [small preset: window 256, rnn 384, lstm 384, gru 384]"
     assert hidden in text
-    assert "--threads INTEGER" in text and "[small preset: every core]" in text
+    assert "--threads INTEGER" in text and "[small preset: the free cores]" in text
     assert "--order INTEGER n-gram order" in text and "(n-gram) [small preset: 3]" in text
 
 

@@ -37,7 +37,7 @@ async def test_ctrl_t_trains_in_the_child_started_ahead_and_none_outlives_the_ap
     monkeypatch.setattr(app_module, "WARM_AGAIN_AFTER", 0.01)
     app = make_app(warm_trainers=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.warm_trainer is not None, 60, "a child started ahead")
+        await wait_for(pilot, lambda: app.warm_trainer is not None, "a child started ahead")
         warm = app.warm_trainer
         assert warm is not None and await warm.ready()  # torch loaded, waiting for its job
         await pilot.press("ctrl+o")
@@ -56,11 +56,11 @@ async def test_ctrl_t_trains_in_the_child_started_ahead_and_none_outlives_the_ap
         training = app.screen
         assert isinstance(training, TrainingScreen)
         assert app.trainer is not None and app.trainer.pid == warm.pid and app.trainer.warm
-        await wait_for(pilot, lambda: training.status in ("finished", "failed", "ended"), 120, "training")
+        await wait_for(pilot, lambda: training.status in ("finished", "failed", "ended"), "training")
         assert training.status == "finished", str(training.query_one("#message").render())
         assert training.last_step is not None and training.last_step.step == 2
         # the next child starts once this training has ended (not beside it)
-        await wait_for(pilot, lambda: app.warm_trainer is not None, 60, "the next child started ahead")
+        await wait_for(pilot, lambda: app.warm_trainer is not None, "the next child started ahead")
         following = app.warm_trainer
         assert following is not None and following.pid != warm.pid
     assert gone(warm.pid) and gone(following.pid)  # quitting ended the waiting one too (it was waited for)
