@@ -264,7 +264,6 @@ class NeuralTraining:
         self._plan_step_size()
         yield from (Note(message) for message in self.notes)
         self.t_start = self.session.loop_started = self.t_since = time.perf_counter()
-        self.control.training = True
         while True:
             if self.control.paused and not self.control.stop:  # a paused run waits, whatever its budget
                 t_pause = time.perf_counter()
@@ -474,7 +473,6 @@ class NeuralTraining:
         evaluation and the closing figures (the whole splits where they fit the budget, else the slice)."""
         from lmtui import training as tr
 
-        self.control.training = False
         last = self.last_step
         if last is not None and last.step != self.step:  # the curve and the bar end where training did
             self.last_step = replace(

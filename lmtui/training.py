@@ -92,7 +92,6 @@ class Control:
     started: float = field(default_factory=time.perf_counter)  # session start: --max-seconds counts from it
     # the CPU counters at the session's start: the cores free over start-up choose the threads
     cpu_at_start: CpuSample = field(default_factory=lambda: CpuSample.now())
-    training: bool = False  # the loop is running (a stop then ends it at the next step)
     can_cut: bool = False  # inside interruptible(): a stop may raise StopNow here
 
     @contextlib.contextmanager
