@@ -149,12 +149,8 @@ class NeuralTraining:
         run, cfg = self.run, self.cfg
         path = run.path / "last.safetensors"
         resumed = training_state.load_checkpoint(path, self.net, self.opt, self.device)
-        self.step, self.pos, self.state, self.spent = (
-            resumed.step,
-            resumed.position,
-            resumed.state,
-            resumed.elapsed,
-        )
+        self.step, self.pos, self.state = resumed.step, resumed.position, resumed.state
+        self.spent = resumed.elapsed
         self.best = self.metrics.get("best_val_loss", math.inf)
         stream_len = len(self.data.train) // self.batch
         if resumed.batch != self.batch or not 0 <= self.pos <= stream_len - self.k2 - 1:
@@ -198,13 +194,10 @@ class NeuralTraining:
         session.eval_rate = _eval_rate(self.model, data.val)
         deadline = self.training_deadline()
         self.gap = eval_gap(None if deadline is None else deadline - self.elapsed())
-        size = self.metrics.get(
-            "eval_slice_tokens"
-        )  # a resumed run keeps its size: its best stays comparable
+        size = self.metrics.get("eval_slice_tokens")  # a resumed run keeps it: its best stays comparable
         if not isinstance(size, int) or size < 2:
-            size = self.metrics["eval_slice_tokens"] = slice_tokens(
-                session.eval_rate, self.gap, len(data.val)
-            )
+            size = slice_tokens(session.eval_rate, self.gap, len(data.val))
+            self.metrics["eval_slice_tokens"] = size
         self.val_slice = data.val[: min(size, len(data.val))]
         session.eval_cost = len(self.val_slice) / session.eval_rate  # an estimate until the first evaluation
 
@@ -217,7 +210,8 @@ class NeuralTraining:
         return self.spent + time.perf_counter() - self.t_start - self.paused_for
 
     def training_budget(self) -> float | None:
-        """Seconds this session may train (its share of --max-seconds, or --train-seconds), None: no limit."""
+        """Seconds this session may train (its share of --max-seconds, or of compare's ``train_seconds``);
+        None: no limit."""
         wall = self.session.training_deadline(self.final_tokens)
         limits = [] if wall is None else [wall - self.session.now() + self.elapsed() - self.spent]
         if self.cfg.train_seconds:
