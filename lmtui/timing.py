@@ -21,6 +21,7 @@ SLICE_SHARE = 0.04  # one slice evaluation costs about this share of the gap bet
 MIN_SLICE = 1024  # tokens: fewer make a noisy curve, whatever they cost
 MAX_EVAL_SHARE = 0.12  # evaluations (slice, sample, checkpoint) take at most this share of training time
 FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-seconds; beyond, it is pending
+END_SLACK = 2.0  # seconds a session may end past --max-seconds when its final evaluation ran a little long
 STEPS_PER_BUDGET = 20  # no single step is planned to take more than this share of a time budget
 
 
@@ -90,11 +91,14 @@ class Session:
         return cost is not None and cost <= FINAL_SHARE * self.max_seconds
 
     def full_fits_now(self, tokens: int) -> bool:
-        """At the end of training: does a full evaluation fit both its share and the time that is left?"""
+        """At the end of training: does a full evaluation fit the time that is left (give or take END_SLACK)?
+
+        Only the time left counts here, not the share: the estimate moves with the load, and a session that
+        reserved the time for its full evaluation should not give it up for an estimate a little higher."""
         if not self.max_seconds:
             return True
         cost = self.final_cost(tokens)
-        return self.full_fits(tokens) and cost is not None and self.now() + cost <= self.max_seconds + 1.0
+        return cost is not None and self.now() + cost <= self.max_seconds + END_SLACK
 
     def training_deadline(self, tokens: int) -> float | None:
         """Session seconds at which training must end so the final evaluation still fits the budget."""

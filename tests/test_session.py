@@ -79,9 +79,14 @@ def test_session_keeps_room_for_the_final_evaluation_or_leaves_it_pending():
     session.eval_rate = 100.0  # a full evaluation would eat the budget: train on, leave it pending
     assert not session.full_fits(50_000) and session.training_deadline(50_000) == pytest.approx(59.5)
     assert timing.Session(None).full_fits(10**9) and timing.Session(None).training_deadline(5) is None
-    late = timing.Session(10.0, started=time.perf_counter() - 9.5)  # training overran its deadline
+    late = timing.Session(10.0, started=time.perf_counter() - 11.0)  # training overran its deadline
     late.eval_rate = 10_000.0
     assert late.full_fits(10_000) and not late.full_fits_now(10_000)  # so the full evaluation waits
+    # at the end only the time left counts: a cost over its share (nothing was reserved for it) that the
+    # time left still holds is done, and one a little over the budget (END_SLACK) too
+    early = timing.Session(3.0)
+    early.eval_rate = 10_000.0
+    assert not early.full_fits(10_000) and early.full_fits_now(10_000)
 
 
 # -- evaluations and checkpoints by time
