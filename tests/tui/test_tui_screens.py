@@ -394,3 +394,25 @@ def test_no_torch_in_the_ui_process_at_import() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
+
+
+@run_async
+async def test_the_run_line_keeps_to_two_rows_at_80_columns_and_says_why_in_its_tooltip() -> None:
+    """The threads' reason is long ("1 of 2 cores free, one kept for the app; adjusted to the load"): the run
+    line names the compute and the budget whole at 80x24, and its tooltip says why that many threads."""
+    app = make_app(mode="training")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        why = "1 of 2 cores free, one kept for the app; adjusted to the load"
+        event = Started("scripts-lstm-char", "scripts", "lstm", "char", 80, 95_824, 383_296, 4_131_973,
+                        229_550, None, 15.0, compute="bf16, 1 thread", threads_why=why)  # fmt: skip
+        screen.post_message(TrainerEvent(event))
+        line = screen.query_one("#run-line")
+        await wait_for(pilot, lambda: "scripts-lstm-char" in text_of(screen, "#run-line"), "the run line")
+        await settle(pilot)
+        rows = line.render_lines(line.region.reset_offset)
+        shown = "\n".join(rows[i].text for i in range(line.region.height))
+        assert "(bf16, 1 thread)" in " ".join(shown.split()) and "budget 15 s" in shown, shown
+        assert line.region.height <= 2 and why not in shown
+        assert line.tooltip == f"CPU threads: {why}"

@@ -248,10 +248,12 @@ class TrainingScreen(ModeScreen):
         size = f"{e.parameters:,} {what} ({human_bytes(e.size_bytes)})"
         self.query_one("#run-line", Static).update(Text.assemble(
             (e.run, "bold"), f" · {e.model} ({e.level}) on {e.corpus} · {size} · vocabulary {e.vocab_size:,}"
-            f" · {e.train_tokens:,} training tokens · {e.device}"
-            + (f" ({e.compute}{': ' + e.threads_why if e.threads_why else ''})" if e.compute else ""),
+            f" · {e.train_tokens:,} training tokens · {e.device}" + (f" ({e.compute})" if e.compute else ""),
             f" · budget {' / '.join(budget)}" if budget else "",
             f" · resuming at step {e.start_step:,}" if e.start_step else ""))
+        # why that many threads: in the tooltip, so the line keeps to two rows at 80 columns
+        why = f"CPU threads: {e.threads_why}" if e.threads_why else None
+        self.query_one("#run-line", Static).tooltip = why
         if e.model == "ngram":
             self.query_one("#charts").display = False
             self.query_one("#ngram-box").display = True
