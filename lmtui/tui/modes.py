@@ -16,7 +16,9 @@ class changes restyle it at once, shown or not).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 from textual import events
 from textual._context import active_app
@@ -53,9 +55,27 @@ def app_look(app: App[object]) -> tuple[frozenset[str], frozenset[str]]:
 
 
 class ModeScreen(Screen[None]):
-    """A screen of a mode's stack: shown again, restyled only if the App's classes changed meanwhile."""
+    """A screen of a mode's stack: shown again, restyled only if the App's classes changed meanwhile.
+
+    Its ``on_mount`` runs only once its children are mounted: a screen built ahead (``prebuild_mode``) while
+    the app is ending gets Textual's Mount without them (a closing screen mounts nothing), and its on_mount's
+    queries would fail (NoMatches) and end the app with a traceback."""
 
     _hidden_look: tuple[frozenset[str], frozenset[str]] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mount = cls.__dict__.get("on_mount")
+        if mount is None:
+            return
+
+        @functools.wraps(mount)
+        def on_mount(self: ModeScreen, *args: Any) -> Any:
+            if not self.children:  # every mode screen composes something: none means the app is ending
+                return None
+            return mount(self, *args)
+
+        cls.on_mount = on_mount  # type: ignore[method-assign]
 
     def _on_mount(self) -> None:
         """Styled as it mounted, by a stylesheet that has the theme's variables (the very first screen mounts

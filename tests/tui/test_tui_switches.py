@@ -12,7 +12,9 @@ from tui_helpers import run_async, settle, wait_for
 
 from lmtui.tui.app import LmtuiApp, make_app
 from lmtui.tui.screens.corpus import CorpusScreen
+from lmtui.tui.screens.playground import PlaygroundScreen
 from lmtui.tui.screens.runs import RunsScreen
+from lmtui.tui.screens.training import TrainingScreen
 
 
 @pytest.fixture
@@ -227,3 +229,23 @@ async def test_a_screen_shown_again_mounts_nothing(
             await app.switch_mode(mode)
             await settle(pilot)
         assert mounted == []
+
+
+@pytest.mark.parametrize("screen_class", [PlaygroundScreen, TrainingScreen, CorpusScreen])
+def test_a_mode_screen_mounted_without_its_children_does_nothing_on_mount(screen_class) -> None:
+    """A screen built ahead while the app ends gets its Mount with no children (a closing screen mounts
+    nothing): its on_mount must not query them (it failed with NoMatches under load)."""
+    screen = screen_class()
+    assert not screen.children
+    assert screen.on_mount() is None  # without the guard: NoMatches from its first query_one
+
+
+def test_every_mode_screens_on_mount_waits_for_its_children() -> None:
+    from lmtui.tui.modes import ModeScreen
+    from lmtui.tui.screens.model import ModelScreen
+
+    assert "on_mount" in ModelScreen.__dict__
+    screens = [c for c in ModeScreen.__subclasses__() if "on_mount" in c.__dict__]
+    assert len(screens) >= 4
+    for screen_class in screens:
+        assert hasattr(screen_class.on_mount, "__wrapped__"), screen_class  # the guard of ModeScreen
