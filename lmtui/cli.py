@@ -50,8 +50,8 @@ class Group(click.Group):
             raise _UsageExit(str(exc)) from None
         except LmtuiError as exc:
             raise click.ClickException(str(exc)) from None
-        except StopNow:  # a stop while training was starting: no run was made or changed
-            click.echo("stopped before training began: nothing was saved", err=True)
+        except StopNow:  # a stop while a training was starting (in compare: earlier models are kept)
+            click.echo("stopped before training began: no run was made for it", err=True)
             sys.exit(130)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

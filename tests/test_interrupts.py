@@ -337,7 +337,7 @@ def test_a_stop_line_during_start_up_ends_the_child_at_once_without_a_run(englis
                             text=True, env=child_env)  # fmt: skip
     out, err = proc.communicate("stop\n", timeout=240)
     assert proc.returncode == 130, err
-    assert "stopped before training began: nothing was saved" in err
+    assert "stopped before training began: no run was made for it" in err
     assert "Traceback" not in err
     assert not any(parse_event(line) for line in out.splitlines() if '"step"' in line)
     assert not runs.exists("early")
