@@ -148,3 +148,24 @@ def test_training_follows_the_load_and_says_so(english_file, model_cfg, train_cf
     notes = [e.message for e in events if isinstance(e, Note) and e.message.startswith("threads")]
     assert notes and re.fullmatch(r"threads 2 → 1: other programs took [\d.]+ of 2 cores", notes[0])
     assert after == 1
+
+
+def test_training_never_imports_torch_compile(english_file, tmp_path):
+    """torch's AdamW imported torch._dynamo at its first use (1.4 s of a 2-core machine's start-up, for a
+    compiler lmtui never uses): training, resume included, runs without it."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from lmtui.models import ModelConfig
+from lmtui.training import Job, TrainConfig, train
+cfg = ModelConfig(model="lstm", embed=8, hidden=16)
+tcfg = TrainConfig(steps=3, max_seconds=None, batch_size=4, seq_len=8, eval_every=2, device="cpu")
+list(train(Job({str(english_file)!r}, cfg, tcfg, name="nodynamo")))
+list(train(Job({str(english_file)!r}, cfg, tcfg, name="nodynamo", resume=True)))
+print("torch._dynamo" in sys.modules)
+"""
+    env = {**__import__("os").environ, "LMTUI_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
