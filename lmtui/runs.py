@@ -6,20 +6,28 @@
         last.safetensors    the last weights + optimizer state + data position, for --resume
         events.jsonl        the training curve, so a resumed run carries it on
         samples/            samples saved from the playground
-        .lock               held (flock) by the one process writing the run; see lmtui.lock
+        .lock               locked by the one process writing the run; see lmtui.lock
+        .lmtui-claim        only until run.json is first written: proof that lmtui made the folder
 
 Every file is read through lmtui.schema (checked field by field) and written atomically (lmtui.storage).
 Nothing here is ever unpickled: a run can be shared and opened safely.
+
+lmtui deletes only what it can prove it wrote: a folder it made carries its claim marker until its run.json
+exists, and the staging folders of a delete carry a marker naming them. A run folder (or one of its files)
+that is a link is never opened: nothing is read, written, locked or deleted through it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
+import secrets
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +38,7 @@ import platformdirs
 
 from lmtui import schema
 from lmtui.errors import LmtuiError
-from lmtui.lock import LOCK_NAME, RunBusy, RunGone, RunLock, acquire, holder, is_locked, run_lock
+from lmtui.lock import LOCK_NAME, RunBusy, RunGone, RunLock, acquire, holder, is_locked, pid_alive, run_lock
 from lmtui.models import LanguageModel, ModelConfig, estimate_parameters, model_class
 from lmtui.schema import RUN_FORMAT, RUN_VERSION
 from lmtui.storage import atomic_write, read_json, read_tensors, regular_file, write_json, write_tensors
@@ -42,6 +50,9 @@ __all__ = [
     "regular_file", "run_lock", "write_json", "write_tensors",
 ]  # fmt: skip
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CLAIM_MARK = ".lmtui-claim"  # in a folder claim() made, until its run.json is written; holds a token
+TRASH_MARK = ".lmtui-trash"  # in a run delete_run() renames aside; holds the name it is renamed to
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def home() -> Path:
@@ -74,7 +85,7 @@ def unique_name(base: str) -> str:
     """``base``, or ``base-2``, ``base-3``… whichever is free."""
     base = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", base)).strip("-._")[:56] or "run"
     name, n = base, 1
-    while run_path(name).exists():
+    while os.path.lexists(run_path(name)):  # a dangling link takes its name too
         n += 1
         name = f"{base}-{n}"
     return name
@@ -181,6 +192,7 @@ class Run:
     def save_meta(self) -> None:
         self.meta["updated"] = time.time()
         write_json(self.path / "run.json", self.meta)
+        settle(self.path)
 
     def history(self) -> list[dict[str, Any]]:
         path = self.path / "events.jsonl"
@@ -237,12 +249,27 @@ def ensure_runs_dir() -> Path:
     return folder
 
 
+LINKABLE = ("", "run.json", "model.safetensors", "last.safetensors", "events.jsonl", "samples")
+
+
+def refuse_links(path: Path) -> None:
+    """A run whose folder or one of whose files is a link is not opened: its writers would write (and a
+    delete would delete) outside the runs folder. One line naming the link."""
+    for part in LINKABLE:
+        if (path / part).is_symlink():
+            raise LmtuiError(
+                f"{path / part} is a link; lmtui opens no run through a link, so that nothing it writes or "
+                "deletes lands outside the runs folder (copy the real files in instead)"
+            )
+
+
 def load_run(name: str) -> Run:
     path = run_path(name)
     meta_path = path / "run.json"
     if not meta_path.is_file():
         known = ", ".join(r.name for r in list_runs()[:8]) or "none yet; train one with `lmtui train`"
         raise LmtuiError(f"no run named {name!r} (runs: {known})")
+    refuse_links(path)
     return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
 
 
@@ -267,59 +294,172 @@ def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
     return found
 
 
+def _visible(text: str) -> str:
+    """A name from the disk as it can be shown: control characters (escape codes) made visible."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _read_mark(folder: Path, mark: str) -> str | None:
+    """The token in ``folder``'s marker file, if it is a regular file (never through a link)."""
+    try:
+        fd = os.open(folder / mark, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 256).decode("ascii") if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except (OSError, UnicodeDecodeError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_mark(folder: Path, mark: str, token: str) -> None:
+    fd = os.open(folder / mark, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o666)
+    try:
+        os.write(fd, token.encode("ascii"))
+    finally:
+        os.close(fd)
+
+
+def _token() -> str:
+    return f"{os.getpid()}-{time.time_ns()}-{secrets.token_hex(4)}"
+
+
 def clean_staging() -> None:
-    """Remove what killed deletes and imports left behind (hidden ``.trash-*`` / ``.import-*`` folders)."""
-    with contextlib.suppress(OSError):
-        for path in runs_dir().iterdir():
-            if path.name.startswith((".trash-", ".import-")) and path.is_dir() and not is_locked(path):
+    """Remove what killed deletes and claims left behind: hidden ``.trash-*`` folders that carry the marker
+    delete_run wrote (naming them) and nobody holds, and ``.claim-*`` folders of a dead creator that carry
+    its token. Only real folders: a link or a folder without lmtui's proof is left alone."""
+    with contextlib.suppress(OSError), os.scandir(runs_dir()) as entries:
+        for entry in list(entries):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            path = Path(entry.path)
+            if entry.name.startswith(".trash-"):
+                ours = _read_mark(path, TRASH_MARK) == entry.name and not is_locked(path)
+            elif entry.name.startswith(".claim-"):
+                token = entry.name.removeprefix(".claim-")
+                pid = token.split("-")[0]
+                ours = _read_mark(path, CLAIM_MARK) == token and pid.isdigit() and not pid_alive(int(pid))
+            else:
+                continue
+            if ours:
                 shutil.rmtree(path, ignore_errors=True)
 
 
 class RunExists(LmtuiError):
-    """The name is taken by a run."""
+    """The name is taken: by a run, or by something lmtui will not clear."""
 
 
-RUN_FILES = ("model.safetensors", "last.safetensors", "events.jsonl", "samples")
+def _ours_before_run_json(entry: os.DirEntry) -> bool:
+    """A file a claim's creator writes before run.json (what a killed train or import leaves)."""
+    ours = entry.name in (CLAIM_MARK, LOCK_NAME, "model.safetensors") or (
+        entry.name.startswith(".") and entry.name.endswith(".tmp")
+    )
+    return ours and entry.is_file(follow_symlinks=False)
 
 
-def _run_debris(path: Path) -> bool:
-    """A file a run writer makes (so a dead writer's leftovers), as opposed to something a user put there."""
-    return path.name in RUN_FILES or (path.name.startswith(".") and path.name.endswith(".tmp"))
+def _not_ours(path: Path, names: list[str]) -> RunExists:
+    shown = ", ".join(_visible(n) for n in sorted(names)[:3]) + (", …" if len(names) > 3 else "")
+    return RunExists(
+        f"{path} has no run.json but holds files ({shown}); lmtui deletes only what it wrote: "
+        "move them, or pick another name"
+    )
+
+
+def _judge(path: Path, name: str, exists_hint: str, locked: bool) -> list[os.DirEntry]:
+    """The folder's entries if lmtui may take the folder over; else the refusal. A run (run.json, even a
+    damaged one) is never taken; a folder without run.json only with lmtui's claim marker and nothing but
+    what a creator writes before run.json, or when it holds nothing (bar a lock) to lose."""
+    with os.scandir(path) as scan:
+        entries = list(scan)
+    names = [e.name for e in entries]
+    if "run.json" in names:
+        if not locked and is_locked(path):
+            raise RunBusy(name, holder(path))
+        raise RunExists(f"a run named {name!r} already exists{exists_hint}")
+    if CLAIM_MARK in names:
+        foreign = [e.name for e in entries if not _ours_before_run_json(e)]
+    else:
+        foreign = [n for n in names if n != LOCK_NAME]
+    if foreign:
+        raise _not_ours(path, foreign)
+    return entries
+
+
+def _refuse_foreign(path: Path, name: str, exists_hint: str) -> None:
+    """Refuse, before locking (so creating nothing in it), a name lmtui may not take: a link, a file, a run,
+    a folder of files lmtui cannot prove it wrote. Taken folders are judged again under the lock."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISDIR(mode):
+            _judge(path, name, exists_hint, locked=False)
+    except FileNotFoundError:
+        return  # deleted meanwhile: the lock says so (RunGone)
+    except OSError as exc:
+        raise LmtuiError(f"cannot use run folder {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(mode):
+        msg = "is a link; lmtui writes no run through a link: remove it, or pick another name"
+        raise RunExists(f"{path} {msg}")
+    if not stat.S_ISDIR(mode):
+        raise RunExists(f"{path} is not a run folder; move it, or pick another name")
+
+
+def _stage(path: Path) -> None:
+    """Make the run folder with lmtui's marker already in it: made aside, then renamed into place, so the
+    folder never exists without its proof. If something takes the name first, that one stays."""
+    token = _token()
+    staging = path.parent / f".claim-{token}"
+    try:
+        os.mkdir(staging)
+        try:
+            _write_mark(staging, CLAIM_MARK, token)
+            os.rename(staging, path)  # a non-empty folder, a file or a link at ``path``: refused by the OS
+            return
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(staging / CLAIM_MARK)
+                os.rmdir(staging)
+            raise
+    except OSError as exc:
+        taken = exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR)
+        if taken and os.path.lexists(path):
+            return  # another creator (or anything else) took the name first: inspected next
+        raise LmtuiError(f"cannot create run folder {path}: {exc.strerror or exc}") from None
+
+
+def _take_over(path: Path, name: str, exists_hint: str) -> str:
+    """Under the lock: judge the folder again; one lmtui may take (its creator died before run.json) is
+    cleared of what that creator wrote and marked as this claim's. Returns the claim's token."""
+    for entry in _judge(path, name, exists_hint, locked=True):
+        if entry.name not in (CLAIM_MARK, LOCK_NAME):
+            os.unlink(entry.path)
+    token = _token()
+    _write_mark(path, CLAIM_MARK, token)
+    return token
 
 
 def claim(name: str, exists_hint: str = "") -> RunLock:
-    """Make run folder ``name`` (atomically: one process wins) and lock it; the caller writes run.json.
+    """Make run folder ``name`` (atomically: one process wins) and lock it; the caller writes run.json
+    (Run.save_meta, then, drops the claim marker) or gives the claim up with ``abandon``.
 
-    A folder without run.json whose lock nobody holds is what a creator killed before writing it left
-    behind: it is cleared and reused, unless it holds files no run writer makes (then it is left alone).
-    """
+    A folder without run.json is reused only with proof that lmtui made it and its creator died before
+    writing run.json: lmtui's claim marker (or nothing at all) in it, and only the files a creator writes
+    before run.json. Anything else keeps the name refused, untouched, and is never deleted."""
     path = run_path(name)
     ensure_runs_dir()
     for _ in range(5):
-        try:
-            path.mkdir()
-        except FileExistsError:
-            pass  # an existing run, a live creator, or the leftovers of a dead one: the lock decides
-        except OSError as exc:
-            raise LmtuiError(f"cannot create run folder {path}: {exc.strerror or exc}") from None
+        if not os.path.lexists(path):
+            _stage(path)
+        _refuse_foreign(path, name, exists_hint)
         try:
             lock = acquire(path, name)
         except RunGone:
-            continue  # deleted between our mkdir and our lock: make it again
-        if (path / "run.json").exists():
-            lock.release()
-            raise RunExists(f"a run named {name!r} already exists{exists_hint}")
+            continue  # deleted between our look and our lock: make it again
         try:
-            children = [c for c in path.iterdir() if c.name != LOCK_NAME]
-            foreign = [c.name for c in children if not _run_debris(c)]
-            if foreign:
-                shown = ", ".join(sorted(foreign)[:3])
-                raise RunExists(
-                    f"{path} exists and holds files lmtui did not write there ({shown}); "
-                    "choose another name, or move them away"
-                )
-            for child in children:
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            lock.claim = _take_over(path, name, exists_hint)
+        except FileNotFoundError:
+            lock.release()
+            continue
         except OSError as exc:
             lock.release()
             raise LmtuiError(f"cannot clear run folder {path}: {exc.strerror or exc}") from None
@@ -330,18 +470,57 @@ def claim(name: str, exists_hint: str = "") -> RunLock:
     raise RunBusy(name, None)
 
 
+def settle(path: Path) -> None:
+    """The run's run.json exists: the folder is a run now, no longer a claim that may be cleared."""
+    with contextlib.suppress(OSError):
+        os.unlink(path / CLAIM_MARK)
+
+
+def abandon(lock: RunLock) -> None:
+    """Undo this process's claim that never got its run.json: remove the files it wrote and the folder,
+    then release the lock. Only while the folder still carries this claim's marker."""
+    path = lock.folder
+    try:
+        if lock.held and lock.claim and _read_mark(path, CLAIM_MARK) == lock.claim:
+            with os.scandir(path) as scan:
+                entries = [e for e in scan if e.name not in (CLAIM_MARK, LOCK_NAME)]
+            if not os.path.lexists(path / "run.json") and all(map(_ours_before_run_json, entries)):
+                for entry in entries:
+                    os.unlink(entry.path)
+                os.unlink(path / CLAIM_MARK)
+                os.unlink(path / LOCK_NAME)  # a waiting locker then finds the folder gone (RunGone)
+                os.rmdir(path)
+    except OSError:
+        pass  # what is left is a marked folder: the next claim of the name reuses it
+    finally:
+        lock.release()
+
+
 def delete_run(name: str) -> None:
-    """Delete a run that nobody is writing: it vanishes at once (renamed aside), then its files go."""
+    """Delete a run that nobody is writing: it vanishes at once (renamed aside), then its files go.
+
+    A run name that is a link: the link alone goes, and nothing of its target is read, locked or deleted."""
     path = run_path(name)
+    if path.is_symlink():
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            raise LmtuiError(f"cannot delete run {name!r}: {exc.strerror or exc}") from None
+        return
     if not (path / "run.json").is_file():
         raise LmtuiError(f"no run named {name!r}")
     with run_lock(path, name) as lock:
         trash = runs_dir() / f".trash-{name}-{os.getpid()}-{time.time_ns()}"
-        if os.name == "nt":  # Windows renames no folder holding an open file: a moment without the lock
-            lock.release()
         try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path / TRASH_MARK)
+            _write_mark(path, TRASH_MARK, trash.name)  # clean_staging's proof, if we die before rmtree
+            if os.name == "nt":  # Windows renames no folder holding an open file: a moment without the lock
+                lock.release()
             os.rename(path, trash)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(path / TRASH_MARK)
             raise LmtuiError(f"cannot delete run {name!r}: {exc.strerror or exc}") from None
         shutil.rmtree(trash, ignore_errors=True)  # anything left goes at the next clean_staging
 
@@ -360,16 +539,21 @@ def trim_history(run: Run, step: int) -> None:
 
 
 def remove_leftovers(run: Run) -> None:
-    """Remove temporary files a killed writer left behind (``.NAME.XXXX.tmp``, see storage.atomic_write)."""
-    for tmp in run.path.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    """Remove temporary files a killed writer left behind (``.NAME.XXXX.tmp``, see storage.atomic_write):
+    regular files only, never a link or a folder of that shape."""
+    with contextlib.suppress(OSError), os.scandir(run.path) as entries:
+        for entry in list(entries):
+            tmp = entry.name.startswith(".") and entry.name.endswith(".tmp")
+            if tmp and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def append_event(run: Run, data: dict[str, Any]) -> None:
     path = run.path / "events.jsonl"
-    try:
-        with open(path, "a", encoding="utf-8") as fh:
+    try:  # never appended through a link (it could point at any file of the user's)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
+        with open(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(data, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise LmtuiError(f"could not write {path}: {exc.strerror or exc}") from None
@@ -444,11 +628,9 @@ def import_bundle(path: Path, name: str | None = None) -> Run:
     try:  # run.json last: until it exists, the folder is no run (list_runs skips it, claim reuses it)
         write_tensors(folder / "model.safetensors", tensors)
         write_json(folder / "run.json", meta)
+        settle(folder)
     except BaseException:
-        with contextlib.suppress(OSError):
-            for child in folder.iterdir():
-                if child.name != LOCK_NAME:
-                    child.unlink()
+        abandon(lock)  # no empty folder left behind, one per failed attempt
         raise
     finally:
         lock.release()

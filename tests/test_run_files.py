@@ -118,17 +118,17 @@ def test_bundled_corpus_survives_import(trained_runs, tmp_path):
 
 
 def test_stale_staging_is_removed_and_never_blocks_an_import(trained_runs, tmp_path):
-    stale = trained_runs / ".import-lstm-copy-abc123"
-    (stale / "deep").mkdir(parents=True)
-    (stale / "deep" / "model.safetensors").write_bytes(b"x" * 1000)
-    trash = trained_runs / ".trash-old-1-2"
-    trash.mkdir()
-    half = trained_runs / "lstm-copy"  # a killed import's folder, without run.json
+    trash = trained_runs / ".trash-old-1-2"  # a delete killed after its rename: its marker names it
+    (trash / "deep").mkdir(parents=True)
+    (trash / "deep" / "model.safetensors").write_bytes(b"x" * 1000)
+    (trash / runs.TRASH_MARK).write_text(trash.name, encoding="ascii")
+    half = trained_runs / "lstm-copy"  # a killed import's folder: lmtui's claim marker, no run.json
     half.mkdir()
+    (half / runs.CLAIM_MARK).write_text("1-2-ab", encoding="ascii")
     (half / "model.safetensors").write_bytes(b"half")
     tensors, meta = _bundle(tmp_path)
     ok(invoke("import", _write_bundle(tmp_path / "i.safetensors", tensors, meta), "--name", "lstm-copy"))
-    assert not stale.exists() and not trash.exists()
+    assert not trash.exists() and not (half / runs.CLAIM_MARK).exists()
     assert runs.load_run("lstm-copy").load_model() is not None
 
 
