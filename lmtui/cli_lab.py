@@ -91,7 +91,7 @@ def _val_tokens(run: Any, tokenizer: Any, encoding: str | None = None) -> Any:
     """The run's validation split, as its tokenizer reads it."""
     from lmtui.corpus import load_text, split_text
 
-    _, text = load_text(run.meta["corpus"]["spec"], encoding or run.meta.get("encoding"))
+    _, text = load_text(run.meta["corpus"]["spec"], encoding or run.encoding)
     return tokenizer.encode(split_text(text, run.meta["corpus"].get("unit", "text")).val)
 
 

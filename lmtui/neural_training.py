@@ -34,6 +34,7 @@ EMIT_EVERY = 0.2  # seconds between Step events (the curve's resolution)
 # it must when sampling starts (otherwise it only ever sees a fresh state once per pass over the text).
 RESTART_RATE = 0.01
 PROBE_TOKENS = 16_384  # a step of more tokens than this is timed on a part of its batch before it runs
+MIN_SAMPLE_SECONDS = 0.5  # what the evaluation's sample may always take, however quick the scoring
 
 
 def _plain(method: Any) -> Any:
@@ -435,7 +436,9 @@ class NeuralTraining:
         yield Checkpoint(self.step, str(self.run.path / "last.safetensors"), is_best)
         try:
             with self.control.interruptible():
-                sample = _sample(self.model, data.tokenizer, self.cfg.sample_length, self.step)
+                # no longer than the slice's scoring took (it is sized to the gap between evaluations)
+                spend = max(MIN_SAMPLE_SECONDS, scored - t0)
+                sample = _sample(self.model, data.tokenizer, self.cfg.sample_length, self.step, spend)
                 reach = list(tr._gradient_reach(self.run, self.model, data, self.step, self.k2))
         except StopNow:
             return
@@ -553,8 +556,15 @@ def _lr_at(cfg: Any, step: int, progress: float) -> float:
     return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _sample(model: LanguageModel, tokenizer: Any, length: int, seed: int) -> str:
-    from lmtui.sampling import SampleSettings, sample_text
+def _sample(model: LanguageModel, tokenizer: Any, length: int, seed: int, seconds: float = math.inf) -> str:
+    """The evaluation's sample: ``length`` characters (a fifth as many words), cut short after ``seconds``
+    so that a wide model's token-by-token sampling cannot take an evaluation past the session's budget."""
+    from lmtui.sampling import SampleSettings, generate
 
     tokens = length if tokenizer.level == "char" else max(10, length // 5)
-    return sample_text(model, tokenizer, SampleSettings(temperature=0.8, length=tokens, seed=seed))
+    end, pieces = time.perf_counter() + seconds, []
+    for piece in generate(model, tokenizer, SampleSettings(temperature=0.8, length=tokens, seed=seed)):
+        pieces.append(piece)
+        if time.perf_counter() >= end:
+            break
+    return "".join(pieces)

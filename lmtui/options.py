@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmtui.errors import LmtuiError, OptionError
-from lmtui.models import SMOOTHINGS
+from lmtui.models import MAX_CONTEXT, MAX_K, MAX_LAYERS, MAX_VOCAB, MAX_WIDTH, SMOOTHINGS
+from lmtui.models.ngram import MAX_ORDER
 
 NGRAM = ("ngram",)
 NEURAL = ("window", "rnn", "lstm", "gru")
@@ -23,6 +24,14 @@ ALL = NGRAM + NEURAL
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding and every torch accept 0 .. 2**32-1
 STEPS_MAX = 10**12  # "no limit" in practice; far beyond it, step arithmetic overflows a float
 LR_MAX = 10.0  # AdamW's step is about lr; far above 1 every model diverges, and 1e308 overflows
+# Streams per step and tokens per stream: far above any preset (64 x 64), and bounded so that no plan (memory,
+# a step's tokens, lmtui.memory's search for a batch that fits) is handed a 20-digit number.
+BATCH_MAX = 2**16
+SEQ_LEN_MAX = 2**16
+# The sample written at each evaluation is for a person to read: a few pages at most. Its cost is paid at
+# every evaluation (and an edited run.json with --eval-every 1 would pay it at every step).
+SAMPLE_LENGTH_MAX = 4000
+COUNT_MAX = 2**30  # no word occurs more often in the 1 GiB of text lmtui reads at most (corpus.MAX_BYTES)
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ OPTIONS: tuple[Option, ...] = (
         NGRAM,
         "n-gram order: how many tokens a prediction looks at.",
         low=1,
-        high=6,
+        high=MAX_ORDER,
     ),
     _model(
         "smoothing",
@@ -109,7 +118,16 @@ OPTIONS: tuple[Option, ...] = (
         "n-gram smoothing: Kneser-Ney, add-k, backoff, or mle (none: unseen words get probability 0).",
         choices=SMOOTHINGS,
     ),
-    _model("k", "add-k's k", "float", NGRAM, "add-k's k: 1 is Laplace, else Lidstone.", low=0, low_open=True),
+    _model(
+        "k",
+        "add-k's k",
+        "float",
+        NGRAM,
+        "add-k's k: 1 is Laplace, else Lidstone.",
+        low=0,
+        low_open=True,
+        high=MAX_K,
+    ),
     _model(
         "context",
         "context tokens",
@@ -117,10 +135,11 @@ OPTIONS: tuple[Option, ...] = (
         ("window",),
         "Window model: how many previous tokens it sees.",
         low=1,
+        high=MAX_CONTEXT,
     ),
-    _model("embed", "embedding size", "int", NEURAL, "Embedding size.", low=1),
-    _model("hidden", "hidden size", "int", NEURAL, "Hidden size.", low=1),
-    _model("layers", "layers", "int", RECURRENT, "Recurrent layers.", low=1),
+    _model("embed", "embedding size", "int", NEURAL, "Embedding size.", low=1, high=MAX_WIDTH),
+    _model("hidden", "hidden size", "int", NEURAL, "Hidden size.", low=1, high=MAX_WIDTH),
+    _model("layers", "layers", "int", RECURRENT, "Recurrent layers.", low=1, high=MAX_LAYERS),
     _model(
         "dropout",
         "dropout",
@@ -164,7 +183,14 @@ OPTIONS: tuple[Option, ...] = (
         placeholder="none",
     ),
     Option(
-        "batch_size", "batch size", "int", NEURAL, "Parallel streams per step.", low=1, section="advanced"
+        "batch_size",
+        "batch size",
+        "int",
+        NEURAL,
+        "Parallel streams per step.",
+        low=1,
+        high=BATCH_MAX,
+        section="advanced",
     ),
     Option(
         "seq_len",
@@ -173,6 +199,7 @@ OPTIONS: tuple[Option, ...] = (
         NEURAL,
         "k2: tokens gradients flow back through (truncated BPTT).",
         low=1,
+        high=SEQ_LEN_MAX,
         section="training",
     ),
     Option(
@@ -182,6 +209,7 @@ OPTIONS: tuple[Option, ...] = (
         RECURRENT,
         "Tokens read between updates, at most --seq-len (default: --seq-len).",
         low=1,
+        high=SEQ_LEN_MAX,
         optional=True,
         in_form=True,
         section="training",
@@ -218,6 +246,16 @@ OPTIONS: tuple[Option, ...] = (
         section="advanced",
     ),
     Option(
+        "sample_length",
+        "sample length",
+        "int",
+        NEURAL,
+        "Characters of the sample written at each evaluation (word level: a fifth as many words).",
+        low=1,
+        high=SAMPLE_LENGTH_MAX,
+        in_form=False,
+    ),
+    Option(
         "checkpoint_every",
         "checkpoint every (s)",
         "float",
@@ -235,6 +273,7 @@ OPTIONS: tuple[Option, ...] = (
         ALL,
         "Word level: keep the most frequent N words.",
         low=1,
+        high=MAX_VOCAB,
         word_only=True,
         section="advanced",
     ),
@@ -245,6 +284,7 @@ OPTIONS: tuple[Option, ...] = (
         ALL,
         "Word level: drop words seen fewer times.",
         low=1,
+        high=COUNT_MAX,
         word_only=True,
         section="advanced",
     ),
@@ -355,13 +395,22 @@ def check_seed(value: int | None, field: str = "seed") -> None:
 
 
 def check_encoding(encoding: str | None) -> None:
-    """A codec of text files: ``base64`` or ``rot13`` are codecs but not of text, and ``punycode``/``idna``
-    encode domain names (they fail on ordinary text with errors no file decoder gives)."""
+    """The --encoding option: a codec of text files (``encoding_problem``)."""
+    problem = encoding_problem(encoding)
+    if problem:
+        raise OptionError("encoding", problem)
+
+
+def encoding_problem(encoding: str | None) -> str | None:
+    """Why ``encoding`` is no codec of text files, or None: ``base64`` or ``rot13`` are codecs but not of
+    text, and ``punycode``/``idna`` encode domain names (they fail on ordinary text with errors no file
+    decoder gives). The option and a run file's stored encoding (lmtui.schema) share this one check."""
     if encoding is None:
-        return
+        return None
     try:
         info = codecs.lookup(encoding)
     except (LookupError, TypeError, ValueError):
-        raise OptionError("encoding", f"{encoding!r} is an unknown encoding (e.g. latin-1, cp1252)") from None
+        return f"{encoding!r} is an unknown encoding (e.g. latin-1, cp1252)"
     if not getattr(info, "_is_text_encoding", True) or info.name in ("punycode", "idna"):
-        raise OptionError("encoding", f"{encoding!r} is not a text encoding (e.g. latin-1, cp1252, utf-16)")
+        return f"{encoding!r} is not a text encoding (e.g. latin-1, cp1252, utf-16)"
+    return None

@@ -4,20 +4,31 @@ run.json, a checkpoint's metadata and a bundle's JSON come from disk, and a bund
 is checked for type, range and finiteness before anything uses it, and any damage becomes one LmtuiError
 line naming the file and the field (never a TypeError three calls later, never a run that half loads).
 runs.py, training.py, training_state.py, import and the app (through runs.load_run/list_runs) all read
-through here. The limits are what a file can hold, not what the options allow (that is training.validate).
+through here. Where a field is also a training option, its range is the option's (lmtui.options, with the
+model sizes of lmtui.models): a file can hold nothing a flag could not ask for, so a shared bundle or an
+edited run.json meets the same closed-form limits as ``lmtui train`` before anything is built or sampled.
 """
 
 from __future__ import annotations
 
-import codecs
 import math
 from typing import Any
 
 import numpy as np
 
 from lmtui.errors import LmtuiError
-from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig
-from lmtui.options import SEED_MAX
+from lmtui.models import MAX_K, MAX_VOCAB, MODEL_KINDS, SMOOTHINGS, ModelConfig, size_problem
+from lmtui.options import (
+    BATCH_MAX,
+    BY_NAME,
+    COUNT_MAX,
+    LR_MAX,
+    SAMPLE_LENGTH_MAX,
+    SEED_MAX,
+    SEQ_LEN_MAX,
+    STEPS_MAX,
+    encoding_problem,
+)
 
 RUN_FORMAT = "lmtui-run"
 RUN_VERSION = 1
@@ -43,7 +54,7 @@ def _int(v: Any, where: str, field: str, lo: int = 0, hi: int = MAX_INT, none: b
     if not isinstance(v, int) or isinstance(v, bool):
         raise Damaged(where, field, f"has the wrong type (a whole number is needed, not {_show(v)})")
     if not lo <= v <= hi:
-        raise Damaged(where, field, f"is invalid (must be between {lo} and {hi}, not {v})")
+        raise Damaged(where, field, f"is invalid (must be between {lo} and {hi}, not {_show(v)})")
     return v
 
 
@@ -55,15 +66,18 @@ def _num(
     hi: float = math.inf,
     none: bool = False,
     above: bool = False,
+    below: bool = False,
 ) -> float | None:
-    """A finite number in [lo, hi] (or (lo, hi] with ``above``)."""
+    """A finite number in [lo, hi] (open at lo with ``above``, at hi with ``below``)."""
     if v is None and none:
         return None
     if not isinstance(v, int | float) or isinstance(v, bool):
         raise Damaged(where, field, f"has the wrong type (a number is needed, not {_show(v)})")
-    if not math.isfinite(v) or not (lo < v if above else lo <= v) or v > hi:
-        bounds = f"{'above' if above else 'from'} {lo}" + (f" to {hi}" if math.isfinite(hi) else "")
-        raise Damaged(where, field, f"is invalid (must be a finite number {bounds}, not {v})")
+    finite = isinstance(v, int) or math.isfinite(v)  # (an int may be too large for a float)
+    if not finite or not (lo < v if above else lo <= v) or not (v < hi if below else v <= hi):
+        bounds = f"{'above' if above else 'from'} {lo}"
+        bounds += f" {'to below' if below else 'to'} {hi}" if math.isfinite(hi) else ""
+        raise Damaged(where, field, f"is invalid (must be a finite number {bounds}, not {_show(v)})")
     return v
 
 
@@ -72,6 +86,8 @@ def _str(v: Any, where: str, field: str, choices: tuple[str, ...] = (), none: bo
         return None
     if not isinstance(v, str):
         raise Damaged(where, field, f"has the wrong type (text is needed, not {_show(v)})")
+    if not _utf8(v):
+        raise Damaged(where, field, SURROGATE)
     if choices and v not in choices:
         raise Damaged(where, field, f"is invalid (must be one of {', '.join(choices)}, not {_show(v)})")
     return v
@@ -89,7 +105,39 @@ def _dict(v: Any, where: str, field: str) -> dict[str, Any]:
     return v
 
 
+SURROGATE = "is damaged text (it holds a lone surrogate, which no UTF-8 file can)"
+
+
+def _utf8(text: str) -> bool:
+    """Can ``text`` be written as UTF-8? JSON's ``"\\ud800"`` reads as a lone surrogate, which cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(data: Any, where: str) -> None:
+    """Every string in a file's JSON (keys too) can be written back: a lone surrogate anywhere would make
+    the next write (status, export, import) fail halfway. The path of the first one found is named."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            if not _utf8(value):
+                raise Damaged(where, path or "the file", SURROGATE)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not _utf8(key):
+                    raise Damaged(where, path or "the file", "has a key of damaged text (a lone surrogate)")
+                todo.append((f"{path}.{key}" if path else str(key), item))
+        elif isinstance(value, list):
+            todo.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+
+
 def _show(v: Any) -> str:
+    if isinstance(v, int) and v.bit_length() > 128:  # repr refuses ints past 4300 digits
+        return f"a number of about {int(v.bit_length() * math.log10(2)) + 1} digits"
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -105,12 +153,12 @@ def check_model(data: Any, where: str) -> ModelConfig:
         raise Damaged(where, "model", f"lacks {', '.join(missing)}")
     _str(d["model"], where, "model.model", MODEL_KINDS)
     _str(d["level"], where, "model.level", ("char", "word"))
-    _int(d["order"], where, "model.order", 1, 6)
     _str(d["smoothing"], where, "model.smoothing", SMOOTHINGS)
-    _num(d["k"], where, "model.k", 0, above=True)
-    for name in ("context", "embed", "hidden", "layers"):
-        _int(d[name], where, f"model.{name}", 1, 1 << 40)
-    _num(d["dropout"], where, "model.dropout", 0, 0.999999)
+    _num(d["k"], where, "model.k", 0, MAX_K, above=True)
+    for name in ("order", "context", "embed", "hidden", "layers"):
+        opt = BY_NAME[name]  # the option's range: one limit for a flag and a file
+        _int(d[name], where, f"model.{name}", int(opt.low or 0), int(opt.high or MAX_INT))
+    _num(d["dropout"], where, "model.dropout", 0, 1, below=True)
     if _bool(d["tie_weights"], where, "model.tie_weights") and d["embed"] != d["hidden"]:
         raise Damaged(where, "model.tie_weights", "needs embed equal to hidden")
     return ModelConfig.from_dict(d)
@@ -118,25 +166,27 @@ def check_model(data: Any, where: str) -> ModelConfig:
 
 # -- the training settings: known fields checked, missing ones take their defaults, unknown ones are ignored.
 # Others adding a TrainConfig field add its check here (kind, lowest, highest, may be null).
+# The ranges of those that are options are the options' (lmtui.options); weight decay, not one, shrinks each
+# weight by lr x weight_decay per step, so past 1 it is no regularizer.
 TRAIN_FIELDS: dict[str, tuple[str, float, float, bool]] = {
-    "steps": ("int", 1, MAX_INT, True),
+    "steps": ("int", 1, STEPS_MAX, True),
     "max_seconds": ("pos", 0, math.inf, True),
     "train_seconds": ("pos", 0, math.inf, True),
-    "batch_size": ("int", 1, 1 << 40, False),
-    "seq_len": ("int", 1, 1 << 40, False),
-    "k1": ("int", 1, 1 << 40, True),
-    "lr": ("pos", 0, math.inf, False),
+    "batch_size": ("int", 1, BATCH_MAX, False),
+    "seq_len": ("int", 1, SEQ_LEN_MAX, False),
+    "k1": ("int", 1, SEQ_LEN_MAX, True),
+    "lr": ("pos", 0, LR_MAX, False),
     "min_lr_ratio": ("num", 0, 1, False),
-    "warmup": ("int", 0, MAX_INT, False),
-    "weight_decay": ("num", 0, math.inf, False),
+    "warmup": ("int", 0, STEPS_MAX, False),
+    "weight_decay": ("num", 0, 1, False),
     "clip": ("num", 0, math.inf, False),
-    "eval_every": ("int", 1, MAX_INT, False),
+    "eval_every": ("int", 1, STEPS_MAX, False),
     "checkpoint_every": ("pos", 0, math.inf, False),
-    "sample_length": ("int", 0, 1 << 30, False),
-    "seed": ("int", 0, SEED_MAX, False),  # the range training accepts (lmtui.options)
+    "sample_length": ("int", 1, SAMPLE_LENGTH_MAX, False),
+    "seed": ("int", 0, SEED_MAX, False),
     "threads": ("int", 1, 4096, True),
-    "max_vocab": ("int", 1, MAX_INT, False),
-    "min_count": ("int", 1, MAX_INT, False),
+    "max_vocab": ("int", 1, MAX_VOCAB, False),
+    "min_count": ("int", 1, COUNT_MAX, False),
 }
 
 
@@ -165,12 +215,9 @@ def check_corpus(data: Any, where: str) -> dict[str, Any]:
     for flag in ("bundled", "imported"):
         if flag in d:
             _bool(d[flag], where, f"corpus.{flag}")
-    encoding = _str(d.get("encoding"), where, "corpus.encoding", none=True)
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise Damaged(where, "corpus.encoding", f"names no known encoding ({encoding!r})") from None
+    problem = encoding_problem(_str(d.get("encoding"), where, "corpus.encoding", none=True))
+    if problem:  # eval and resume read the corpus again in it: the file is at fault, not an --encoding
+        raise Damaged(where, "corpus.encoding", f"is invalid ({problem})")
     return d
 
 
@@ -242,7 +289,7 @@ def check_run(meta: Any, where: str) -> dict[str, Any]:
     """A run.json (or a bundle's JSON): every field lmtui reads, checked; the dict itself is returned."""
     if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
         raise LmtuiError(f"{where} is not an lmtui run file")
-    if meta.get("version") != RUN_VERSION:
+    if type(meta.get("version")) is not int or meta["version"] != RUN_VERSION:  # true == 1 in Python
         raise LmtuiError(
             f"{where} is an lmtui run of format version {_show(meta.get('version'))}; "
             f"this lmtui reads {RUN_VERSION}"
@@ -252,9 +299,12 @@ def check_run(meta: Any, where: str) -> dict[str, Any]:
         raise LmtuiError(f"{where} names no corpus")
     check_corpus(meta.get("corpus"), where)
     vocab_size = meta.get("vocab_size")
-    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or not 1 <= vocab_size < 1 << 31:
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or not 1 <= vocab_size <= MAX_VOCAB:
         raise LmtuiError(f"{where} has no valid vocabulary size")
+    _check_text(meta, where)  # before the tokenizer: its vocabulary is the longest list of strings
     check_tokenizer(meta.get("tokenizer"), vocab_size, model.level, where)
+    if too_large := size_problem(model, vocab_size):
+        raise Damaged(where, "model", f"is too large: it {too_large}")
     check_train(meta.setdefault("train", {}), where)  # missing: the defaults (they only matter to resume)
     check_metrics(meta.setdefault("metrics", {}), where)
     _str(meta.get("name"), where, "name", none=True)
@@ -263,6 +313,8 @@ def check_run(meta: Any, where: str) -> dict[str, Any]:
     _str(meta.get("status", "done"), where, "status", STATUSES)
     for text in ("error", "imported_from"):
         _str(meta.get(text), where, text, none=True)
+    if "eval_pending" in meta:
+        _bool(meta["eval_pending"], where, "eval_pending")
     return meta
 
 

@@ -35,7 +35,7 @@ from lmtui.events import (
 )
 from lmtui.lab.metrics import finish_metrics
 from lmtui.lab.sparsity import sparsity_by_order
-from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class
+from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class, size_problem
 from lmtui.threads import CpuSample
 from lmtui.timing import Session
 from lmtui.tokens import Tokenizer, build_and_encode
@@ -133,6 +133,10 @@ def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None
         raise OptionError("tie_weights", "needs embed equal to hidden")
     if train.k1 is not None and train.k1 > train.seq_len:
         raise OptionError("k1", "must be between 1 and seq-len (k2)")
+    too_large = size_problem(model)  # in closed form, before the vocabulary is even read
+    if too_large:
+        field = "layers" if model.model != "window" and model.layers > 1 else "hidden"
+        raise OptionError(field, f"makes the model too large: it {too_large}")
     options.check_encoding(encoding)
 
 

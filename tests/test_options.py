@@ -85,7 +85,7 @@ def test_extreme_values_are_refused_before_a_run_exists(english_file, args, frag
     ("args", "fragment"),
     [
         (["--k", "inf"], "--k must be a finite number"),
-        (["--k", "-0.5"], "--k must be > 0"),
+        (["--k", "-0.5"], "--k must be in (0, 1000]"),
         (["--seed", "-1"], "--seed"),
         (["--encoding", "idna"], "not a text encoding"),
     ],

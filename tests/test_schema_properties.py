@@ -1,11 +1,13 @@
 """Property tests of the run schema (issue 9): any value in any field of run.json, of a checkpoint's metadata
-or of a bundle gives a clean LmtuiError or a run that works, never another exception."""
+or of a bundle gives a clean LmtuiError or a run that works, never another exception; and (issue 18) every
+field has a range, the options' own where it is one, checked at the bounds and past them."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
-from lmtui import runs
+from lmtui import runs, schema
 from lmtui.errors import LmtuiError
-from lmtui.models import model_class
+from lmtui.models import ModelConfig, model_class
+from lmtui.options import OPTIONS, Option
 from lmtui.training_state import load_checkpoint
 
 JSON = st.recursive(
@@ -198,3 +201,89 @@ def test_any_value_in_checkpoint_metadata(trained_runs, data):
     logits, _ = net(x, resumed.state if resumed.batch else None)
     logits.sum().backward()
     opt.step()
+
+
+# -- ranges and sense, not only types (issue 18): a file meets the options' limits, field by field
+
+
+SCHEMA_OPTIONS = [o for o in OPTIONS if o.name in schema.TRAIN_FIELDS or o.group == "model"]
+
+
+def _near(opt: Option) -> st.SearchStrategy[Any]:
+    """Values at and just past the option's bounds, and of every other kind."""
+    edges: list[Any] = list(opt.choices) + ["nonsense"]
+    for bound in (opt.low, opt.high):
+        if bound is not None:
+            b = float(bound)
+            edges += [b, np.nextafter(b, -math.inf), np.nextafter(b, math.inf)]
+            if opt.kind == "int":
+                edges += [int(bound) - 1, int(bound), int(bound) + 1]
+    return (
+        st.sampled_from(edges)
+        | st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**70), max_value=2**70)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=4)
+    )
+
+
+def _schema_accepts(opt: Option, value: Any) -> bool:
+    model = {**ModelConfig(embed=64, hidden=64).to_dict(), "tie_weights": False}  # (tie_weights: either)
+    try:
+        if opt.group == "model":
+            schema.check_model({**model, opt.name: value}, "run.json")
+        else:
+            schema.check_train({opt.name: value}, "run.json")
+    except schema.Damaged as exc:
+        assert exc.field.split(".")[-1] == opt.name  # the field is named
+        assert "\n" not in str(exc)
+        return False
+    return True
+
+
+def test_every_option_a_file_holds_is_checked_by_the_schema():
+    names = {o.name for o in SCHEMA_OPTIONS}
+    assert {"layers", "hidden", "embed", "context", "k", "order", "sample_length", "eval_every"} <= names
+    assert {"batch_size", "seq_len", "k1", "lr", "dropout", "max_vocab", "min_count", "seed"} <= names
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_a_file_and_a_flag_meet_the_same_limits(data):
+    """For every field that is also an option: the schema accepts a value exactly when the option does (one
+    source of truth), at the bounds, just past them, and for values of every other type."""
+    opt = data.draw(st.sampled_from(SCHEMA_OPTIONS))
+    value = data.draw(_near(opt))
+    if isinstance(value, np.floating):
+        value = float(value)
+    assert _schema_accepts(opt, value) == (opt.problem(value) is None), (opt.name, value)
+
+
+def test_only_harmless_fields_are_unbounded_above():
+    """Seconds and the clipping threshold may be any finite number (a huge one is simply no limit); every
+    other stored setting has a highest value."""
+    unbounded = {name for name, (_, _, hi, _) in schema.TRAIN_FIELDS.items() if not math.isfinite(hi)}
+    assert unbounded == {"max_seconds", "train_seconds", "checkpoint_every", "clip"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_every_train_field_has_a_finite_range(data):
+    """Each stored training setting, options or not (warmup, weight_decay...), is bounded: in range it is
+    accepted, past either end refused naming it."""
+    name = data.draw(st.sampled_from(sorted(schema.TRAIN_FIELDS)))
+    kind, lo, hi, none = schema.TRAIN_FIELDS[name]
+    if kind == "int":
+        assert hi < 2**63
+        value: Any = data.draw(st.integers(int(lo) - 3, int(lo) + 3) | st.integers(int(hi) - 3, int(hi) + 3))
+        inside = lo <= value <= hi
+    else:
+        value = data.draw(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([lo, hi]))
+        inside = math.isfinite(value) and (lo < value if kind == "pos" else lo <= value) and value <= hi
+    try:
+        schema.check_train({name: value}, "run.json")
+        assert inside, (name, value)
+    except schema.Damaged as exc:
+        assert not inside, (name, value, str(exc))
+        assert exc.field == f"train.{name}"

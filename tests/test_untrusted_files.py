@@ -156,7 +156,10 @@ def test_malicious_pickle_runs_no_code(trained_runs, tmp_path, command, writer):
         ({"model": {"model": "lstm", "hidden": "24"}}, "wrong type"),
         ({"model": {"model": "lstm", "layers": -1}}, "invalid"),
         ({"model": {"model": "lstm", "dropout": float("nan")}}, "invalid"),
-        ({"model": {"model": "lstm", "hidden": 10**7}}, "do not fit"),  # refused before allocating 10^14
+        ({"model": {"model": "lstm", "hidden": 5000}}, "do not fit"),  # refused before allocating 10^8
+        ({"model": {"model": "lstm", "hidden": 10**7}}, "must be between 1 and 65536"),
+        ({"model": {"model": "lstm", "hidden": 60000}}, "is too large"),  # each size in range, not together
+        ({"model": {"model": "lstm", "layers": 10**20}}, "model.layers is invalid"),  # once a hang
         ({"vocab_size": 10**9}, "vocab_size is 1000000000"),  # the tokenizer must have exactly that many
     ],
 )
@@ -274,7 +277,27 @@ BAD_BUNDLES = [
     "name-clash",
     "invalid-name-in-file",
     "invalid-name-option",
+    # issue 18: sizes a closed-form check refuses, strict types, text no UTF-8 file can hold
+    "layers-20-digits",
+    "sample-length-huge",
+    "version-true",
+    "eval-pending-yes",
+    "surrogate-in-vocabulary",
+    "surrogate-in-corpus-name",
+    "surrogate-in-a-metric-key",
 ]
+
+
+# what the line names, where the issue asked for it
+NAMED = {
+    "layers-20-digits": "model.layers is invalid (must be between 1 and 1024, not 100000000000000000000)",
+    "sample-length-huge": "train.sample_length is invalid",
+    "version-true": "format version True",
+    "eval-pending-yes": "eval_pending has the wrong type",
+    "surrogate-in-vocabulary": "tokenizer.vocab[3] is damaged text (it holds a lone surrogate",
+    "surrogate-in-corpus-name": "corpus.name is damaged text",
+    "surrogate-in-a-metric-key": "metrics has a key of damaged text",
+}
 
 
 @pytest.mark.parametrize("kind", BAD_BUNDLES)
@@ -318,11 +341,28 @@ def test_bad_bundle_leaves_the_runs_folder_unchanged(trained_runs, tmp_path, kin
         path = _bundle(tmp_path, kind, tensors, {**meta, "name": "ngram-run"})
     elif kind == "invalid-name-in-file":
         path = _bundle(tmp_path, kind, tensors, {**meta, "name": "../../escape"})
+    elif kind == "layers-20-digits":  # once a hang: the size estimate summed over range(layers)
+        path = _bundle(tmp_path, kind, tensors, {**meta, "model": {**meta["model"], "layers": 10**20}})
+    elif kind == "sample-length-huge":
+        path = _bundle(tmp_path, kind, tensors, {**meta, "train": {**meta["train"], "sample_length": 2**30}})
+    elif kind == "version-true":  # True == 1 in Python
+        path = _bundle(tmp_path, kind, tensors, {**meta, "version": True})
+    elif kind == "eval-pending-yes":
+        path = _bundle(tmp_path, kind, tensors, {**meta, "eval_pending": "yes"})
+    elif kind == "surrogate-in-vocabulary":
+        vocab = list(meta["tokenizer"]["vocab"])
+        vocab[3] = "\ud800"
+        path = _bundle(tmp_path, kind, tensors, {**meta, "tokenizer": {**meta["tokenizer"], "vocab": vocab}})
+    elif kind == "surrogate-in-corpus-name":
+        path = _bundle(tmp_path, kind, tensors, {**meta, "corpus": {**meta["corpus"], "name": "a\udfffb"}})
+    elif kind == "surrogate-in-a-metric-key":
+        path = _bundle(tmp_path, kind, tensors, {**meta, "metrics": {**meta["metrics"], "x\ud800": 1}})
     else:
         path, args = good, ["--name", "a/b"]
     before = snapshot(trained_runs)
-    clean_error(invoke("import", path, *args))
+    line = clean_error(invoke("import", path, *args))
     assert snapshot(trained_runs) == before
+    assert NAMED.get(kind, "") in line
     assert not (tmp_path / "pwned").exists()
     assert not list(trained_runs.parent.rglob("escape"))
 

@@ -18,6 +18,19 @@ MODEL_KINDS = ("ngram", "window", "rnn", "lstm", "gru")
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
 SMOOTHINGS = ("kn", "add-k", "backoff", "mle")
 
+# What a model may be, in closed form, before anything is built: the options (lmtui.options) and the run
+# schema (lmtui.schema) both check these, so a flag, a run.json and a stranger's bundle meet one limit.
+# MAX_PARAMETERS is 16 GiB of float32 weights and 64 GiB with their gradients and AdamW's two moments: past
+# what lmtui trains anywhere (whether a model fits this machine is lmtui.memory's question, asked with the
+# vocabulary). Each size alone is bounded too, far above any preset, so that no estimate's arithmetic (or
+# a loop somewhere over layers) can be handed a 20-digit number.
+MAX_PARAMETERS = 2**32
+MAX_WIDTH = 2**16  # embed and hidden: one 65,536-wide LSTM layer alone is 34 G parameters
+MAX_LAYERS = 1024
+MAX_CONTEXT = 4096  # the window model's tokens
+MAX_VOCAB = 2**31 - 1  # token ids are int32 in the token cache and the tokenizers
+MAX_K = 1000.0  # add-k's k: at 1000 an unseen word weighs as much as one seen 1000 times (uniform, in effect)
+
 
 class JsonConfig:
     """A dataclass config that goes to and from JSON; unknown keys (from other versions) are ignored."""
@@ -105,14 +118,27 @@ class LanguageModel(ABC):
 
 
 def estimate_parameters(config: ModelConfig, vocab_size: int) -> int:
-    """The size a model will have, without building it (shown before training starts)."""
+    """The size a model will have, without building it (shown before training starts). Closed form: the
+    sizes may come from a stranger's file, so nothing here loops over them."""
     e, h, v, L = config.embed, config.hidden, vocab_size, config.layers
     if config.model == "window":
         return (v + 1) * e + config.context * e * h + h + h * v + v
     gates = {"rnn": 1, "lstm": 4, "gru": 3}[config.model]
-    rnn = sum(gates * (h * ((e if i == 0 else h) + h) + 2 * h) for i in range(L))
+    # per layer: input and hidden weights plus two biases; the first layer reads the embedding, the rest h
+    rnn = gates * (h * (e + h) + 2 * h + (L - 1) * (2 * h * h + 2 * h))
     out = (0 if config.tie_weights else h * v) + v
     return v * e + rnn + out
+
+
+def size_problem(config: ModelConfig, vocab_size: int = 1) -> str | None:
+    """Why a neural model of this config is too large for lmtui to build, or None. With the default
+    ``vocab_size`` of 1 it is the model's own size before the vocabulary is known (the options' check)."""
+    if config.model == "ngram":
+        return None
+    params = estimate_parameters(config, vocab_size)
+    if params <= MAX_PARAMETERS:
+        return None
+    return f"would have {params:,} parameters; lmtui builds at most {MAX_PARAMETERS:,}"
 
 
 def estimate_training_bytes(config: ModelConfig, vocab_size: int, batch: int, seq_len: int) -> int:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmtui.models import SMOOTHINGS, LanguageModel, ModelConfig
+from lmtui.models import MAX_K, SMOOTHINGS, LanguageModel, ModelConfig
 
 MAX_ORDER = 6
 # KenLM's --discount_fallback: used when count-of-counts are too thin to estimate discounts (tiny corpora).
@@ -49,6 +49,14 @@ COUNTING = ("add-k", "mle")  # smoothings stored as plain counts, scored from th
 NARROW_KEYS = 2**32  # n-gram keys below this are sorted packed with their positions (see _group)
 
 State = tuple[int, ...]
+# What a loaded table may hold (from_tensors): a stored log-probability may pass 0 by rounding, never more;
+# each context's probabilities sum to 1 within MASS_TOL, a backoff weight stays below e^LOGBOW_MAX (e^700
+# would overflow a float), and counts stay within a float's exact integers.
+LOGP_TOL = 1e-9
+MASS_TOL = 1e-6
+LOGBOW_MAX = 700.0
+MAX_TOTAL = 2.0**53
+_SUM_EPS = 2.0**-52  # a sum's relative rounding per term added
 
 
 def kn_discounts(counts: np.ndarray) -> np.ndarray:
@@ -93,10 +101,71 @@ def _check_config(config: ModelConfig, vocab_size: int) -> None:
         raise ValueError(f"n-gram order must be 1..{MAX_ORDER}, got {config.order!r}")
     if config.smoothing not in SMOOTHINGS:
         raise ValueError(f"unknown smoothing {config.smoothing!r}; choose one of {', '.join(SMOOTHINGS)}")
-    if config.smoothing == "add-k" and not (math.isfinite(config.k) and config.k > 0):
-        raise ValueError(f"add-k needs k > 0, got {config.k!r}")
+    if config.smoothing == "add-k" and not (math.isfinite(config.k) and 0 < config.k <= MAX_K):
+        raise ValueError(f"add-k needs k > 0 and at most {MAX_K:g}, got {config.k!r}")
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
+
+
+def _check_counts(arrays: dict[str, np.ndarray], n: int, what: str) -> None:
+    """Counts as a text gives them: none negative, every stored k-gram (k >= 2) seen, and each order's total
+    within a float's exact integers (scoring sums them as floats; an int64 sum could wrap)."""
+    for k in range(1, n + 1):
+        count = arrays[f"count_{k}"]
+        if count.size and (count.min() < (1 if k > 1 else 0) or count.astype(np.float64).sum() > MAX_TOTAL):
+            low = "at least 1 (a stored n-gram was seen)" if k > 1 else "non-negative"
+            raise ValueError(f"{what}: count_{k} must be {low}, totalling at most 2**53")
+
+
+def _check_tables(arrays: dict[str, np.ndarray], n: int, v: int, kn: bool, what: str) -> None:
+    """The backoff tables make sense: log-probabilities finite and <= 0, backoff weights finite (KN's are
+    interpolation weights, <= 1), discounts in [0, 3], and every context's distribution sums to one.
+
+    A context h's distribution is its stored children's P(w | h) plus gamma(h) times the lower order's mass
+    on every other word, 1 - (the lower order's mass on h's children); each child's suffix is stored too, so
+    that mass is one lookup per n-gram (vectorised: one ``_find`` per order). The sum ``1 - mass`` loses
+    digits when the children hold nearly all of it, so the check allows its rounding (``_SUM_EPS`` per
+    child) times gamma: a weight no larger than the rounding allows is caught, however it was made."""
+    for k in range(1, n + 1):
+        logp = arrays[f"logp_{k}"]
+        if logp.size and not (np.isfinite(logp).all() and logp.max() <= LOGP_TOL):
+            raise ValueError(f"{what}: logp_{k} must hold finite log-probabilities, at most 0")
+    for k in range(1, n):
+        logbow, most = arrays[f"logbow_{k}"], LOGP_TOL if kn else LOGBOW_MAX
+        if logbow.size and not (np.isfinite(logbow).all() and logbow.max() <= most):
+            limit = "at most 0 (KN's are interpolation weights)" if kn else f"at most {LOGBOW_MAX}"
+            raise ValueError(f"{what}: logbow_{k} must hold finite log backoff weights, {limit}")
+    discounts = arrays["discounts"]
+    if not (np.isfinite(discounts).all() and (discounts >= 0).all() and (discounts <= 3).all()):
+        raise ValueError(f"{what}: discounts must lie in [0, 3]")
+    if abs(math.fsum(np.exp(arrays["logp_1"]).tolist()) - 1) > MASS_TOL:
+        raise ValueError(f"{what}: the unigram probabilities (logp_1) must sum to 1")
+    suffix = np.zeros(0, dtype=np.int64)
+    for k in range(2, n + 1):
+        keys = arrays[f"keys_{k}"]
+        prefix, last = keys // v, keys % v
+        if k == 2:
+            suffix = last  # an order-1 row is its token
+        else:
+            # searched as they come: in key order they are nearly sorted already (_find's sort costs more)
+            table, query = arrays[f"keys_{k - 1}"], suffix[prefix] * v + last
+            suffix = np.minimum(np.searchsorted(table, query), max(len(table) - 1, 0))
+            if len(query) and (not len(table) or (table[suffix] != query).any()):
+                raise ValueError(f"{what}: keys_{k} holds an n-gram whose suffix is not stored")
+        n_ctx = len(arrays[f"logbow_{k - 1}"])
+        stored = np.bincount(prefix, weights=np.exp(arrays[f"logp_{k}"]), minlength=n_ctx)
+        lower = np.bincount(prefix, weights=np.exp(arrays[f"logp_{k - 1}"][suffix]), minlength=n_ctx)
+        rounding = _SUM_EPS * (np.bincount(prefix, minlength=n_ctx) + 2)
+        gamma = np.exp(arrays[f"logbow_{k - 1}"])
+        rest = np.maximum(1.0 - lower, 0.0)
+        total = stored + gamma * (rest + rounding)  # at least the true sum: no word can get more than this
+        wrong = np.abs(total - 1) > MASS_TOL
+        if wrong.any():
+            bad = int(np.flatnonzero(wrong)[0])
+            raise ValueError(
+                f"{what}: the order-{k} probabilities after context {bad} sum to {total[bad]:.6g}, not 1 "
+                f"(logp_{k}, logbow_{k - 1})"
+            )
 
 
 def _group(keys: np.ndarray, inverse: bool = True) -> tuple[np.ndarray, ...]:
@@ -215,8 +284,9 @@ class NgramModel(LanguageModel):
             key = arrays[f"keys_{k}"]
             if len(key) and (np.any(np.diff(key) <= 0) or key[0] < 0 or key[-1] >= sizes[k - 2] * v):
                 raise ValueError(f"{what}: keys_{k} must be strictly increasing in [0, {sizes[k - 2] * v})")
-        if any(np.any(arrays[f"count_{k}"] < 0) for k in range(1, n + 1)):
-            raise ValueError(f"{what}: counts must be non-negative")
+        _check_counts(arrays, n, what)
+        if config.smoothing not in COUNTING:
+            _check_tables(arrays, n, v, config.smoothing == "kn", what)
         return cls(config, vocab_size, arrays)
 
     # -- scoring ------------------------------------------------------------------------------------------
@@ -249,7 +319,8 @@ class NgramModel(LanguageModel):
                 total[seen] = self.context_total[m][ctx[seen]]
                 count[seen] = np.where(gram[seen] >= 0, self.counts[m][np.maximum(gram[seen], 0)], 0)
             with np.errstate(divide="ignore"):  # mle: an unseen continuation has log 0 = -inf
-                return np.log((count + self._k) / (total + self._k * self.vocab_size))
+                # in logs, so that a tiny k's share of a large total does not underflow to probability 0
+                return np.log(count + self._k) - np.log(total + self._k * self.vocab_size)
         # Backoff: take the longest stored k-gram's log P, plus log gamma of every longer context passed over.
         out, done = np.zeros(len(t) - 1), np.zeros(len(t) - 1, dtype=bool)
         for k in range(n, 0, -1):
@@ -293,7 +364,7 @@ class NgramModel(LanguageModel):
             s = self._children(m, row) if m else slice(0, v)
             count[self.keys[m][s] % v] = self.counts[m][s]
             with np.errstate(divide="ignore"):
-                return np.log((count + self._k) / (self.context_total[m][row] + self._k * v))
+                return np.log(count + self._k) - math.log(self.context_total[m][row] + self._k * v)
         logp = self.logp[0].copy()
         for m in range(1, len(state) + 1):  # P(.|h) = gamma(h) P(.|h[1:]), overwritten where h w is stored
             row = self._row(state[-m:])
