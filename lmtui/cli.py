@@ -447,8 +447,10 @@ def sample(
       lmtui sample scripts-lstm-char --prime "ROMEO:" --stop-lines 4
       lmtui sample speeches-ngram-word -t 0.6 --top-p 0.9 --count 3 --seed 7
     """
+    from collections import Counter
+
     from lmtui.runs import load_run
-    from lmtui.sampling import SampleSettings, generate
+    from lmtui.sampling import SampleSettings, generate, notes_text
 
     settings = SampleSettings(temperature, top_k, top_p, length, prime, stop_lines, seed, allow_unk)
     settings.validate()
@@ -458,12 +460,14 @@ def sample(
     if unknown and not as_json:
         shown = ", ".join(repr(u) for u in unknown[:8])
         click.echo(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
-    texts = []
+    texts, all_notes = [], []
     for i in range(count):
         one = replace(settings, seed=None if seed is None else (seed + i) % (SEED_MAX + 1))
-        pieces: Iterator[str] = generate(model, tokenizer, one)
+        notes: Counter[str] = Counter()  # draws that backed off, or why a sample ended early
+        pieces: Iterator[str] = generate(model, tokenizer, one, notes)
         if as_json:
             texts.append("".join(pieces))
+            all_notes.append(notes_text(notes))
             continue
         if i:
             click.echo("\n" + "-" * 40)
@@ -471,8 +475,11 @@ def sample(
         for piece in pieces:
             click.echo(piece, nl=False)
         click.echo()
+        for line in notes_text(notes):
+            click.echo(f"note: {line}", err=True)
     if as_json:
-        print_json({"run": name, "settings": settings.to_dict(), "unknown": unknown, "samples": texts})
+        print_json({"run": name, "settings": settings.to_dict(), "unknown": unknown, "samples": texts,
+                    "notes": all_notes})
 
 
 @main.command()
