@@ -50,24 +50,28 @@ def explain(name: str, text: str, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from lmtui.lab.ngram_terms import LEGENDS, how_text
+
     ngram = ex.model == "ngram"
     table = Table(title=f"{escape(name)}: why each token", title_justify="left")
     table.add_column("token")
     table.add_column("context", overflow="fold")
     if ngram:
-        table.add_column("how (count / count at the order used)", overflow="fold")
+        table.add_column("how: counts at the order used, then P order by order", overflow="fold")
     table.add_column("P", justify="right")
     table.add_column("bits", justify="right")
     sep = "" if ex.level == "char" else " "
-    for t in ex.tokens:
+    for t, shown in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
         row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(escape(t.why))
+            row.append(escape(how_text(shown, ex.smoothing)))
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
     console.print(table)
+    if ngram and ex.smoothing in LEGENDS:
+        console.print(escape(LEGENDS[ex.smoothing]))
     if not ngram and ex.tokens:
         console.print(f"context: {escape(ex.tokens[-1].why)}")
     if ex.unknown:
