@@ -160,7 +160,7 @@ def recompute(data: dict, token: dict) -> float:
 def test_probability_recomputed_from_the_shown_numbers(english_file, smoothing, order):
     ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--order", order, "--smoothing",
               smoothing, "--max-vocab", 80, "--name", "m", "--json"))
-    sentence = 'The old sailor walked to the river, and then went home quietly.\n"Where is the dog?" said the king'
+    sentence = 'The old sailor walked to the river, and then went home quietly.\n"Where is the dog?" said he'
     data = json_out(invoke("explain", "m", sentence, "--json"))
     assert data["smoothing"] == smoothing and data["unknown"]  # some words are <unk> (a capped vocabulary)
     for token in data["tokens"]:

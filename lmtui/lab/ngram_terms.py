@@ -84,7 +84,7 @@ def ngram_terms(model: Any, seq: np.ndarray, i: int, show: Any, sep: str = " ") 
             direct = max(t.count - t.discount, 0.0) / t.context_count if t.context_count > 0 else 0.0
             t.prob = direct + t.weight * p
         else:
-            d = d3[0] if not (h and len(positive) == v) else 0.0  # no unseen word to give mass to: no discount
+            d = d3[0] if not (h and len(positive) == v) else 0.0  # no unseen word to give mass to: D = 0
             t.discounts, t.followers = [d], [len(positive)]
             t.discount = d if t.count > 0 else 0.0
             share = d * len(positive) / t.context_count if t.context_count > 0 else 0.0

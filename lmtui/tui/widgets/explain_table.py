@@ -1,4 +1,4 @@
-"""Renders ``lmtui explain --json`` output: per token the context, the counts, what P is made of, P, surprise."""
+"""Renders ``lmtui explain --json``: per token the context, the counts, what P is made of, P and surprise."""
 
 from __future__ import annotations
 
