@@ -109,7 +109,9 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     """How much gradient reaches the input k steps back in run NAME (vanishing gradients, measured).
 
     \b
-    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K.
+    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K. A recurrent
+    network first reads the 100 tokens before each window (no gradient through them), so even the
+    furthest k is read in a state of real text, not next to an all-zero one.
 
     \b
     Examples:
@@ -132,7 +134,7 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{name}: gradient reaching k steps back"
+    title = f"{name}: gradient reaching k steps back ({reach.window()})"
     table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
     last = len(reach.norms)
     shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})

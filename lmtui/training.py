@@ -579,7 +579,7 @@ def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, 
         reach = gradient_reach(model, data.val, min(DEFAULT_K, k2))
     except ValueError:  # a validation split shorter than one window: nothing to measure
         return
-    ev = GradientReach(step, reach.norms, reach.note)
+    ev = GradientReach(step, reach.norms, reach.note, reach.warmup)
     runs.append_event(run, ev.to_dict())
     yield ev
 
