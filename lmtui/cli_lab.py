@@ -281,6 +281,13 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
     for feature, matches in data["ranking"].items():
         units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
         click.echo(f"{feature}: {units}")
+    for c in data["confounded"]:
+        a, b = c["features"]
+        click.echo(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
+                   "one follows the other too; a text where they part tells them apart")
+    if data["ranking"]:
+        click.echo(f"(r over this text's {len(text):,} characters; a feature at a character is of the text "
+                   "read up to it, as the state after reading it is)")
 
 
 COMMANDS = [explain, gradients, compare, neurons]

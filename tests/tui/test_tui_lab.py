@@ -121,6 +121,15 @@ def test_neuron_data_steps_and_finds():
     assert unit_colour(1.0) == "rgb(255,0,0)" and unit_colour(-1.0) == "rgb(0,0,255)"
     assert unit_colour(0.0) == "rgb(255,255,255)"
     assert n.render().plain == "ab"
+    mixed = {"uppercase": [{"unit": 2, "r": 0.9}], "after a newline": [{"unit": 0, "r": 0.4}]}
+    n = NeuronData({"text": "ab", "units": 3, "activations": [[0, 1]] * 3, "ranking": mixed,
+                    "confounded": [{"features": ["after a newline", "uppercase"], "r": 0.61}]})
+    n.step(2)
+    assert "⚠ after a newline and uppercase go together here (r = +0.61)" in n.caption()
+    n.step(1)
+    assert "⚠" in n.caption() and "follows after a newline" in n.caption()
+    n.step(1)
+    assert "⚠" not in n.caption()  # unit 1 follows neither
 
 
 @run_async
