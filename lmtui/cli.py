@@ -558,10 +558,10 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         from lmtui.training import complete_evaluation
 
         stored = complete_evaluation(name, encoding)
-    from lmtui.lab.scoring import score
+    from lmtui.lab.scoring import score, unk_spelling
 
     model = run.load_model()
-    scored = score(model, ids, len(text))
+    scored = score(model, ids, len(text), unk_spelling(tokenizer, text))
     result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
     result["stored"] = pending  # True: the run's pending validation and test figures were computed and saved
     if pending:
@@ -598,7 +598,11 @@ def _eval_line(s: Any) -> str:
     if not s.unk_tokens:
         return head + ", no unknown tokens"
     excl = "infinite" if not math.isfinite(s.ppl_excl_oov) else f"{s.ppl_excl_oov:.2f}"
-    return head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
+    line = head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
+    if s.spelling and s.spelling.chars and not s.zero_prob_tokens:  # a word model: bits/char hides these
+        line += (f"; <unk> words are {s.unk_char_share:.1%} of the characters: with them spelled out "
+                 f"letter by letter, {s.bits_per_char_spelled:.3f} bits/char (comparable with a char model)")
+    return line
 
 
 # -- runs
