@@ -61,7 +61,8 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
         return probs
     z = logp - logp.max()  # shift first: dividing by a tiny temperature then cannot overflow
     if temperature != 1:
-        z /= temperature
+        with np.errstate(over="ignore"):  # a tiny temperature sends all but the best towards -inf: fine
+            z /= temperature
     probs = np.exp(z, out=z)
     if top_k is not None and top_k < len(probs):
         keep = np.argpartition(probs, -top_k)[-top_k:]  # exactly k tokens, even when several tie
