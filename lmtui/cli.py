@@ -447,8 +447,10 @@ def sample(
       lmtui sample scripts-lstm-char --prime "ROMEO:" --stop-lines 4
       lmtui sample speeches-ngram-word -t 0.6 --top-p 0.9 --count 3 --seed 7
     """
+    from collections import Counter
+
     from lmtui.runs import load_run
-    from lmtui.sampling import SampleSettings, generate
+    from lmtui.sampling import SampleSettings, generate, notes_text
 
     settings = SampleSettings(temperature, top_k, top_p, length, prime, stop_lines, seed, allow_unk)
     settings.validate()
@@ -458,12 +460,14 @@ def sample(
     if unknown and not as_json:
         shown = ", ".join(repr(u) for u in unknown[:8])
         click.echo(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
-    texts = []
+    texts, all_notes = [], []
     for i in range(count):
         one = replace(settings, seed=None if seed is None else (seed + i) % (SEED_MAX + 1))
-        pieces: Iterator[str] = generate(model, tokenizer, one)
+        notes: Counter[str] = Counter()  # draws that backed off, or why a sample ended early
+        pieces: Iterator[str] = generate(model, tokenizer, one, notes)
         if as_json:
             texts.append("".join(pieces))
+            all_notes.append(notes_text(notes))
             continue
         if i:
             click.echo("\n" + "-" * 40)
@@ -471,8 +475,11 @@ def sample(
         for piece in pieces:
             click.echo(piece, nl=False)
         click.echo()
+        for line in notes_text(notes):
+            click.echo(f"note: {line}", err=True)
     if as_json:
-        print_json({"run": name, "settings": settings.to_dict(), "unknown": unknown, "samples": texts})
+        print_json({"run": name, "settings": settings.to_dict(), "unknown": unknown, "samples": texts,
+                    "notes": all_notes})
 
 
 @main.command()
@@ -551,10 +558,10 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         from lmtui.training import complete_evaluation
 
         stored = complete_evaluation(name, encoding)
-    from lmtui.lab.scoring import score
+    from lmtui.lab.scoring import score, unk_spelling
 
     model = run.load_model()
-    scored = score(model, ids, len(text))
+    scored = score(model, ids, len(text), unk_spelling(tokenizer, text))
     result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
     result["stored"] = pending  # True: the run's pending validation and test figures were computed and saved
     if pending:
@@ -591,7 +598,11 @@ def _eval_line(s: Any) -> str:
     if not s.unk_tokens:
         return head + ", no unknown tokens"
     excl = "infinite" if not math.isfinite(s.ppl_excl_oov) else f"{s.ppl_excl_oov:.2f}"
-    return head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
+    line = head + f", unknown {s.unk_rate:.2%} (<unk>); perplexity excluding <unk> {excl}"
+    if s.spelling and s.spelling.chars and not s.zero_prob_tokens:  # a word model: bits/char hides these
+        line += (f"; <unk> words are {s.unk_char_share:.1%} of the characters: with them spelled out "
+                 f"letter by letter, {s.bits_per_char_spelled:.3f} bits/char (comparable with a char model)")
+    return line
 
 
 # -- runs

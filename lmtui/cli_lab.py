@@ -50,24 +50,28 @@ def explain(name: str, text: str, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from lmtui.lab.ngram_terms import LEGENDS, how_text
+
     ngram = ex.model == "ngram"
     table = Table(title=f"{escape(name)}: why each token", title_justify="left")
     table.add_column("token")
     table.add_column("context", overflow="fold")
     if ngram:
-        table.add_column("how (count / count at the order used)", overflow="fold")
+        table.add_column("how: counts at the order used, then P order by order", overflow="fold")
     table.add_column("P", justify="right")
     table.add_column("bits", justify="right")
     sep = "" if ex.level == "char" else " "
-    for t in ex.tokens:
+    for t, shown in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
         row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(escape(t.why))
+            row.append(escape(how_text(shown, ex.smoothing)))
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
     console.print(table)
+    if ngram and ex.smoothing in LEGENDS:
+        console.print(escape(LEGENDS[ex.smoothing]))
     if not ngram and ex.tokens:
         console.print(f"context: {escape(ex.tokens[-1].why)}")
     if ex.unknown:
@@ -105,7 +109,9 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     """How much gradient reaches the input k steps back in run NAME (vanishing gradients, measured).
 
     \b
-    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K.
+    On a fixed batch of validation windows: mean ‖∂loss_T / ∂x_(T-k)‖ for k = 1..K. A recurrent
+    network first reads the 100 tokens before each window (no gradient through them), so even the
+    furthest k is read in a state of real text, not next to an all-zero one.
 
     \b
     Examples:
@@ -128,7 +134,7 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{name}: gradient reaching k steps back"
+    title = f"{name}: gradient reaching k steps back ({reach.window()})"
     table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
     last = len(reach.norms)
     shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
@@ -275,6 +281,13 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
     for feature, matches in data["ranking"].items():
         units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
         click.echo(f"{feature}: {units}")
+    for c in data["confounded"]:
+        a, b = c["features"]
+        click.echo(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
+                   "one follows the other too; a text where they part tells them apart")
+    if data["ranking"]:
+        click.echo(f"(r over this text's {len(text):,} characters; a feature at a character is of the text "
+                   "read up to it, as the state after reading it is)")
 
 
 COMMANDS = [explain, gradients, compare, neurons]

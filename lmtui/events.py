@@ -97,6 +97,7 @@ class GradientReach(Event):
     step: int
     norms: list[float] = field(default_factory=list)  # norms[k - 1] for k = 1..K
     note: str = ""
+    warmup: int = 0  # tokens read before the K measured ones (the state carried in; lab.gradients)
 
 
 @dataclass

@@ -7,8 +7,10 @@ token, so the cost per token does not grow with the length of the text.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +61,8 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
         return probs
     z = logp - logp.max()  # shift first: dividing by a tiny temperature then cannot overflow
     if temperature != 1:
-        z /= temperature
+        with np.errstate(over="ignore"):  # a tiny temperature sends all but the best towards -inf: fine
+            z /= temperature
     probs = np.exp(z, out=z)
     if top_k is not None and top_k < len(probs):
         keep = np.argpartition(probs, -top_k)[-top_k:]  # exactly k tokens, even when several tie
@@ -78,12 +81,74 @@ def distribution(logp: np.ndarray, temperature: float, top_k: int | None, top_p:
 
 
 def drawable(logp: np.ndarray, allow_unk: bool = False) -> np.ndarray:
-    """The log-probs sampling draws from: <unk> (id 0, "some rare word") left out unless allowed."""
-    if allow_unk or len(logp) < 2:
+    """The log-probs sampling draws from: <unk> (id 0, "some rare word") left out unless allowed, and any
+    value that is no probability (NaN or +inf, from a broken model) never drawn."""
+    bad = ~(logp < np.inf)  # NaN and +inf
+    if allow_unk and not bad.any():
         return logp
-    out = logp.copy()
-    out[UNK_ID] = -np.inf
+    out = np.where(bad, -np.inf, logp)
+    if not allow_unk:
+        out[UNK_ID] = -np.inf
     return out
+
+
+def anything_left(logp: np.ndarray) -> bool:
+    """Whether some token can still be drawn (has a finite log-probability)."""
+    return bool(np.isfinite(logp).any())
+
+
+def why_nothing(logp: np.ndarray, allow_unk: bool) -> str:
+    """Why a context left nothing to draw, in words."""
+    if np.isnan(logp).any() or (logp == np.inf).any():
+        return "the model's probabilities are not numbers (NaN): its weights have diverged"
+    if not allow_unk and np.isfinite(logp[UNK_ID]):
+        return "its context was only ever followed by <unk>, which samples leave out (--allow-unk lets it in)"
+    return "the model gives no token any probability after its context"
+
+
+def usable_log_probs(model: LanguageModel, state: Any, logp: np.ndarray, allow_unk: bool
+                     ) -> tuple[np.ndarray | None, str]:
+    """The log-probs the next draw uses, and a note when they are not the model's own for this context.
+
+    <unk> is left out unless allowed. Where that, or a broken model's NaN, leaves nothing to draw, an n-gram
+    model backs off to its next shorter context that has something (``shorter_contexts``), and the note
+    says so; where none has (or the model has no shorter context), None and why: the sample ends there.
+    Never a draw from NaN, never id 0 by default.
+    """
+    out = drawable(logp, allow_unk)
+    if anything_left(out):
+        return out, ""
+    why = why_nothing(logp, allow_unk)
+    for order, lower in getattr(model, "shorter_contexts", lambda _: ())(state):
+        out = drawable(lower, allow_unk)
+        if anything_left(out):
+            return out, f"backed off to the {order_name(order)}: {why}"
+        why = why_nothing(lower, allow_unk)
+    return None, f"stopped early: {why}"
+
+
+def order_name(k: int) -> str:
+    return {1: "unigram", 2: "bigram", 3: "trigram"}.get(k, f"{k}-gram")
+
+
+def next_token(model: LanguageModel, state: Any, logp: np.ndarray, settings: SampleSettings,
+               rng: np.random.Generator, notes: Counter[str]) -> int | None:
+    """One token drawn with ``settings`` (the most likely one at temperature 0), or None where nothing can
+    be drawn; a back-off or a stop is counted in ``notes``."""
+    usable, note = usable_log_probs(model, state, logp, settings.allow_unk)
+    if note:
+        notes[note] += 1
+    if usable is None:
+        return None
+    if settings.temperature > 0:
+        return _draw(rng, distribution(usable, settings.temperature, settings.top_k, settings.top_p))
+    return int(np.argmax(usable))  # greedy: what distribution()'s one-hot would give
+
+
+def notes_text(notes: Counter[str]) -> list[str]:
+    """One line per note, with how many draws it concerned."""
+    return [f"{note} ({n:,} draw{'s' * (n != 1)})" if note.startswith("backed") else note
+            for note, n in notes.items()]
 
 
 def _draw(rng: np.random.Generator, probs: np.ndarray) -> int:
@@ -102,21 +167,23 @@ def prime_ids(tokenizer: Tokenizer, prime: str) -> np.ndarray:
     return ids
 
 
-def generate(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSettings) -> Iterator[str]:
-    """Yield the text of one sample piece by piece, as it is produced (the prime itself is not repeated)."""
+def generate(model: LanguageModel, tokenizer: Tokenizer, settings: SampleSettings,
+             notes: Counter[str] | None = None) -> Iterator[str]:
+    """Yield the text of one sample piece by piece, as it is produced (the prime itself is not repeated).
+
+    ``notes`` (if given) counts what the reader should know: draws that backed off to a shorter context,
+    or why the sample ended before ``length`` tokens (``usable_log_probs``)."""
     settings.validate()
+    notes = Counter() if notes is None else notes
     rng = np.random.default_rng(settings.seed)
     context = prime_ids(tokenizer, settings.prime)
     state, logp = model.start(context)
     prev = tokenizer.vocab[int(context[-1])]
     lines = 0
     for _ in range(settings.length):
-        logp = drawable(logp, settings.allow_unk)
-        if settings.temperature > 0:
-            probs = distribution(logp, settings.temperature, settings.top_k, settings.top_p)
-            token = _draw(rng, probs)
-        else:
-            token = int(np.argmax(logp))  # greedy: what distribution()'s one-hot would give
+        token = next_token(model, state, logp, settings, rng, notes)
+        if token is None:
+            return
         yield piece(tokenizer, prev, token)
         prev = tokenizer.vocab[token]
         if prev == "\n":
@@ -151,11 +218,15 @@ def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: 
 
     Ranked by the model; ``prob`` is what sampling with these settings would draw each with (0 for a token
     top-k or top-p cuts, 1 for the only token greedy decoding takes), so temperature visibly reshapes it.
-    With ``allow_unk`` False, as in sampling by default, <unk> gets 0 there (its model probability stays).
+    With ``allow_unk`` False, as in sampling by default, <unk> gets 0 there (its model probability stays);
+    where that leaves nothing, ``prob`` comes from the shorter context sampling backs off to.
     """
-    logp = model.next_log_probs(prime_ids(tokenizer, context))
+    state, logp = model.start(prime_ids(tokenizer, context))
+    logp = np.asarray(logp, dtype=np.float64)
     top = max(1, min(top, len(logp)))
-    best = np.argsort(-logp, kind="stable")[:top]
-    sampled = distribution(drawable(np.asarray(logp, dtype=np.float64), allow_unk).copy(), temperature, top_k,
-                           top_p)
+    usable, _ = usable_log_probs(model, state, logp, allow_unk)
+    sampled = np.zeros(len(logp))  # nothing drawable at all: no token has a share of the draw
+    if usable is not None:
+        sampled = distribution(usable.copy(), temperature, top_k, top_p)
+    best = np.lexsort((-sampled, -np.nan_to_num(logp, nan=-np.inf)))[:top]  # by the model, then by the draw
     return [Prediction(tokenizer.display(int(i)), float(sampled[i]), float(np.exp(logp[i]))) for i in best]

@@ -33,7 +33,7 @@ from lmtui.events import (
     Note,
     Started,
 )
-from lmtui.lab.metrics import finish_metrics
+from lmtui.lab.metrics import finish_metrics, spelled_metrics
 from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class, size_problem
 from lmtui.threads import CpuSample
@@ -116,6 +116,7 @@ class Data:
     val_chars: int = 0
     test_chars: int = 0
     notes: list[str] = field(default_factory=list)  # shown once training has started
+    val_text: str = ""  # word level: the validation text, for what <unk> hides (lab.metrics.spelled_metrics)
 
 
 def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None) -> None:
@@ -161,7 +162,8 @@ def prepare_data(
         if hit is not None and (tokenizer is None or hit.tokenizer.to_dict() == tokenizer.to_dict()):
             notes = hit.notes if tokenizer is None else []
             ids = (hit.train, hit.val, hit.test, hit.val_chars, hit.test_chars)
-            return Data(info, tokenizer or hit.tokenizer, *ids, notes)
+            val_text = split_text(text, info.unit).val if level == "word" else ""
+            return Data(info, tokenizer or hit.tokenizer, *ids, notes, val_text)
     splits = split_text(text, info.unit)
     built = tokenizer is None
     if tokenizer is None:
@@ -176,6 +178,7 @@ def prepare_data(
         tokenizer.encode(splits.test),
         len(splits.val),
         len(splits.test),
+        val_text=splits.val if level == "word" else "",
     )
     if len(data.train) < 3 or len(data.val) < 2:
         raise LmtuiError(
@@ -412,7 +415,9 @@ def _open_resumed(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunL
 
 
 def _bits_per_char(loss: float, tokens: int, chars: int) -> float:
-    """Cross-entropy per character in bits: comparable between char and word models of one text."""
+    """Cross-entropy per character in bits. Comparable between char and word models of one text only as far
+    as <unk> allows: a word model predicts a whole rare word as one cheap <unk> (bits_per_char_spelled,
+    lab.metrics, charges its spelling too)."""
     return loss * tokens / max(chars, 1) / math.log(2)
 
 
@@ -449,6 +454,7 @@ def _finish(
         try:
             with control.interruptible() if control is not None else contextlib.nullcontext():
                 scores = {**_full_metrics(data, model), **finish_metrics(model, data.val, data.test)}
+                scores.update(spelled_metrics(data.tokenizer, data.val_text, scores["bits_per_char"]))
         except StopNow:
             full = False
         else:
@@ -506,6 +512,7 @@ def complete_evaluation(name: str, encoding: str | None = None) -> dict[str, Any
         model = run.load_model()
         metrics.update(_full_metrics(data, model))
         metrics.update(finish_metrics(model, data.val, data.test))
+        metrics.update(spelled_metrics(data.tokenizer, data.val_text, metrics["bits_per_char"]))
         metrics.update(val_tokens=len(data.val), test_tokens=len(data.test))
         run.meta.pop("eval_pending", None)
         run.save_meta()
@@ -583,7 +590,7 @@ def _gradient_reach(run: runs.Run, model: LanguageModel, data: Data, step: int, 
         reach = gradient_reach(model, data.val, min(DEFAULT_K, k2))
     except ValueError:  # a validation split shorter than one window: nothing to measure
         return
-    ev = GradientReach(step, reach.norms, reach.note)
+    ev = GradientReach(step, reach.norms, reach.note, reach.warmup)
     runs.append_event(run, ev.to_dict())
     yield ev
 

@@ -121,3 +121,82 @@ def test_cli_explain_errors(tmp_path):
     ok(invoke("train", path, "--model", "ngram", "--level", "word", "--name", "lec", "--json"))
     one_line_error(invoke("explain", "lec", ""), "empty")
     one_line_error(invoke("explain", "nope", "text"), "nope")
+
+
+# -- what the smoothed probability is made of (issue 19 item 5): recomputed by hand from the JSON
+
+
+def recompute(data: dict, token: dict) -> float:
+    """P of one token from the numbers ``explain --json`` shows, by the formulas its legend states."""
+    v, smoothing, terms = data["vocab_size"], data["smoothing"], token["terms"]
+    if smoothing in ("add-k", "mle"):
+        (t,) = terms
+        return (t["count"] + t["k"]) / (t["context_count"] + t["k"] * v)
+    p = 1.0 / v  # order 0: uniform
+    for t in terms:
+        assert t["lower"] == pytest.approx(p, rel=1e-12)  # each order starts from the one below
+        if not t["context_seen"]:
+            continue  # a context never seen passes the lower order through
+        a, total, d = t["count"], t["context_count"], t["discount"]
+        if smoothing == "kn":
+            d1, d2, d3 = t["discounts"]
+            assert d == (0 if a == 0 else (d1, d2, d3)[min(int(a), 3) - 1])
+            gamma = (d1 * t["followers"][0] + d2 * t["followers"][1] + d3 * t["followers"][2]) / total
+            assert t["weight"] == pytest.approx(gamma, rel=1e-12)
+            p = max(a - d, 0) / total + gamma * p
+        elif t["order"] == 1:
+            gamma = t["discounts"][0] * t["followers"][0] / total
+            p = (a - d) / total + gamma * p
+        elif a > 0:
+            p = (a - d) / total
+        else:
+            share = t["discounts"][0] * t["followers"][0] / total
+            p = share / (1 - t["seen_lower_mass"]) * p if share > 0 else p
+    return p
+
+
+@pytest.mark.parametrize("smoothing", ["kn", "backoff", "add-k", "mle"])
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_probability_recomputed_from_the_shown_numbers(english_file, smoothing, order):
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--order", order, "--smoothing",
+              smoothing, "--max-vocab", 80, "--name", "m", "--json"))
+    sentence = 'The old sailor walked to the river, and then went home quietly.\n"Where is the dog?" said he'
+    data = json_out(invoke("explain", "m", sentence, "--json"))
+    assert data["smoothing"] == smoothing and data["unknown"]  # some words are <unk> (a capped vocabulary)
+    for token in data["tokens"]:
+        assert recompute(data, token) == pytest.approx(token["prob"], rel=1e-9, abs=1e-300), token["token"]
+        assert all(t["formula"] for t in token["terms"])
+    model = runs.load_run("m").load_model()
+    tok = runs.load_run("m").tokenizer()
+    seq = np.concatenate([[tok.newline_id()], tok.encode(sentence)])
+    np.testing.assert_allclose([t["prob"] for t in data["tokens"]], np.exp(model.token_log_probs(seq)),
+                               rtol=1e-12)
+
+
+def test_kn_terms_are_the_lecture_numbers():
+    """"books" after "opened their": a = c = 2 at the top order, D2 off it, the bigram below from
+    continuation counts (how many different words came before "their books")."""
+    model, tok = fit(LECTURE, 3, "kn")
+    books = explain(model, tok, "students opened their books").tokens[-1]
+    uni, bi, tri = books.terms
+    assert (tri.order, tri.count_kind, tri.count, tri.context_count) == (3, "count", 2, 5)
+    assert tri.discount == model.discounts[2][1] and tri.followers == [3, 1, 0]  # minds, exams, doors; books
+    assert (bi.count_kind, bi.count, bi.context_count) == ("continuation count", 1, 4)  # only "opened"
+    assert bi.context == ["their"] and tri.context == ["opened", "their"]
+    assert tri.lower == bi.prob and bi.lower == uni.prob and tri.prob == pytest.approx(books.prob, rel=1e-12)
+    assert "(2 − " in tri.formula and "/ 5 + " in tri.formula
+
+
+def test_explain_table_shows_the_arithmetic(english_file):
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--name", "m", "--json"))
+    human = ok(invoke("explain", "m", "the old sailor")).stdout
+    assert "Kneser-Ney, from the unigram up" in human and "unigram: (N1+ " in human and "γ = (" in human
+    from lmtui.tui.widgets.explain_table import explain_renderable
+
+    data = json_out(invoke("explain", "m", "the old sailor", "--json"))
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(explain_renderable(data))
+    shown = console.export_text()
+    assert "Kneser-Ney" in shown and data["tokens"][-1]["terms"][-1]["formula"][:40] in shown

@@ -113,3 +113,27 @@ def test_cli_gradients(rnn_and_lstm, monkeypatch):
 def test_cli_gradients_of_an_ngram_run_is_a_clear_error(english_file):
     ok(invoke("train", english_file, "--model", "ngram", "--name", "ng", "--json"))
     one_line_error(invoke("gradients", "ng"), "not trained by gradients")
+
+
+def test_reach_with_a_warm_state_is_the_gradient_through_the_whole_text(rnn_and_lstm, monkeypatch):
+    """The state read before the window is carried in without gradient, and that changes nothing for
+    k = 1..K: each norm is the one a network reading the whole (warm-up + window) text gives, so the
+    furthest k is no longer a token read next to an all-zero state (issue 19 item 6)."""
+    home, _ = rnn_and_lstm
+    monkeypatch.setenv("LMTUI_HOME", str(home))
+    run = runs.load_run("lstm")
+    model = run.load_model()
+    tokens = run.tokenizer().encode((home / "english.txt").read_text(encoding="utf-8")[-4000:])
+    reach = gradient_reach(model, tokens, 30, warmup=40)
+    assert reach.warmup == 40 and "after 40 tokens read to warm the state" in reach.window()
+    windows = torch.as_tensor(fixed_batch(tokens, 40 + 30 + 2))
+    net = model.net.eval()
+    emb = net.emb(windows[:, :-1]).detach().requires_grad_(True)  # the whole text, gradient everywhere
+    h, _ = net.rnn(emb, None)
+    (-net.out(h[:, -1]).log_softmax(-1).gather(1, windows[:, -1:]).sum()).backward()
+    whole = emb.grad.norm(dim=-1).mean(dim=0).flip(0)[1:31].double().numpy()
+    np.testing.assert_allclose(reach.norms, whole, rtol=1e-4)
+    cold = gradient_reach(model, tokens, 30, warmup=0)  # from a zero state: the last k differs (the edge)
+    assert cold.warmup == 0 and "zero state" in cold.window()
+    assert not np.allclose(cold.norms[-1], reach.norms[-1], rtol=1e-3)
+    assert json_out(invoke("gradients", "lstm", "--k", 10, "--json"))["warmup"] == 100

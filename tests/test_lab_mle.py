@@ -120,3 +120,21 @@ def test_sampling_from_an_mle_run(english_file):
     run = runs.load_run("unsmoothed")
     text = "".join(generate(run.load_model(), run.tokenizer(), SampleSettings(length=200, seed=3)))
     assert len(text) == 200
+
+
+def test_cli_sample_says_when_it_backed_off_past_unk(tmp_path):
+    """"we shall" is only ever followed by a word the 3-word vocabulary leaves out: with <unk> left out of
+    samples the trigram context leaves nothing, so the draw backs off, and the CLI says so (issue 19, 4)."""
+    path = tmp_path / "t.txt"
+    path.write_text("".join(f"we shall w{i}\nshall we\n" for i in range(40)), encoding="utf-8")
+    ok(invoke("train", path, "--model", "ngram", "--level", "word", "--smoothing", "mle", "--max-vocab", 3,
+              "--name", "m", "--json"))
+    data = json_out(invoke("sample", "m", "--prime", "we shall", "--length", 1, "--temperature", 0, "--json"))
+    assert "<unk>" not in data["samples"][0]
+    assert data["notes"] == [["backed off to the bigram: its context was only ever followed by <unk>, which "
+                              "samples leave out (--allow-unk lets it in) (1 draw)"]]
+    human = invoke("sample", "m", "--prime", "we shall", "--length", 1, "--temperature", 0)
+    assert "note: backed off to the bigram" in ok(human).stderr
+    allowed = json_out(invoke("sample", "m", "--prime", "we shall", "--length", 1, "-t", 0, "--allow-unk",
+                              "--json"))
+    assert allowed["samples"][0].strip() == "<unk>" and allowed["notes"] == [[]]

@@ -75,3 +75,57 @@ def test_runs_screen_cell_says_what_perplexity_hides():
     assert _val_ppl(base) == "12.35 (4.1% <unk>)"
     assert _val_ppl(base | {"level": "char"}) == "12.35"
     assert _val_ppl(base | {"val_ppl": None, "val_ppl_infinite": True}).startswith("∞")
+
+
+def spelled_by_hand(vocab: list[str], words: list[str]) -> float:
+    """Bits to spell ``words`` letter by letter, then an end mark, as README and lab.scoring state it: a
+    character unigram of the vocabulary's words (each once, one end mark each), add-one over its characters,
+    "any other character" and the end."""
+    from collections import Counter
+
+    counts = Counter("".join(vocab))
+    total = sum(counts.values()) + len(vocab) + len(counts) + 2
+    end = -math.log2((len(vocab) + 1) / total)
+    return sum(-sum(math.log2((counts.get(c, 0) + 1) / total) for c in w) + end for w in words)
+
+
+def test_bits_per_char_across_levels_spells_out_unk(english_file):
+    """A capped word model predicts a whole rare word as one <unk>: its bits/char leaves those characters
+    out. The share of characters inside <unk> words is said beside it, and bits/char with each scored <unk>
+    spelled out is recomputed here from outside (issue 19 item 8)."""
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--max-vocab", 40, "--name",
+              "capped", "--json"))
+    run = runs.load_run("capped")
+    tok = run.tokenizer()
+    splits = split_text(load_text(str(english_file))[1])
+    data = json_out(invoke("eval", "capped", "--json"))
+    words = tok.split(splits.test)
+    unknown = [w for w in words if w not in tok.index]
+    assert data["unk_char_share"] == pytest.approx(sum(map(len, unknown)) / len(splits.test))
+    assert data["unk_char_share"] > 0.05
+    scored = unknown[1:] if words[0] not in tok.index else unknown
+    nll_bits = -run.load_model().token_log_probs(tok.encode(splits.test)).sum() / math.log(2)
+    spelled = (nll_bits + spelled_by_hand(tok.vocab[1:], scored)) / len(splits.test)
+    assert data["bits_per_char_spelled"] == pytest.approx(spelled, rel=1e-9)
+    assert data["bits_per_char_spelled"] > data["bits_per_char"]
+    human = ok(invoke("eval", "capped")).stdout
+    assert f"<unk> words are {data['unk_char_share']:.1%} of the characters" in human
+    assert f"{data['bits_per_char_spelled']:.3f} bits/char (comparable with a char model)" in human
+    # the run's own figure, on the validation split, is stored with it
+    val_words = [w for w in tok.split(splits.val) if w not in tok.index]
+    val_scored = val_words[1:] if tok.split(splits.val)[0] not in tok.index else val_words
+    m = run.metrics
+    assert m["val_unk_char_share"] == pytest.approx(sum(map(len, val_words)) / len(splits.val))
+    assert m["bits_per_char_spelled"] == pytest.approx(
+        m["bits_per_char"] + spelled_by_hand(tok.vocab[1:], val_scored) / len(splits.val), rel=1e-9)
+
+
+def test_nothing_is_added_without_unk_or_at_char_level(english_file):
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--name", "open", "--json"))
+    data = json_out(invoke("eval", "open", "--json"))
+    if data["unk_rate"] == 0:
+        assert data["unk_char_share"] == 0 and data["bits_per_char_spelled"] == data["bits_per_char"]
+    ok(invoke("train", english_file, "--model", "ngram", "--level", "char", "--name", "chars", "--json"))
+    data = json_out(invoke("eval", "chars", "--json"))
+    assert data["bits_per_char_spelled"] == data["bits_per_char"] and data["unk_char_share"] == 0
+    assert "bits_per_char_spelled" not in runs.load_run("chars").metrics  # a char run's figure is whole

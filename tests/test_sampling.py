@@ -214,7 +214,6 @@ def test_distribution_is_always_a_valid_distribution(logits, temperature, top_k,
     assert all(0 <= i < len(logits) and probs[i] > 0 for i in model.drawn)
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # -x / 1e-310 = -inf: fine
 def test_tiny_temperature_behaves_like_greedy():
     """Dividing before shifting by the maximum once overflowed to -inf and gave NaN probabilities."""
     logp = log_softmax(np.array([1.0, 3.0, 2.0]))
@@ -400,3 +399,147 @@ def test_predict_next_gives_unk_no_share_of_what_is_sampled_unless_allowed():
     assert unk.prob == 0 and unk.model_prob == pytest.approx(np.exp(logp[0]))
     assert sum(p.prob for p in shown) == pytest.approx(1.0)
     assert next(p for p in predict_next(model, tok, "a", top=5) if p.token == "<unk>").prob > 0
+
+
+# -- nothing drawable left (issue 19 item 4): back off to a shorter context, or stop, and say so
+
+
+def _recording(model):
+    """Wrap ``model.start``/``advance``: keep the (state, log-probs) each draw came from, and the draws."""
+    seen: list[tuple] = []
+    drawn: list[int] = []
+    start, advance = model.start, model.advance
+
+    def rec_start(context):
+        out = start(context)
+        seen.append(out)
+        return out
+
+    def rec_advance(state, token):
+        drawn.append(int(token))
+        out = advance(state, token)
+        seen.append(out)
+        return out
+
+    model.start, model.advance = rec_start, rec_advance
+    return seen, drawn
+
+
+def _mle(tokens, vocab: int, order: int):
+    from lmtui.models.ngram import NgramModel
+
+    cfg = ModelConfig(model="ngram", order=order, smoothing="mle")
+    return NgramModel.fit(np.asarray(tokens, dtype=np.int64), vocab, cfg)
+
+
+def test_mle_context_followed_only_by_unk_backs_off_and_says_so():
+    import warnings
+    from collections import Counter
+
+    tok = CharTokenizer(["<unk>", "a", "b"])
+    # after "b" only <unk> ever came: with <unk> left out, the bigram context leaves nothing to draw
+    model = _mle([1, 2, 0, 1, 2, 0, 1, 1], 3, 2)
+    assert np.isneginf(drawable(model.start(np.array([2]))[1])).all()
+    for temperature in (0, 1.0, 1e-6):
+        notes: Counter[str] = Counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no NaN arithmetic anywhere on the way
+            settings_ = SampleSettings(temperature, length=1, prime="b", seed=0)
+            text = "".join(generate(model, tok, settings_, notes))
+        assert text in ("a", "b") and "<unk>" not in text  # drawn from the unigram, never id 0 from NaN
+        assert list(notes) == ["backed off to the unigram: its context was only ever followed by <unk>, "
+                               "which samples leave out (--allow-unk lets it in)"]
+    allowed = sample_text(model, tok, SampleSettings(0, length=1, prime="b", allow_unk=True))
+    assert allowed == tok.decode([0])  # with <unk> allowed, the context's own (only) continuation
+
+
+def test_nothing_drawable_anywhere_ends_the_sample_with_a_note():
+    from collections import Counter
+
+    tok = CharTokenizer(["<unk>", "a"])
+    only_unk = _mle([0, 0, 0, 0], 2, 3)  # every context, the unigram too, only ever saw <unk>
+    notes: Counter[str] = Counter()
+    assert "".join(generate(only_unk, tok, SampleSettings(length=10, seed=1), notes)) == ""
+    assert [n.split(":")[0] for n in notes] == ["stopped early"]
+    broken = FixedModel(np.full(2, np.nan))  # a diverged network
+    notes = Counter()
+    assert "".join(generate(broken, tok, SampleSettings(temperature=0, length=5), notes)) == ""
+    assert "NaN" in next(iter(notes))
+    assert predict_next(broken, tok, "a", top=2)[0].prob == 0  # nothing to draw: every share is 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(2, 6).flatmap(lambda v: st.tuples(
+        st.just(v),
+        st.lists(st.integers(0, v - 1), min_size=1, max_size=60),  # training ids, <unk> (0) among them
+        st.lists(st.integers(0, v - 1), min_size=1, max_size=5),  # a prime, seen or not
+        st.one_of(st.none(), st.integers(1, v)),
+    )),
+    st.integers(1, 4),
+    st.one_of(st.just(0.0), st.just(1e-300), st.floats(1e-4, 20.0), st.just(1e6)),
+    st.one_of(st.none(), st.floats(0.01, 1.0)),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_sampling_never_draws_nan_nor_an_excluded_token(case, order, temperature, top_p, allow_unk, seed):
+    """Whatever the settings and the model's holes: each draw is a token that the distribution it was drawn
+    from (the context's own or a shorter one it backed off to) gives probability; <unk> only when allowed;
+    a sample shorter than asked always says why."""
+    import warnings
+    from collections import Counter
+
+    vocab, train, prime, top_k = case
+    model = _mle(train, vocab, order)
+    tok = CharTokenizer(["<unk>", *"abcde"[: vocab - 1]])
+    seen, drawn = _recording(model)
+    notes: Counter[str] = Counter()
+    s = SampleSettings(temperature, top_k, top_p, length=30, seed=seed, allow_unk=allow_unk,
+                       prime=tok.decode(prime) if 0 not in prime else "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pieces = list(generate(model, tok, s, notes))
+    assert len(pieces) == len(drawn)
+    for (state, logp), token in zip(seen, drawn, strict=False):
+        assert allow_unk or token != 0
+        options = [logp] + [lower for _, lower in model.shorter_contexts(state)]
+        assert any(np.isfinite(lp[token]) for lp in options)  # it had a probability where it was drawn
+    if not allow_unk:
+        assert tok.decode([0]) not in "".join(pieces)
+    if len(pieces) < s.length:
+        assert any(n.startswith("stopped early") for n in notes)
+    if any(n.startswith("backed off") for n in notes):
+        assert not allow_unk  # only leaving <unk> out can empty an mle context that was seen
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(hnp.arrays(np.float64, 5, elements=st.sampled_from([-np.inf, np.nan, -3.0, -1.0, 0.0, np.inf])),
+             min_size=1, max_size=8),
+    st.one_of(st.just(0.0), st.just(1e-300), st.floats(1e-4, 20.0)),
+    st.one_of(st.none(), st.integers(1, 5)),
+    st.one_of(st.none(), st.floats(0.01, 1.0)),
+    st.booleans(),
+)
+def test_broken_distributions_never_give_a_nan_draw(rows, temperature, top_k, top_p, allow_unk):
+    """A model with no shorter context to fall back on, whose log-probs hold -inf, NaN, +inf: only finite
+    entries are ever drawn, and where none is left the sample stops there with a note."""
+    import warnings
+    from collections import Counter
+
+    class Scripted(FixedModel):
+        def _out(self, i):
+            return rows[min(i, len(rows) - 1)]
+
+    model = Scripted(rows[0])
+    tok = CharTokenizer(["<unk>", *"abcd"])
+    notes: Counter[str] = Counter()
+    settings_ = SampleSettings(temperature, top_k, top_p, length=len(rows), seed=0, allow_unk=allow_unk)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pieces = list(generate(model, tok, settings_, notes))
+    for i, token in enumerate(model.drawn):
+        assert np.isfinite(rows[i][token]) and (allow_unk or token != 0)
+    if len(pieces) < len(rows):
+        row = rows[len(pieces)]
+        assert not np.isfinite(drawable(row, allow_unk)).any() and any(n.startswith("stopped") for n in notes)

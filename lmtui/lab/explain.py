@@ -2,10 +2,12 @@
 
 For n-gram models the explanation shows the lecture's computation with real numbers: the counts
 c(context + w) and c(context) at the order actually used, the unsmoothed estimate c(context + w) / c(context),
-which longer orders were passed over and why ("trigram never seen → bigram"), and the smoothed probability
-the model really gives. Below the tokens, the chain rule: log P(text) = Σ log P(w_i | context), and the
-perplexity 2^(bits / tokens). c(context) is the number of times the context was followed by anything (the
-sum of its continuations), so the estimates of one context sum to one.
+which longer orders were passed over and why ("trigram never seen → bigram"), and then the numbers the
+smoothed probability is really made of, order by order (``lab.ngram_terms``: discounted counts,
+continuation counts, interpolation or backoff weights, the lower order's P), from which P can be recomputed
+by hand. Below the tokens, the chain rule: log P(text) = Σ log P(w_i | context), and the perplexity
+2^(bits / tokens). c(context) is the number of times the context was followed by anything (the sum of its
+continuations), so the estimates of one context sum to one.
 """
 
 from __future__ import annotations
@@ -16,15 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from lmtui.lab.ngram_terms import Term, ngram_terms
 from lmtui.lab.scoring import token_log_probs
 from lmtui.models import RECURRENT_KINDS, LanguageModel
+from lmtui.sampling import order_name
 from lmtui.tokens import Tokenizer
-
-ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
-
-
-def order_name(k: int) -> str:
-    return ORDER_NAMES.get(k, f"{k}-gram")
 
 
 @dataclass
@@ -50,7 +48,8 @@ class TokenExplanation:
     context_count: int | None = None  # c(context) at that order
     estimate: float | None = None  # count / context_count: the unsmoothed (maximum-likelihood) estimate
     skipped: list[Skipped] = field(default_factory=list)
-    why: str = ""
+    why: str = ""  # n-gram: the counts' path, "trigram … never seen → bigram: 148 / 5,907 = 0.02506"
+    terms: list[Term] = field(default_factory=list)  # n-gram: what P is made of, lowest order first
 
 
 @dataclass
@@ -60,6 +59,8 @@ class Explanation:
     tokens: list[TokenExplanation]
     unknown: list[str]  # tokens of the text outside the vocabulary (read as <unk>)
     start: str | None  # the token put before the text as its context (a newline: "start of a line")
+    smoothing: str | None = None  # n-gram: kn, backoff, add-k or mle (how ``terms`` combine)
+    vocab_size: int = 0
 
     @property
     def log2_prob(self) -> float:
@@ -80,6 +81,8 @@ class Explanation:
         return {
             "model": self.model,
             "level": self.level,
+            "smoothing": self.smoothing,
+            "vocab_size": self.vocab_size,
             "start": self.start,
             "unknown": self.unknown,
             "tokens": tokens,
@@ -133,6 +136,8 @@ def explain(model: LanguageModel, tokenizer: Tokenizer, text: str) -> Explanatio
         out,
         tokenizer.unknown(text),
         tokenizer.display(start) if start is not None else None,
+        cfg.smoothing if cfg.model == "ngram" else None,
+        model.vocab_size,
     )
 
 
@@ -161,7 +166,9 @@ def _ngram_detail(model: Any, tokenizer: Tokenizer, seq: np.ndarray, i: int, e: 
         e.estimate = count / total if total else 0.0
         e.context = [tokenizer.display(t) for t in ctx]
         break
-    e.why = _why(e, n, "" if tokenizer.level == "char" else " ")
+    sep = "" if tokenizer.level == "char" else " "
+    e.why = _why(e, n, sep)
+    e.terms = ngram_terms(model, seq, i, tokenizer.display, sep)
 
 
 def _why(e: TokenExplanation, n: int, sep: str = " ") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lmtui.lab.scoring import score
+from lmtui.lab.scoring import score, unk_spelling
 from lmtui.models import LanguageModel
 
 RESCORE_UNK_RATE = 0.001  # below this <unk> share, perplexity excluding <unk> is not worth another pass
@@ -38,3 +38,14 @@ def finish_metrics(model: LanguageModel, val: np.ndarray, test: np.ndarray) -> d
             if split == "val":
                 out["bits_per_char"] = None
     return out
+
+
+def spelled_metrics(tokenizer: Any, val_text: str, bits_per_char: float | None) -> dict[str, Any]:
+    """A word run's ``val_unk_char_share`` and ``bits_per_char_spelled`` (validation bits per character
+    with each <unk> word spelled out, ``lab.scoring.unk_spelling``): what makes its bits/char comparable with
+    a char run's. Nothing for char runs or without the text."""
+    if tokenizer.level != "word" or not val_text:
+        return {}
+    s = unk_spelling(tokenizer, val_text)
+    spelled = bits_per_char + s.bits / len(val_text) if bits_per_char is not None else None
+    return {"val_unk_char_share": s.chars / len(val_text), "bits_per_char_spelled": spelled}

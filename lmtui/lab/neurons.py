@@ -2,9 +2,14 @@
 by how well they follow simple features of that text (Karpathy, Johnson & Fei-Fei 2015 found units for
 quotes, brackets and line position in char LSTMs; here a learner can look for them in their own runs).
 
-The activation at position i is the last layer's hidden state after reading character i; a feature at
-position i describes character i (inside quotes, uppercase, ...). Ranking is by absolute Pearson
-correlation over the text, so a unit that is strongly negative inside quotes counts as much as a positive one.
+The activation at position i is the last layer's hidden state after reading character i, so every feature at
+position i is one of characters 0..i, what that state has read: "after a newline" is 1 where character i
+is the newline (the state that will write the next line's first character), "position in line" counts the
+characters of the line read so far (0 right after a newline). Ranking is by absolute Pearson correlation
+over the text, so a unit that is strongly negative inside quotes counts as much as a positive one. Two
+features that go together in the text (uppercase and after-a-newline do in a play's speaker names) cannot
+be told apart by correlation: pairs at |r| >= ``CONFOUNDED`` are flagged with their r. The correlations
+depend on the text given: they are a reading of this text, not a property of the unit alone.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ import numpy as np
 
 from lmtui.models import RECURRENT_KINDS
 
-RGB_LINE = re.compile(r"(\d{1,3})[ \t,]+(\d{1,3})[ \t,]+(\d{1,3})\s*$")
+# a number of an RGB triple, read so far: after a space (or line start), at most three of them on the line
+RGB_SO_FAR = re.compile(r"(?:^|\s)\d{1,3}(?:[ \t,]+\d{1,3}){0,2}$")
+CONFOUNDED = 0.5  # features correlated at least this much are flagged: a unit following one follows both
 
 
 def features(text: str) -> dict[str, np.ndarray]:
-    """Per character of ``text``: simple features a unit might track, as float arrays (0/1 or a position)."""
+    """Per character of ``text``: simple features a unit might track, as float arrays (0/1 or a count).
+
+    Feature i depends only on characters 0..i (what the state after reading character i has seen)."""
     n = len(text)
     quote = np.zeros(n)
     bracket = np.zeros(n)
@@ -29,7 +38,7 @@ def features(text: str) -> dict[str, np.ndarray]:
     after_nl = np.zeros(n)
     upper = np.array([c.isupper() for c in text], dtype=float)
     rgb = np.zeros(n)
-    inside, depth, col = False, 0, 0
+    inside, depth, col, line_start = False, 0, 0, 0
     for i, c in enumerate(text):
         if c == '"':
             inside = not inside
@@ -37,17 +46,15 @@ def features(text: str) -> dict[str, np.ndarray]:
             depth += 1
         elif c in ")]}":
             depth = max(0, depth - 1)
-        quote[i] = inside or c == '"'
+        quote[i] = inside or c == '"'  # the quote marks count as inside (the closing one was just read)
         bracket[i] = depth > 0 or c in ")]}"
-        column[i] = col
-        after_nl[i] = i > 0 and text[i - 1] == "\n"
         col = 0 if c == "\n" else col + 1
-    start = 0
-    for line in text.split("\n"):
-        m = RGB_LINE.search(line)
-        if m:
-            rgb[start + m.start() : start + m.end(3)] = 1
-        start += len(line) + 1
+        column[i] = col  # characters of this line read so far
+        after_nl[i] = c == "\n"
+        if c == "\n":
+            line_start = i + 1
+        elif c.isdigit() and RGB_SO_FAR.search(text, line_start, i + 1):
+            rgb[i] = 1
     return {
         "inside quotes": quote,
         "inside brackets": bracket,
@@ -56,6 +63,18 @@ def features(text: str) -> dict[str, np.ndarray]:
         "uppercase": upper,
         "inside RGB numbers": rgb,
     }
+
+
+def confounded(feats: dict[str, np.ndarray], threshold: float = CONFOUNDED) -> list[tuple[str, str, float]]:
+    """Pairs of features that vary along the text and go together at |r| >= ``threshold``, with their r."""
+    names = [k for k, f in feats.items() if f.std() > 0]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            r = float(np.corrcoef(feats[a], feats[b])[0, 1])
+            if abs(r) >= threshold:
+                out.append((a, b, r))
+    return out
 
 
 def activations(model: Any, ids: np.ndarray) -> np.ndarray:
@@ -105,10 +124,13 @@ def neurons(model: Any, tokenizer: Any, text: str, top: int = 5) -> dict[str, An
     if not text:
         raise ValueError("give some text to read")
     acts = activations(model, tokenizer.encode(text))
-    ranking = rank_units(acts, features(text), top)
+    feats = features(text)
+    ranking = rank_units(acts, feats, top)
     return {
         "text": text,
         "units": int(acts.shape[1]),
         "activations": np.round(acts.T, 4).tolist(),  # [unit][position]
         "ranking": {k: [{"unit": m.unit, "r": m.correlation} for m in v] for k, v in ranking.items()},
+        "confounded": [{"features": [a, b], "r": r} for a, b, r in confounded(feats)],
+        "aligned": "feature i is of characters 0..i: what the state after reading character i has seen",
     }

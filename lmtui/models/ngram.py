@@ -34,6 +34,7 @@ order, so this is exact. Scoring, generation and ARPA export share this one form
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -352,14 +353,19 @@ class NgramModel(LanguageModel):
         lo, hi = np.searchsorted(self.keys[m], [row * self.vocab_size, (row + 1) * self.vocab_size])
         return slice(int(lo), int(hi))
 
+    def _seen_context(self, state: State) -> tuple[int, int]:
+        """(m, row): the longest context of ``state``, m tokens, seen followed by something in training."""
+        m, row = 0, 0
+        for m in range(len(state), -1, -1):
+            row = self._row(state[-m:]) if m else 0
+            if row >= 0 and self.context_total[m][row] > 0:
+                break
+        return m, row
+
     def _log_probs(self, state: State) -> np.ndarray:
         v = self.vocab_size
         if self._counting:
-            m, row = 0, 0
-            for m in range(len(state), -1, -1):  # longest context seen in training
-                row = self._row(state[-m:]) if m else 0
-                if row >= 0 and self.context_total[m][row] > 0:
-                    break
+            m, row = self._seen_context(state)  # add-k and mle use the longest context seen in training
             count = np.zeros(v)
             s = self._children(m, row) if m else slice(0, v)
             count[self.keys[m][s] % v] = self.counts[m][s]
@@ -374,6 +380,16 @@ class NgramModel(LanguageModel):
             logp += self.logbow[m - 1][row]
             logp[self.keys[m][s] % v] = self.logp[m][s]
         return logp
+
+    def shorter_contexts(self, state: State) -> Iterator[tuple[int, np.ndarray]]:
+        """(order, log-probs) of ever shorter contexts than the one ``state`` uses, down to the unigram.
+
+        Sampling falls back on these where a context leaves nothing to draw: an mle context seen in training
+        only before <unk>, once samples leave <unk> out. (kn, backoff and add-k give every token some
+        probability, so they never need it.)"""
+        used = self._seen_context(state)[0] if self._counting else len(state)
+        for m in range(used - 1, -1, -1):
+            yield m + 1, self._log_probs(state[len(state) - m :])
 
     def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
         t = _check_tokens(context, self.vocab_size)

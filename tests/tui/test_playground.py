@@ -182,7 +182,7 @@ async def test_esc_before_any_text_keeps_no_empty_sample(trained_runs: Path, mon
 
     release, ended = threading.Event(), threading.Event()
 
-    def slow(model, tokenizer, settings):  # noqa: ANN001, ANN202
+    def slow(model, tokenizer, settings, notes=None):  # noqa: ANN001, ANN202
         try:
             release.wait(120)  # the first token is slow in coming: it comes only after Esc
             yield "x"

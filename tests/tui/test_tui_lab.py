@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 from tui_helpers import run_async, settle, wait_for
@@ -38,8 +40,8 @@ def reach_events() -> list:
                       clip=1.0)
     events: list = [started]
     events += [Step(s, 2.0, 0.5 + s % 3, 0.003, 1000.0, s / 10, None, s / 100, 0.25) for s in range(1, 40)]
-    events.append(GradientReach(20, [0.5 * 0.5**k for k in range(32)]))
-    events.append(GradientReach(39, [0.5 * 0.7**k for k in range(32)]))
+    events.append(GradientReach(20, [0.5 * 0.5**k for k in range(32)], warmup=100))
+    events.append(GradientReach(39, [0.5 * 0.7**k for k in range(32)], warmup=100))
     return events
 
 
@@ -61,9 +63,48 @@ async def test_dashboard_gradient_reach_and_clipping() -> None:
         await pilot.press("v")
         assert reach.display and not grad.display
         title = str(box.border_title)
-        assert title.startswith("Gradient reaching k steps back") and "× smaller" in title
+        assert title.startswith("Gradient reach") and "× less at k = 32" in title
         await pilot.press("v")
         assert grad.display and str(box.border_title) == "Gradient norm · clip 1: 25% of recent steps clipped"
+
+
+def border_line(box, top: bool) -> str:
+    """The box's top or bottom border row as drawn (where its title or legend is)."""
+    from textual.geometry import Region
+
+    width, height = box.outer_size
+    return box.render_lines(Region(0, 0 if top else height - 1, width, 1))[0].text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+@run_async
+async def test_reach_panel_title_and_legend_fit_and_name_its_curves(size) -> None:
+    """V switches the gradient panel to the reach chart: its legend names the reach curves (not |g| and
+    clip), says over which window it was measured where there is room, and neither is cut (issue 19, 6)."""
+    app = make_app(mode="training")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        for event in reach_events():
+            screen.post_message(TrainerEvent(event))
+        await wait_for(pilot, lambda: getattr(screen._last_reach, "step", None) == 39, "the last reach")
+        box = screen.query_one("#grad-box")
+        if screen.has_class("-short"):  # one chart at a time: C brings the gradient panel
+            while not box.has_class("-current"):
+                await pilot.press("c")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: box.size.width > 0 and "first" in str(box.border_subtitle), "legend")
+        await pilot.pause()
+        title, legend = str(box.border_title), Text.from_markup(str(box.border_subtitle)).plain
+        assert title.startswith("Gradient reach") and "first" in legend and "now" in legend
+        assert "|g|" not in legend and "clip" not in legend
+        assert title in border_line(box, top=True) and legend in border_line(box, top=False)  # nothing cut
+        if size[0] >= 120:
+            assert "× less at k = 32" in title and "k = 1..32, 100 warm-up tokens" in legend
+        await pilot.press("v")
+        await pilot.pause()
+        title, legend = str(box.border_title), str(box.border_subtitle)
+        assert title.startswith("Gradient norm") and "|g|" in legend
+        assert title in border_line(box, top=True)
 
 
 def test_log_norms_skip_zeros():
@@ -80,6 +121,15 @@ def test_neuron_data_steps_and_finds():
     assert unit_colour(1.0) == "rgb(255,0,0)" and unit_colour(-1.0) == "rgb(0,0,255)"
     assert unit_colour(0.0) == "rgb(255,255,255)"
     assert n.render().plain == "ab"
+    mixed = {"uppercase": [{"unit": 2, "r": 0.9}], "after a newline": [{"unit": 0, "r": 0.4}]}
+    n = NeuronData({"text": "ab", "units": 3, "activations": [[0, 1]] * 3, "ranking": mixed,
+                    "confounded": [{"features": ["after a newline", "uppercase"], "r": 0.61}]})
+    n.step(2)
+    assert "⚠ after a newline and uppercase go together here (r = +0.61)" in n.caption()
+    n.step(1)
+    assert "⚠" in n.caption() and "follows after a newline" in n.caption()
+    n.step(1)
+    assert "⚠" not in n.caption()  # unit 1 follows neither
 
 
 @run_async

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from textual.worker import get_current_worker
 
 from lmtui import sharing
 from lmtui.errors import LmtuiError, OptionError
-from lmtui.sampling import SampleSettings, generate, predict_next
+from lmtui.sampling import SampleSettings, generate, notes_text, predict_next
 from lmtui.tui.data import unk_note
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
@@ -81,6 +82,7 @@ class PlaygroundScreen(ModeScreen):
         self.generating = False
         self._streamed: list[str] = []  # the pieces shown so far (one per token) while generating
         self._streaming: SampleSettings | None = None
+        self._notes: Counter[str] = Counter()  # the sample's draws that backed off, or why it ended early
         self._prime_at_open = ""
         self.predicted_for: str | None = None  # the prime the next-token panel shows predictions after
         self._predict_timer: Timer | None = None
@@ -261,7 +263,7 @@ class PlaygroundScreen(ModeScreen):
         view = self.query_one("#sample", SampleView)
         view.set_text("", settings.prime)
         self.record, self.saved_stem = None, None
-        self._streamed, self._streaming = [], settings
+        self._streamed, self._streaming, self._notes = [], settings, Counter()
         self.status(f"writing… (seed {settings.seed}; Esc stops)")
         self.generating = True
         self._generate(settings, self.model, self.tokenizer)
@@ -272,7 +274,7 @@ class PlaygroundScreen(ModeScreen):
         buffer: list[str] = []
         last = time.monotonic()
         try:
-            for piece in generate(model, tokenizer, settings):
+            for piece in generate(model, tokenizer, settings, self._notes):
                 if worker.is_cancelled:
                     return
                 buffer.append(piece)
@@ -311,7 +313,8 @@ class PlaygroundScreen(ModeScreen):
         self.record = sharing.SampleRecord.from_run(self.opened, settings, text)
         self.query_one("#sample", SampleView).set_text(text, settings.prime)
         how = f"stopped after {len(self._streamed)} tokens · " if stopped else ""
-        self.status(f"{how}seed {settings.seed} · Ctrl+S saves it · Ctrl+Y copies it · "
+        notes = "".join(f"note: {line} · " for line in notes_text(self._notes))
+        self.status(f"{notes}{how}seed {settings.seed} · Ctrl+S saves it · Ctrl+Y copies it · "
                     "Ctrl+O exports an SVG card")
 
     def _generated(self, settings: SampleSettings) -> None:

@@ -26,7 +26,7 @@ from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import TrainerEvent, TrainerExited, TrainerProcess
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
-from lmtui.tui.widgets.gradient_reach import GradientReachChart, set_line
+from lmtui.tui.widgets.gradient_reach import GradientReachChart, fit, set_line
 from lmtui.tui.widgets.sample_view import SampleView
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
@@ -36,6 +36,7 @@ CHARTS = ("loss", "ppl", "grad")
 TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "Gradient norm",
           "sample": "What it writes now"}
 RUNNING = ("starting", "training", "paused", "stopping")
+BORDER_LABEL_MARGIN = 6  # a border label is shown whole within the box's width less this ("╭─ " … " ─╮")
 SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
 
 
@@ -66,6 +67,7 @@ class TrainingScreen(ModeScreen):
         self.chart = "loss"  # the chart shown when only one fits
         self.sample_step: int | None = None  # the step "What it writes now" shows
         self.clip_note = ""  # "clip 1: 25% of recent steps clipped", under the gradient-norm chart's title
+        self.clip_short = ""  # "clip 1: 25% clipped", where the panel is narrow
         self.stopping_since: float | None = None
         self._last_reach: GradientReach | None = None
 
@@ -110,12 +112,29 @@ class TrainingScreen(ModeScreen):
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
             box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
-        self.query_one("#grad-box").border_title = self._grad_title() + (" (C: next)" if short else "")
         if self.sample_step is not None:  # a resize re-titles the boxes: the sample's step stays
             self.query_one("#sample-box").border_title = f"{TITLES['sample']} (step {self.sample_step:,})"
         for name in CHARTS:
             chart = self.query_one(f"#{name}-chart", LineChart)
             self.query_one(f"#{name}-box").border_subtitle = chart.legend()
+        self._grad_titles(short)
+
+    def _grad_titles(self, short: bool) -> None:
+        """The gradient panel's title and legend: what it shows now (the norm, or the gradient reaching
+        back, with the window it was measured over), the longest that its border holds."""
+        box = self.query_one("#grad-box")
+        room = box.outer_size.width - BORDER_LABEL_MARGIN if box.outer_size.width else 0
+        suffix = " (C: next)" if short else ""
+        reach = self.query_one("#reach-chart", GradientReachChart)
+        if reach.display:
+            e = self._last_reach
+            titles = reach.titles(e.norms if e else None, e.note if e else "")
+            box.border_subtitle = fit(reach.subtitles(e.norms if e else None, e.warmup if e else 0,
+                                                      bool(e and e.note)), room)
+        else:
+            notes = [n for n in (self.clip_note, self.clip_short) if n]
+            titles = [*(f"{TITLES['grad']} · {n}" for n in notes), TITLES["grad"]]
+        box.border_title = fit([t + suffix for t in titles], room)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._titles)
@@ -156,7 +175,7 @@ class TrainingScreen(ModeScreen):
         for chart in self.query(LineChart):
             chart.reset()
         self.query_one("#sample", SampleView).clear()
-        self.sample_step, self.clip_note, self._last_reach = None, "", None
+        self.sample_step, self.clip_note, self.clip_short, self._last_reach = None, "", "", None
         self.redraw()  # clean axes at once, not the previous run's until the first point
         self._titles()
         self.query_one("#ngram-box").display = False
@@ -202,7 +221,9 @@ class TrainingScreen(ModeScreen):
                 loss.add("validation", e["step"], e.get("val_loss"))
                 ppl.add(ppl_series(e.get("scope", "full")), e["step"], e.get("val_ppl"))
             elif e.get("event") == "gradient_reach" and isinstance(e.get("norms"), list):
-                self._reach(GradientReach(e["step"], e["norms"], e.get("note", "")))
+                warmup = e.get("warmup")
+                self._reach(GradientReach(e["step"], e["norms"], e.get("note", ""),
+                                          warmup if isinstance(warmup, int) else 0))
 
     # -- events from the child ------------------------------------------------------------------------------
 
@@ -271,7 +292,7 @@ class TrainingScreen(ModeScreen):
             set_line(grad, "clip", grad.first_x("|g|"), e.step, clip)
             note = f"clip {clip:g}: {e.clipped:.0%} of recent steps clipped" if e.clipped is not None else ""
             if note and note != self.clip_note:  # re-titling repaints every box: only when it says more
-                self.clip_note = note
+                self.clip_note, self.clip_short = note, f"clip {clip:g}: {e.clipped:.0%} clipped"
                 self._titles()
         self.query_one("#progress", ProgressBar).update(progress=min(e.progress, 1.0))
         self._numbers()
@@ -354,17 +375,6 @@ class TrainingScreen(ModeScreen):
         self._last_reach = e
         if chart.display:
             self._titles()
-
-    def _grad_title(self) -> str:
-        """The gradient panel's title: what it shows now (the norm, or the gradient reaching back)."""
-        if self.query_one("#reach-chart").display:
-            return self._reach_title(self._last_reach)
-        return TITLES["grad"] + (f" · {self.clip_note}" if self.clip_note else "")
-
-    def _reach_title(self, e: GradientReach | None) -> str:
-        chart = self.query_one("#reach-chart", GradientReachChart)
-        detail = (e.note or chart.summary(e.norms)) if e else "measured at each evaluation"
-        return f"Gradient reaching k steps back · {detail}"
 
     def action_toggle_reach(self) -> None:
         reach, grad = self.query_one("#reach-chart"), self.query_one("#grad-chart")

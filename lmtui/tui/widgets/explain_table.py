@@ -1,4 +1,4 @@
-"""Renders ``lmtui explain --json`` output: per token the context, the counts, backoff, P and surprise."""
+"""Renders ``lmtui explain --json``: per token the context, the counts, what P is made of, P and surprise."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+
+from lmtui.lab.ngram_terms import LEGENDS, how_text
 
 
 def explain_renderable(data: dict[str, Any]) -> Group:
@@ -17,7 +19,7 @@ def explain_renderable(data: dict[str, Any]) -> Group:
     table.add_column("token", no_wrap=True)
     table.add_column("context", overflow="fold")
     if ngram:
-        table.add_column("how (count / count at the order used)", overflow="fold", ratio=3)
+        table.add_column("how: counts at the order used, then P order by order", overflow="fold", ratio=3)
     table.add_column("P", justify="right", no_wrap=True)
     table.add_column("bits", justify="right", no_wrap=True)
     for t in data.get("tokens", []):
@@ -26,11 +28,13 @@ def explain_renderable(data: dict[str, Any]) -> Group:
             context = ["…", *context[-10:]]
         row = [Text(t["token"], style="bold"), Text(sep.join(context) or "(none)", style="dim")]
         if ngram:
-            row.append(Text(t.get("why", "")))
+            row.append(Text(how_text(t, data.get("smoothing"))))
         bits = t.get("bits")
         row += [f"{t['prob']:.4g}", "∞" if bits is None else f"{bits:.2f}"]
         table.add_row(*row)
-    return Group(table, Text(chain_rule_line(data), style="italic"))
+    legend = LEGENDS.get(data.get("smoothing") or "") if ngram else None
+    lines = [Text(legend, style="dim")] if legend else []
+    return Group(table, *lines, Text(chain_rule_line(data), style="italic"))
 
 
 def chain_rule_line(data: dict[str, Any]) -> str:

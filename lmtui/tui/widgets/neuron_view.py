@@ -32,6 +32,7 @@ class NeuronData:
         self.units: int = int(data["units"])
         self.activations: list[list[float]] = data["activations"]
         self.ranking: dict[str, list[dict[str, Any]]] = data.get("ranking", {})
+        self.confounded: list[dict[str, Any]] = data.get("confounded", [])  # features that go together
         self.unit = 0
         self.feature_index = -1  # which ranked feature "find" showed last
 
@@ -49,10 +50,12 @@ class NeuronData:
         return name
 
     def caption(self) -> str:
-        tracks = [f"{name} (r = {m['r']:+.2f})" for name, ms in self.ranking.items() for m in ms[:1]
-                  if int(m["unit"]) == self.unit]
+        names = [name for name, ms in self.ranking.items() for m in ms[:1] if int(m["unit"]) == self.unit]
+        tracks = [f"{name} (r = {self.ranking[name][0]['r']:+.2f})" for name in names]
         what = f" · follows {', '.join(tracks)}" if tracks else ""
-        return f"unit {self.unit} of {self.units}{what}"
+        mixed = [f"{' and '.join(c['features'])} go together here (r = {c['r']:+.2f})"
+                 for c in self.confounded if set(c["features"]) & set(names)]
+        return f"unit {self.unit} of {self.units}{what}" + "".join(f" · ⚠ {m}" for m in mixed)
 
     def render(self) -> Text:
         return coloured_text(self.text, self.activations[self.unit])
