@@ -414,7 +414,7 @@ def verdict(c: Comparison) -> str:
     bought = (
         f"In its {n.train_seconds:.1f} s of training steps {n.label} took {n.steps or 0:,} steps and read "
         f"{n.tokens:,} tokens ({_passes(n.tokens, c.train_tokens)}); {g.label} counted all "
-        f"{g.tokens:,} training tokens once in {g.train_seconds:.1f} s."
+        f"{g.tokens:,} training tokens once in {g.train_seconds:.2g} s."
     )
     if bpc(n) <= bpc(g):
         return (
@@ -448,7 +448,9 @@ def _passes(tokens: int, train_tokens: int) -> str:
     if not train_tokens:
         return "of the training text"
     share = tokens / train_tokens
-    return f"{share:.1%} of one pass over the training text" if share < 1 else f"{share:.2g} passes over it"
+    return f"{share:.1%} of one pass over the training text" if share < 1 else (
+        f"{share:.2g} passes over the training text"
+    )
 
 
 def budget_to_reach(

@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -29,6 +30,7 @@ from textual.widgets import DataTable, Header, Input, Label, ProgressBar, Select
 from textual_hires_canvas import Canvas, TextAlign
 
 from lmtui.lab.compare import DEFAULT_MODELS, row_cells
+from lmtui.tui.data import display_path
 from lmtui.tui.lab_child import lab_argv
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.charts import LineChart
@@ -39,6 +41,7 @@ COLUMNS = ("model", "params", "bytes", "steps", "tokens", "train s", "test ppl",
 STYLES = ("grey50", "grey62", "grey74", "white", "bright_white", "bright_yellow", "bright_red",
           "bright_green", "bright_cyan", "bright_magenta")
 HINT = "Ctrl+R: every model, one split, the same seconds of training steps · Esc stops"
+SHORT_HINT = "Ctrl+R: one split, equal seconds of training steps · Ctrl+T: chart · Esc stops"
 CHART_TITLE = "Validation curves (n-grams: flat at their test score)"
 X_LABEL = "seconds of training steps"
 Y_LABEL = "bits/char"
@@ -68,7 +71,8 @@ class CompareScreen(ModeScreen):
     CompareScreen #compare-form Label { padding: 1 0 0 1; }
     CompareScreen #c-corpus { width: 1fr; min-width: 14; max-width: 30; }
     CompareScreen #c-models { width: 2fr; }
-    CompareScreen #c-seconds { width: 10; }
+    CompareScreen #compare-form Input { padding: 0 1; }
+    CompareScreen #c-seconds { width: 11; }
     CompareScreen #c-level { width: 12; }
     CompareScreen #compare-status { height: auto; padding: 0 1; }
     CompareScreen #compare-progress { padding: 0 1; height: 1; }
@@ -78,10 +82,17 @@ class CompareScreen(ModeScreen):
     CompareScreen #compare-chart { height: 1fr; }
     CompareScreen #compare-legend { height: auto; }
     CompareScreen #verdict { height: auto; padding: 0 1; }
+    CompareScreen.-short #compare-chart-box { display: none; }
+    CompareScreen.-short.-chart #compare-chart-box { display: block; }
+    CompareScreen.-short.-chart #compare-table { display: none; }
     """
+    # a short terminal (80x24) shows the table or the chart, Ctrl+T switching; a tall one both
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("ctrl+r", "run", "Compare", tooltip="Train the chosen models and fill the table"),
         Binding("escape", "stop", "Stop", tooltip="Stop the comparison (models already trained stay)"),
+        Binding("ctrl+t", "toggle_chart", "Chart/table", tooltip="Show the curves or the table (a short "
+                "terminal shows one at a time)"),
     ]
 
     def __init__(self) -> None:
@@ -91,6 +102,7 @@ class CompareScreen(ModeScreen):
         self.group = ""  # the comparison's group of runs (cmp3), once the child has said it
         self.stopping = False  # Esc was pressed: the child's end is a stop, not a failure
         self.done = 0.0  # the progress bar's value: work done, never moving back
+        self.flat: dict[str, float] = {}  # n-grams' test bits/char: flat lines across the neural curves
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -120,6 +132,20 @@ class CompareScreen(ModeScreen):
         yield Static("", id="verdict")
         yield KeyBar()
 
+    def on_resize(self) -> None:
+        if not self.running and not self.rows:
+            self._status(self._hint())
+
+    def _hint(self) -> str:
+        return SHORT_HINT if self.has_class("-short") else HINT
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Ctrl+T switches between the table and the chart only where they take turns."""
+        return self.has_class("-short") if action == "toggle_chart" else True
+
+    def action_toggle_chart(self) -> None:
+        self.toggle_class("-chart")
+
     # -- running ----------------------------------------------------------------------------------------
 
     def argv(self) -> list[str] | None:
@@ -144,7 +170,7 @@ class CompareScreen(ModeScreen):
         args = self.argv()
         if args is None:
             return
-        self.rows, self.group, self.stopping, self.done = [], "", False, 0.0
+        self.rows, self.group, self.stopping, self.done, self.flat = [], "", False, 0.0, {}
         self.query_one(DataTable).clear()
         chart = self.query_one("#compare-chart", LineChart)
         chart._series.clear()
@@ -154,6 +180,7 @@ class CompareScreen(ModeScreen):
         self.query_one("#verdict", Static).update("")
         self.query_one(ProgressBar).update(progress=0)
         self._status("starting…")
+        self.query_one(DataTable).focus()  # its rows, as they come, and Ctrl+T to the chart
         self.compare(args)
 
     @property
@@ -204,10 +231,10 @@ class CompareScreen(ModeScreen):
         result = event["result"]
         self.query_one("#verdict", Static).update(Text(result.get("verdict", ""), style="bold"))
         written = event.get("written") or []
-        where = f" · table written to {os.path.dirname(written[0])}" if written else ""
+        where = f" · table in {display_path(Path(written[0]).parent)}" if written else ""
         if result.get("stopped"):
-            self._status(f"stopped at {result['stopped']}: the comparison's runs are group {self.group} in "
-                         f"Runs (F5){where}")
+            stopped = result["stopped"]
+            self._status(f"stopped at {stopped}: its runs are group {self.group} in Runs (F5){where}")
             return
         self._progress(1.0)
         self._status(f"done · runs: group {self.group} in Runs (F5){where}")
@@ -223,14 +250,27 @@ class CompareScreen(ModeScreen):
             for t, bpc in curve[:: max(1, len(curve) // 200)]:
                 chart.add(name, t, bpc)
         elif row.get("test_bits_per_char") is not None:  # n-grams: counted in one pass, a flat line
-            try:
-                budget = float(self.query_one("#c-seconds", Input).value or 1)
-            except ValueError:
-                budget = 1.0
-            chart.add(name, 0, row["test_bits_per_char"])
-            chart.add(name, budget, row["test_bits_per_char"])
+            self.flat[name] = row["test_bits_per_char"]
+        self._flat_lines(chart)
         chart.redraw()
         self.query_one("#compare-legend", Static).update(chart.legend())
+
+    def _flat_lines(self, chart: LineChart) -> None:
+        """The n-grams' lines run across the neural curves drawn so far (the budget, before there are any)."""
+        ends = [x for name in chart._series if name not in self.flat for x, _ in chart.points(name)]
+        if ends:
+            end = max(ends)
+        else:
+            try:
+                end = float(self.query_one("#c-seconds", Input).value or 1)
+            except ValueError:
+                end = 1.0
+        for name, bpc in self.flat.items():
+            series = chart._series[name]
+            series.xs.clear()
+            series.ys.clear()
+            chart.add(name, 0, bpc)
+            chart.add(name, end, bpc)
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#compare-status", Static).update(Text(text, style=style))
