@@ -115,6 +115,24 @@ def test_a_stop_leaves_the_model_in_training_stopped_and_keeps_the_finished(engl
     assert not runs.exists("cmp1-english-2gram")  # the models after it were not started
 
 
+@pytest.mark.parametrize(
+    ("when", "stopped", "rows"), [("model", "1gram", []), ("progress", "rnn", ["1gram"])]
+)
+def test_a_stop_between_models_or_while_one_starts(english_file, when, stopped, rows):
+    control = Control()
+    events = []
+    for ev in run_comparison(str(english_file), ["1gram", "rnn"], None, control=control, steps=5):
+        events.append(ev)
+        if ev["event"] == when:  # as it starts (StopNow), or as the n-gram has counted (it ends first)
+            control.reason, control.stop = "stopped", True
+    result = events[-1]["result"]
+    assert result.stopped == stopped and result.stopped_run == ""
+    assert [r.label for r in result.rows] == rows
+    assert f"stopped before {stopped} began" in result.verdict
+    assert [r.name for r in runs.list_runs()] == [f"cmp1-english-{label}" for label in rows]
+    assert all(r.status == "done" for r in runs.list_runs())
+
+
 def test_a_comparison_is_one_group_that_never_takes_a_users_name(english_file):
     # the user's own runs, one named as a comparison's run would be, one as a comparison
     ok(invoke("train", english_file, "--model", "ngram", "--order", "2", "--name", "cmp1-english-1gram"))

@@ -294,6 +294,9 @@ def run_comparison(
     shares = weights(labels, seconds, train_chars if level == "char" else train_chars // 6)
     total, done = sum(shares), 0.0
     for i, (label, job) in enumerate(planned):
+        if control is not None and control.stop:  # stopped as the model before it finished: not begun
+            result.stopped = label
+            break
         yield {"event": "model", "index": i, "count": len(labels), "label": label, "run": job.name,
                "overall": done / total}  # fmt: skip
         trained = Trained(label)
@@ -305,8 +308,8 @@ def run_comparison(
                            "overall": overall}  # fmt: skip
         except StopNow:  # stopped while it was starting: no run was made for it
             pass
-        if control is not None and control.stop:
-            result.stopped, result.stopped_run = label, trained.run
+        if control is not None and control.stop and not trained.finished():
+            result.stopped, result.stopped_run = label, trained.run  # its run (if made) is "stopped"
             break
         result.train_tokens = trained.train_tokens
         row = trained.row(job.name, test_chars, encoding)
@@ -323,6 +326,7 @@ class Trained:
     def __init__(self, label: str):
         self.label = label
         self.run = ""
+        self.reason = ""  # how its training ended (the finished event's reason)
         self.train_tokens = 0
         self.steps: int | None = None
         self.tokens = 0
@@ -332,11 +336,20 @@ class Trained:
         self.losses: list[tuple[float, float]] = []
         self.val_curve: list[tuple[float, float]] = []
 
+    def finished(self) -> bool:
+        """Did its training end on its own, fully scored (a stop may come just after: an n-gram counting)?"""
+        from lmtui import runs
+
+        ended = self.reason in ("done", "steps", "time") and bool(self.run)
+        return ended and not runs.load_run(self.run).meta.get("eval_pending")
+
     def read(self, ev: Any, seconds: float | None, steps: int | None) -> bool:
         """Take in one training event; True when the model's progress moved."""
-        from lmtui.events import Eval, NgramCounts, Started, Step
+        from lmtui.events import Eval, Finished, NgramCounts, Started, Step
 
-        if isinstance(ev, Started):
+        if isinstance(ev, Finished):
+            self.reason = ev.reason
+        elif isinstance(ev, Started):
             self.run, self.train_tokens = ev.run, ev.train_tokens
         elif isinstance(ev, NgramCounts):  # one counting pass over the training split
             self.seconds, self.tokens, self.progress = ev.seconds, self.train_tokens, 1.0
@@ -393,11 +406,15 @@ def verdict(c: Comparison) -> str:
     """Say plainly which family wins at this budget and why: what the budget bought each (steps, tokens, the
     share of the training text read); when n-grams win, the budget at which the order might flip."""
     if c.stopped:
-        run = f"its run {c.stopped_run} is kept, stopped" if c.stopped_run else "it had not begun"
+        where = (
+            f"while training {c.stopped}: its run {c.stopped_run} is kept, stopped"
+            if c.stopped_run
+            else f"before {c.stopped} began"
+        )
         kept = f"the {len(c.rows)} finished before it are in the table" if c.rows else "none had finished"
         return (
-            f"Comparison {c.group} stopped while training {c.stopped}: {run}; {kept}. Its runs are one group "
-            f"in the Runs table (`lmtui delete --group {c.group}` deletes them)."
+            f"Comparison {c.group} stopped {where}; {kept}. Its runs are one group in the Runs table "
+            f"(`lmtui delete --group {c.group}` deletes them)."
         )
     if not c.rows:
         return ""
