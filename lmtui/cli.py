@@ -620,10 +620,10 @@ def runs_(as_json: bool) -> None:
       lmtui runs | cut -f1,6            # names and validation perplexity
       LMTUI_HOME=/tmp/lab lmtui runs    # another runs folder
     """
-    from lmtui.runs import list_runs, runs_dir
+    from lmtui.runs import grouped, list_runs, runs_dir
 
     damaged: dict[str, str] = {}
-    rows = [r.summary() for r in list_runs(damaged)]
+    rows = grouped([r.summary() for r in list_runs(damaged)])  # a comparison's runs together
     if as_json:
         out = [{"name": n, "error": e} for n, e in damaged.items()]
         print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
@@ -649,6 +649,9 @@ def runs_(as_json: bool) -> None:
         "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "<unk>", "time",
         "status",
     )
+    groups = any(r.get("group") for r in rows)
+    if groups:  # runs `lmtui compare` trained: its group, which `lmtui delete --group` deletes
+        table.add_column("group")
     for r in rows:
         table.add_row(
             escape(r["name"]),
@@ -662,6 +665,7 @@ def runs_(as_json: bool) -> None:
             num(r.get("val_unk_rate"), ".1%"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",
+            *([escape(r.get("group") or "")] if groups else []),
         )
     print_table(table)
 
@@ -669,18 +673,50 @@ def runs_(as_json: bool) -> None:
 @main.command()
 @click.argument("name", shell_complete=complete_run)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--group", "whole_group", is_flag=True, help="NAME is a comparison (cmp3): delete all of its runs."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def delete(name: str, yes: bool, as_json: bool) -> None:
+def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
     """Delete run NAME and its files from $LMTUI_HOME/runs (a damaged run too; never one another process is
-    training).
+    training). NAME may also be a comparison's group (`lmtui compare` prints it, `lmtui runs` shows it):
+    all its runs go together; a run of that name wins unless --group is given.
 
     \b
     Examples:
       lmtui delete old-run
       lmtui delete old-run --yes --json   # no question, for scripts
+      lmtui delete --group cmp3           # every run of comparison cmp3
     """
-    from lmtui.runs import RunBusy, delete_run, exists, holder, is_locked, load_run, run_path
+    from lmtui.runs import (
+        RunBusy,
+        delete_group,
+        delete_run,
+        exists,
+        group_runs,
+        holder,
+        is_locked,
+        load_run,
+        run_path,
+    )
 
+    if whole_group or not exists(name):
+        members = group_runs(name)
+        if members or whole_group:
+            if not members:
+                raise LmtuiError(f"no comparison named {name!r} (`lmtui runs` shows the groups)")
+            if not yes:
+                click.confirm(
+                    f"delete comparison {name!r}: its {len(members)} runs and all their files?",
+                    abort=True,
+                    err=as_json,
+                )
+            deleted = delete_group(name)
+            if as_json:
+                print_json({"deleted": deleted, "group": name})
+            else:
+                click.echo(f"deleted comparison {name}: {', '.join(deleted)}")
+            return
     if not exists(name):
         load_run(name)  # says "no run named …" and lists the runs there are
     if is_locked(run_path(name)):

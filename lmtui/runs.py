@@ -181,6 +181,7 @@ class Run:
             # meanwhile: the kept weights' perplexity on the validation slice (None once fully evaluated)
             "slice_val_ppl": self._slice_val_ppl(),
             "resumable": self.resumable,
+            "group": self.meta.get("group"),  # the comparison it was trained in (lmtui compare), if any
         }
 
     def _slice_val_ppl(self) -> float | None:
@@ -525,6 +526,49 @@ def delete_run(name: str) -> None:
         shutil.rmtree(trash, ignore_errors=True)  # anything left goes at the next clean_staging
 
 
+# -- comparisons: `lmtui compare` trains its models as one group (run.json's "group", like "cmp3"); their
+# names (cmp3-scripts-lstm) come from a number no run name and no group uses yet, so they never take a name
+# of the user's, and the group is listed and deleted together.
+
+GROUP_PREFIX = "cmp"
+
+
+def new_group() -> str:
+    """The next free comparison name: cmpN, with N past every group and every run name cmpN or cmpN-…"""
+    pattern = re.compile(rf"^{GROUP_PREFIX}(\d+)(?:-|$)")
+    used = [0]
+    with contextlib.suppress(OSError), os.scandir(runs_dir()) as entries:
+        used += [int(m.group(1)) for e in entries if (m := pattern.match(e.name))]
+    used += [int(m.group(1)) for r in list_runs() if (m := pattern.match(r.meta.get("group") or ""))]
+    return f"{GROUP_PREFIX}{max(used) + 1}"
+
+
+def group_runs(group: str) -> list[Run]:
+    """The runs of one comparison, oldest first."""
+    return [r for r in list_runs() if r.meta.get("group") == group]
+
+
+def delete_group(group: str) -> list[str]:
+    """Delete every run of a comparison (refused, deleting none, while any of them is being written)."""
+    members = group_runs(group)
+    if not members:
+        raise LmtuiError(f"no comparison named {group!r}")
+    for run in members:
+        if run.busy:
+            raise RunBusy(run.name, holder(run.path))
+    for run in members:
+        delete_run(run.name)
+    return [r.name for r in members]
+
+
+def grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run summaries with each group's runs together, where the group's first run is."""
+    order: dict[Any, list[dict[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        order.setdefault(row.get("group") or ("", i), []).append(row)
+    return [row for members in order.values() for row in members]
+
+
 def trim_history(run: Run, step: int) -> None:
     """Drop the curve past ``step``: after a crash, the steps logged since the last checkpoint are redone."""
     keep = []
@@ -562,7 +606,7 @@ def append_event(run: Run, data: dict[str, Any]) -> None:
 # -- sharing a run as one file: weights + run.json in a safetensors file (its metadata holds the JSON)
 
 BUNDLE_KEY = "lmtui-run"
-BUNDLE_DROPS = ("error", "imported_from", "updated")
+BUNDLE_DROPS = ("error", "imported_from", "updated", "group")  # a comparison's group is this machine's
 
 
 def export_bundle(name: str, path: Path, force: bool = False) -> Path:
