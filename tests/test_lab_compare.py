@@ -217,3 +217,23 @@ def test_parse_models_and_cli_errors(english_file):
     one_line_error(invoke("compare", english_file, "--seconds", "nan"), "--seconds")
     one_line_error(invoke("compare", english_file, "--max-seconds", "-1"), "--max-seconds")
     one_line_error(invoke("compare", english_file.parent / "nope.txt", "--models", "1gram"), "nope.txt")
+
+
+def test_word_level_bits_per_char_charge_every_unk_word_its_spelling(english_file, tmp_path):
+    """A word model predicts a rare word as one cheap <unk>: its bits/char would beat a char model's for free.
+    compare's word rows charge each scored <unk> word the bits of spelling it (lab.scoring.unk_spelling)."""
+    from lmtui.lab.scoring import unk_spelling
+
+    text = tmp_path / "rare.txt"  # the English text, with a word seen nowhere else in every line
+    lines = english_file.read_text(encoding="utf-8").splitlines()
+    text.write_text("".join(f"{line} zq{i}x\n" for i, line in enumerate(lines * 3)), encoding="utf-8")
+    data = json_out(invoke("compare", text, "--level", "word", "--models", "2gram", "--steps", "2", "--json"))
+    assert "<unk> word spelled out" in data["title"]
+    r = data["rows"][0]
+    run = runs.load_run(r["run"])
+    m = run.metrics
+    test = split_text(text.read_text(encoding="utf-8")).test
+    spelling = unk_spelling(run.tokenizer(), test)
+    assert m["test_unk_rate"] > 0 and spelling.bits > 0  # the text has words outside the vocabulary
+    plain = m["test_loss"] * (m["test_tokens"] - 1) / len(test) / math.log(2)
+    assert r["test_bits_per_char"] == pytest.approx(plain + spelling.bits / len(test))

@@ -97,6 +97,7 @@ class Comparison:
             "steps": self.steps,
             "budget": self.budget(),
             "split": self.split,
+            "title": self.title(),
             "group": self.group,
             "train_tokens": self.train_tokens,
             "stopped": self.stopped,
@@ -115,7 +116,9 @@ class Comparison:
         return " or ".join(parts) or "no budget"
 
     def title(self) -> str:
-        return f"{self.corpus}: {self.level} models, {self.budget()} each, scored on the {self.split} text"
+        spelled = "; bits/char with each <unk> word spelled out" if self.level == "word" else ""
+        head = f"{self.corpus}: {self.level} models, {self.budget()} each"
+        return f"{head}, scored on the {self.split} text{spelled}"
 
     COLUMNS = (
         "model",
@@ -285,6 +288,8 @@ def run_comparison(
     info, text = load_text(corpus, encoding)
     splits = split_text(text, info.unit)
     test_chars, train_chars = len(splits.test), len(splits.train)
+    # word level: a <unk> is one cheap token; its letters are charged to make bits/char a char run's figure
+    test_text = splits.test if level == "word" else ""
     del text, splits
     group = runs.new_group()
     planned = jobs(corpus, labels, seconds, level, encoding, steps=steps, group=group)
@@ -312,7 +317,7 @@ def run_comparison(
             result.stopped, result.stopped_run = label, trained.run  # its run (if made) is "stopped"
             break
         result.train_tokens = trained.train_tokens
-        row = trained.row(job.name, test_chars, encoding)
+        row = trained.row(job.name, test_chars, encoding, test_text)
         rows.append(row)
         done += shares[i]
         yield {"event": "row", "row": asdict(row), "overall": done / total}
@@ -368,8 +373,10 @@ class Trained:
             return True
         return False
 
-    def row(self, name: str | None, test_chars: int, encoding: str | None) -> Row:
-        """The table's row, from the run's stored metrics (scored in full first if that was left pending)."""
+    def row(self, name: str | None, test_chars: int, encoding: str | None, test_text: str = "") -> Row:
+        """The table's row, from the run's stored metrics (scored in full first if that was left pending).
+        With ``test_text`` (word level), bits/char charges every <unk> word the bits of spelling it out
+        (lab.scoring.unk_spelling), so word and char rows compare."""
         from lmtui import runs
         from lmtui.training import _bits_per_char
 
@@ -383,6 +390,10 @@ class Trained:
         m = run.metrics
         loss, test_tokens = m.get("test_loss"), int(m.get("test_tokens") or 0)
         bits = _bits_per_char(loss, test_tokens - 1, test_chars) if isinstance(loss, float) else None
+        if bits is not None and test_text:
+            from lmtui.lab.scoring import unk_spelling
+
+            bits += unk_spelling(run.tokenizer(), test_text).bits / max(test_chars, 1)
         unk = float(m.get("test_unk_rate") or 0.0)
         return Row(
             label=self.label,
