@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from lmtui.cliutil import complete_corpus, complete_run
+from lmtui.cliutil import complete_corpus, complete_run, say
 from lmtui.errors import LmtuiError
+from lmtui.visible import json_text
+from lmtui.visible import visible_markup as shown
 
 
 def _json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json_text(data, indent=2))
 
 
 def _load(name: str) -> tuple[Any, Any, Any]:
@@ -47,11 +49,10 @@ def explain(name: str, text: str, as_json: bool) -> None:
         _json({"run": name, "text": text, **ex.to_dict()})
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     ngram = ex.model == "ngram"
-    table = Table(title=f"{escape(name)}: why each token", title_justify="left")
+    table = Table(title=f"{shown(name)}: why each token", title_justify="left")
     table.add_column("token")
     table.add_column("context", overflow="fold")
     if ngram:
@@ -61,17 +62,17 @@ def explain(name: str, text: str, as_json: bool) -> None:
     sep = "" if ex.level == "char" else " "
     for t in ex.tokens:
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
-        row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
+        row = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(escape(t.why))
+            row.append(shown(t.why))
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
     console.print(table)
     if not ngram and ex.tokens:
-        console.print(f"context: {escape(ex.tokens[-1].why)}")
+        console.print(f"context: {shown(ex.tokens[-1].why)}")
     if ex.unknown:
-        console.print(f"not in the vocabulary, read as <unk>: {escape(', '.join(map(repr, ex.unknown[:8])))}")
+        console.print(f"not in the vocabulary, read as <unk>: {shown(', '.join(map(repr, ex.unknown[:8])))}")
     n = len(ex.tokens)
     if math.isfinite(ex.log2_prob):
         console.print(
@@ -128,18 +129,18 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{name}: gradient reaching k steps back"
+    title = f"{shown(name)}: gradient reaching k steps back"
     table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
     last = len(reach.norms)
-    shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
-    for k in shown:
+    steps = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
+    for k in steps:
         norm, ratio = reach.norms[k - 1], reach.ratio(k)
         bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
         table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
     console = Console()
     console.print(table)
     if reach.note:
-        console.print(reach.note)
+        console.print(shown(reach.note))
     elif reach.ratio(last) > 0:
         console.print(
             f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
@@ -206,31 +207,28 @@ def compare(
         if ev["event"] == "done":
             result = ev["result"]
         elif events:
-            click.echo(json.dumps(ev, ensure_ascii=False, default=str))
+            click.echo(json_text(ev))
         elif ev["event"] == "model" and not as_json:
-            click.echo(f"training {ev['label']} ({ev['index'] + 1}/{ev['count']})…", err=True)
+            say(f"training {ev['label']} ({ev['index'] + 1}/{ev['count']})…", err=True)
     assert result is not None
     written = _write_comparison(result, out_dir) if out_dir else []
     if events:
-        click.echo(json.dumps({"event": "done", "result": result.to_dict(), "written": written}))
+        click.echo(json_text({"event": "done", "result": result.to_dict(), "written": written}))
         return
     if as_json:
         _json({**result.to_dict(), "written": written})
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(
-        *result.COLUMNS, title=f"{escape(result.corpus)}: {result.level} models, {seconds:g} s each"
-    )
+    table = Table(*result.COLUMNS, title=f"{shown(result.corpus)}: {result.level} models, {seconds:g} s each")
     for row in result.rows:
-        table.add_row(*(escape(c) for c in result.cells(row)))
+        table.add_row(*(shown(c) for c in result.cells(row)))
     console = Console()
     console.print(table)
-    console.print(escape(result.verdict))
+    console.print(shown(result.verdict))
     for path in written:
-        console.print(f"wrote {escape(path)}")
+        console.print(f"wrote {shown(path)}")
 
 
 def _write_comparison(result: Any, out_dir: Path) -> list[str]:
@@ -274,7 +272,7 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
         click.echo("none of the features changes along this text; give a longer or more varied one")
     for feature, matches in data["ranking"].items():
         units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
-        click.echo(f"{feature}: {units}")
+        say(f"{feature}: {units}")
 
 
 COMMANDS = [explain, gradients, compare, neurons]
