@@ -9,7 +9,10 @@ functions where it is shown, in the CLI and in the app alike:
 - ``visible_line``: one-line fields (run and corpus names, tokens, error reasons, messages): every
   character below is escaped, newline and tab included;
 - ``visible_text``: text whose lines are content (samples, a corpus preview): the same, but newline and
-  tab stay as they are.
+  tab stay as they are;
+- ``visible_cells``: for a widget that maps characters to cells one to one (an input field's cursor): each
+  character below becomes one visible character instead, C0 its control picture (``␛`` for ESC), DEL ``␡``,
+  any other ``�``.
 
 What is made visible:
 
@@ -88,6 +91,19 @@ def visible_markup(text: str) -> str:
     from rich.markup import escape
 
     return escape(visible_line(text))
+
+
+def _cell(match: re.Match[str]) -> str:
+    ch = match.group()
+    if not risky(ch):
+        return ch
+    code = ord(ch)
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def visible_cells(text: str) -> str:
+    """``text`` with each risky character replaced by one visible character: same length, same offsets."""
+    return _CANDIDATE.sub(_cell, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:

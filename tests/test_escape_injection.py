@@ -16,6 +16,7 @@ import subprocess
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -25,7 +26,7 @@ from test_cli import REPO, clean_error, invoke, json_out, ok
 from lmtui import cliutil
 from lmtui.errors import LmtuiError
 from lmtui.models import ModelConfig
-from lmtui.visible import json_text, risky, visible_line, visible_markup, visible_text
+from lmtui.visible import json_text, risky, visible_cells, visible_line, visible_markup, visible_text
 
 # An OSC that retitles the window, BEL, a clear-screen, rich markup, C1 CSI (U+009B), a bidi override and an
 # isolate: each a different way to act on a terminal or mislead the reader.
@@ -108,37 +109,29 @@ def test_risky_is_the_unicode_categories():
 # -- a run whose corpus name and vocabulary hold escape codes
 
 
-@pytest.fixture
-def evil_file(tmp_path: Path, english_text: str) -> Path:
+def write_evil_text(path: Path, text: str) -> Path:
     """A text of the user's own with escape codes in it: a char model makes them tokens."""
-    path = tmp_path / "evil.txt"
-    path.write_text(english_text.replace("the ", f"the {EVIL} "), encoding="utf-8")
+    path.write_text(text.replace("the ", f"the {EVIL} "), encoding="utf-8")
     return path
 
 
-def make_evil_run(text: Path, name: str = "evil") -> Path:
+def make_evil_run(text: Path, train_cfg: Any, name: str = "evil") -> Path:
     """A char trigram trained on ``text`` whose run.json's corpus name is EVIL (as a bundle could carry)."""
     from lmtui.runs import run_path
     from lmtui.training import Job, train
 
-    list(train(Job(str(text), ModelConfig(model="ngram", level="char", order=3), _tiny_train(), name=name)))
+    list(train(Job(str(text), ModelConfig(model="ngram", level="char", order=3), train_cfg, name=name)))
     meta_path = run_path(name) / "run.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["corpus"]["name"] = EVIL
-    assert any(t in meta["tokenizer"]["vocab"] for t in ("\x1b", "\x9b", "\u202e"))
+    assert {"\x1b", "\x9b", "\u202e"} <= set(meta["tokenizer"]["vocab"])
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     return run_path(name)
 
 
-def _tiny_train():  # noqa: ANN202
-    from conftest import tiny_train
-
-    return tiny_train()
-
-
 @pytest.fixture
-def evil_run(evil_file: Path) -> Path:
-    return make_evil_run(evil_file)
+def evil_run(tmp_path: Path, english_text: str, train_cfg: Any) -> Path:
+    return make_evil_run(write_evil_text(tmp_path / "evil.txt", english_text), train_cfg())
 
 
 def test_runs_lists_the_name_escaped_in_a_pipe_and_on_a_terminal(evil_run: Path, monkeypatch):
@@ -287,3 +280,11 @@ def test_a_shared_sample_is_exact_as_text_and_escaped_for_reading(tmp_path: Path
         safe(svg)
         ElementTree.fromstring(svg)  # XML allows no C0 control: a raw ESC made the card unreadable
         assert "\\x1b" in svg
+
+
+@given(st.text())
+def test_an_input_field_draws_one_visible_character_for_each(text: str):
+    cells = visible_cells(text)
+    assert len(cells) == len(text) and not raw_controls(cells, "")
+    assert [a == b for a, b in zip(cells, text, strict=True)] == [not risky(c) for c in text]
+    assert visible_cells("\x1b]0;x\x07\n\x7f\x9b") == "␛]0;x␇␊␡�"

@@ -25,6 +25,7 @@ from lmtui.tui.lab_child import lab_argv
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line, visible_markup
 
 DEFAULT_MODELS = "1gram,2gram,3gram,4gram,5gram,window,rnn,lstm,gru"
 COLUMNS = ("model", "parameters", "size", "train s", "val ppl", "test ppl", "bits/char", "ppl excl. OOV",
@@ -168,13 +169,14 @@ class CompareScreen(ModeScreen):
         elif kind == "done":
             result = event["result"]
             self.query_one(ProgressBar).update(progress=1.0)
-            self.query_one("#verdict", Static).update(Text(result.get("verdict", ""), style="bold"))
+            verdict = visible_line(result.get("verdict", ""))
+            self.query_one("#verdict", Static).update(Text(verdict, style="bold"))
             written = event.get("written") or []
             self._status(f"done · table written to {os.path.dirname(written[0])}" if written else "done")
 
     def _add_row(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        self.query_one(DataTable).add_row(*row_cells(row))
+        self.query_one(DataTable).add_row(*map(visible_markup, row_cells(row)))  # a str cell is markup
         chart = self.query_one("#compare-chart", LineChart)
         name = row["label"]
         chart.add_series(name, STYLES[(len(self.rows) - 1) % len(STYLES)])
@@ -189,7 +191,7 @@ class CompareScreen(ModeScreen):
         chart.redraw()
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#compare-status", Static).update(Text(text, style=style))
+        self.query_one("#compare-status", Static).update(Text(visible_line(text), style=style))
 
     async def action_stop(self) -> None:
         if self.process is not None and self.process.returncode is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from lmtui.tui.modes import ModeScreen
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
            "unseen", "time")
@@ -86,7 +88,7 @@ class RunsScreen(ModeScreen):
             table.add_column(label, width=widths[label])
         for r, row in zip(rows, cells, strict=True):
             kept = (c for label, c in zip(COLUMNS, row, strict=True) if label in shown)
-            table.add_row(*kept, key=r["name"])
+            table.add_row(*map(escape, kept), key=r["name"])  # DataTable reads a str as markup
         if current in self.rows:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
@@ -208,7 +210,8 @@ def status(r: dict[str, Any], trainer: Any) -> str:
 
 
 def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
-    """One row of the table, as text, in the order of COLUMNS."""
+    """One row of the table, as text, in the order of COLUMNS (control characters made visible: the corpus
+    name is a file's, a stranger's for an imported run)."""
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
@@ -216,7 +219,8 @@ def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
     scores = [_val_ppl(r), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f"), unseen]
     params = _num(r["parameters"], ",")
     model = f"{r['model']} · {r['level']}"
-    return [r["name"], r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
+    cells = [r["name"], r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
+    return [visible_line(c) for c in cells]
 
 
 def _val_ppl(r: dict[str, Any]) -> str:

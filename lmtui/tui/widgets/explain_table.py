@@ -8,6 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from lmtui.visible import visible_line
+
 
 def explain_renderable(data: dict[str, Any]) -> Group:
     """A table of the explanation and the chain-rule line below it (the CLI's layout, from its JSON)."""
@@ -24,9 +26,10 @@ def explain_renderable(data: dict[str, Any]) -> Group:
         context = t.get("context") or []
         if not ngram and len(context) > 10:
             context = ["…", *context[-10:]]
-        row = [Text(t["token"], style="bold"), Text(sep.join(context) or "(none)", style="dim")]
+        row = [Text(visible_line(t["token"]), style="bold"),
+               Text(visible_line(sep.join(context)) or "(none)", style="dim")]
         if ngram:
-            row.append(Text(t.get("why", "")))
+            row.append(Text(visible_line(t.get("why", ""))))
         bits = t.get("bits")
         row += [f"{t['prob']:.4g}", "∞" if bits is None else f"{bits:.2f}"]
         table.add_row(*row)
