@@ -288,3 +288,11 @@ def test_an_input_field_draws_one_visible_character_for_each(text: str):
     assert len(cells) == len(text) and not raw_controls(cells, "")
     assert [a == b for a, b in zip(cells, text, strict=True)] == [not risky(c) for c in text]
     assert visible_cells("\x1b]0;x\x07\n\x7f\x9b") == "␛]0;x␇␊␡�"
+
+
+def test_every_control_and_format_character_of_this_unicode_is_escaped():
+    """lmtui.visible scans a fixed set of ranges (fast for any script): a newer Unicode must not slip by."""
+    every = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in RAW]
+    every = [c for c in every if c not in "\u200c\u200d"]  # the joiners, of words and emoji, are kept
+    assert not [hex(ord(c)) for c in every if visible_line(c) == c]
+    assert json_text("".join(c for c in every if c >= "\x7f")).isascii()
