@@ -3,7 +3,7 @@
 A run.json, a shared bundle or a corpus can hold any character, and so can a sample or a vocabulary token
 (a char model of a text with form feeds has a form feed token). Written raw to a terminal, ESC starts
 commands (retitle the window, clear the screen, fake a prompt), BEL rings, CR overwrites a line, and
-U+202E reverses what follows ("Trojan source"). So every such string is passed through one of these two
+U+202E reverses what follows ("Trojan source"). So every such string is passed through one of these
 functions where it is shown, in the CLI and in the app alike:
 
 - ``visible_line``: one-line fields (run and corpus names, tokens, error reasons, messages): every
@@ -31,7 +31,8 @@ How: as Python writes them in a ``repr``, so they read as what they are: ``\\n``
 text stays readable; shown text is for people (``--json`` gives every string exactly).
 
 Rich markup is a separate matter, handled where markup is parsed: ``rich.markup.escape`` for a string that
-is markup, or a ``rich.text.Text`` (never a markup string) in Textual widgets, tables and notifications.
+is markup (``visible_markup`` does both), or a ``rich.text.Text`` (never a markup string) in Textual widgets,
+tables and notifications.
 ``json_text`` is JSON for output: exact strings, with the characters above written as ``\\u`` escapes.
 """
 
