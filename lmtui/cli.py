@@ -16,10 +16,11 @@ from typing import Any
 import click
 
 from lmtui import __version__
-from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, training_options
+from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, say, training_options
 from lmtui.control import StopNow
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.options import OPTIONS, SEED_MAX
+from lmtui.visible import json_text, visible_line, visible_text
 
 MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
@@ -41,15 +42,16 @@ class _UsageExit(click.ClickException):
 
 class Group(click.Group):
     """Turns the engine's errors into one line (never a traceback): a bad option value (OptionError) exits 2
-    like a usage error, any other LmtuiError (files, runs, training) exits 1."""
+    like a usage error, any other LmtuiError (files, runs, training) exits 1. Messages name files, fields
+    and values from files: their control characters are made visible (lmtui.visible), whoever wrote them."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (OptionError, BadUsage) as exc:
-            raise _UsageExit(str(exc)) from None
+            raise _UsageExit(visible_line(str(exc))) from None
         except LmtuiError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(visible_line(str(exc))) from None
         except StopNow:  # a stop while a training was starting (in compare: earlier models are kept)
             click.echo("stopped before training began: no run was made for it", err=True)
             sys.exit(130)
@@ -61,7 +63,7 @@ class Group(click.Group):
             sys.exit(0)
         except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
             where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+            raise click.ClickException(visible_line(f"{where}{exc.strerror or exc}")) from None
 
 
 def given(name: str) -> bool:
@@ -71,7 +73,8 @@ def given(name: str) -> bool:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Exact strings, safe on a terminal: C1 and format characters as \\u escapes (visible.json_text)."""
+    click.echo(json_text(data, indent=2))
 
 
 @click.group(
@@ -330,11 +333,11 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
     with Signals(control):
         try:
             for event in train(make_job(), control):
-                out.write(event.to_json() + "\n")
+                out.write(json_text(event.to_dict()) + "\n")
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
-            out.write(Failed(str(exc)).to_json() + "\n")
+            out.write(json_text(Failed(str(exc)).to_dict()) + "\n")
             raise
 
 
@@ -361,7 +364,7 @@ def trainer() -> None:
         args = read_job(sys.stdin)
     except BadJob as exc:
         with contextlib.suppress(OSError, ValueError):
-            sys.stdout.write(Failed(str(exc)).to_json() + "\n")
+            sys.stdout.write(json_text(Failed(str(exc)).to_dict()) + "\n")
             sys.stdout.flush()
         raise BadUsage(str(exc)) from None
     except (OSError, ValueError):  # the app went away before giving a job: nothing to do, nothing to say
@@ -459,7 +462,7 @@ def sample(
     unknown = tokenizer.unknown(prime)
     if unknown and not as_json:
         shown = ", ".join(repr(u) for u in unknown[:8])
-        click.echo(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
+        say(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
     texts, all_notes = [], []
     for i in range(count):
         one = replace(settings, seed=None if seed is None else (seed + i) % (SEED_MAX + 1))
@@ -471,9 +474,9 @@ def sample(
             continue
         if i:
             click.echo("\n" + "-" * 40)
-        click.echo(prime, nl=False)
-        for piece in pieces:
-            click.echo(piece, nl=False)
+        click.echo(visible_text(prime), nl=False)
+        for piece in pieces:  # a model writes what its corpus held: ESC too, shown as \x1b (--json: exact)
+            click.echo(visible_text(piece), nl=False)
         click.echo()
         for line in notes_text(notes):
             click.echo(f"note: {line}", err=True)
@@ -514,7 +517,7 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("token", "probability", "", title=escape(f"after {context!r}"))
+    table = Table("token", "probability", "", title=escape(f"after {context!r}"))  # print_table: visible
     for p in preds:
         table.add_row(escape(p.token), f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
     print_table(table)
@@ -573,7 +576,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     if as_json:
         print_json(result)
         return
-    click.echo(f"{name} on {source}: {_eval_line(scored)}")
+    say(f"{name} on {source}: {_eval_line(scored)}")
     for o in result.get("sparsity", []):
         click.echo(
             f"  order {o['order']}: {o['unseen']:6.1%} of its {o['held_out']:,} n-grams never seen in "
@@ -629,9 +632,9 @@ def runs_(as_json: bool) -> None:
         print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
         return
     for name, error in damaged.items():
-        click.echo(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
+        say(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
     if not rows:
-        click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
+        say(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
     from rich.markup import escape
     from rich.table import Table
@@ -727,7 +730,7 @@ def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
     if as_json:
         print_json({"deleted": name})
     else:
-        click.echo(f"deleted {name}")
+        say(f"deleted {name}")
 
 
 FORCE = click.option("--force", is_flag=True, help="Replace PATH if it exists (a regular file only).")
@@ -800,7 +803,7 @@ def import_(path: Path, name: str | None, as_json: bool) -> None:
     if as_json:
         print_json({"imported": run.name, "path": str(run.path), "summary": run.summary()})
         return
-    click.echo(
+    say(  # the corpus name is the bundle author's: control characters in it are shown, not sent
         f"imported {run.name}: {run.meta['model']['model']} ({run.meta['model']['level']}) "
         f"trained on {run.meta['corpus']['name']}"
     )
@@ -811,7 +814,7 @@ def _wrote(name: str, path: Path, as_json: bool) -> None:
         size = path.stat().st_size if path.is_file() else None
         print_json({"run": name, "path": str(path.resolve()), "bytes": size})
     else:
-        click.echo(f"wrote {path}")
+        say(f"wrote {path}")
 
 
 def _add_lab_commands() -> None:

@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from lmtui.cliutil import complete_corpus, complete_run
+from lmtui.cliutil import complete_corpus, complete_run, say
 from lmtui.errors import LmtuiError
+from lmtui.visible import json_text
+from lmtui.visible import visible_markup as shown
 
 
 def _json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json_text(data, indent=2))
 
 
 def _load(name: str) -> tuple[Any, Any, Any]:
@@ -47,13 +49,12 @@ def explain(name: str, text: str, as_json: bool) -> None:
         _json({"run": name, "text": text, **ex.to_dict()})
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from lmtui.lab.ngram_terms import LEGENDS, how_text
 
     ngram = ex.model == "ngram"
-    table = Table(title=f"{escape(name)}: why each token", title_justify="left")
+    table = Table(title=f"{shown(name)}: why each token", title_justify="left")
     table.add_column("token")
     table.add_column("context", overflow="fold")
     if ngram:
@@ -61,21 +62,21 @@ def explain(name: str, text: str, as_json: bool) -> None:
     table.add_column("P", justify="right")
     table.add_column("bits", justify="right")
     sep = "" if ex.level == "char" else " "
-    for t, shown in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
+    for t, terms in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
-        row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
+        row = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(escape(how_text(shown, ex.smoothing)))
+            row.append(shown(how_text(terms, ex.smoothing)))
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
     console.print(table)
     if ngram and ex.smoothing in LEGENDS:
-        console.print(escape(LEGENDS[ex.smoothing]))
+        console.print(shown(LEGENDS[ex.smoothing]))
     if not ngram and ex.tokens:
-        console.print(f"context: {escape(ex.tokens[-1].why)}")
+        console.print(f"context: {shown(ex.tokens[-1].why)}")
     if ex.unknown:
-        console.print(f"not in the vocabulary, read as <unk>: {escape(', '.join(map(repr, ex.unknown[:8])))}")
+        console.print(f"not in the vocabulary, read as <unk>: {shown(', '.join(map(repr, ex.unknown[:8])))}")
     n = len(ex.tokens)
     if math.isfinite(ex.log2_prob):
         console.print(
@@ -134,18 +135,18 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{name}: gradient reaching k steps back ({reach.window()})"
+    title = f"{shown(name)}: gradient reaching k steps back ({reach.window()})"
     table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
     last = len(reach.norms)
-    shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
-    for k in shown:
+    steps = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
+    for k in steps:
         norm, ratio = reach.norms[k - 1], reach.ratio(k)
         bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
         table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
     console = Console()
     console.print(table)
     if reach.note:
-        console.print(reach.note)
+        console.print(shown(reach.note))
     elif reach.ratio(last) > 0:
         console.print(
             f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
@@ -253,14 +254,14 @@ def compare(
             if ev["event"] == "done":
                 result = ev["result"]
             elif events:
-                out.write(json.dumps(ev, ensure_ascii=False, default=str) + "\n")
+                out.write(json_text(ev) + "\n")
             elif ev["event"] == "model" and not as_json:
                 where = f"{ev['label']} as {ev['run']} ({ev['index'] + 1}/{ev['count']})"
-                click.echo(f"training {where}…", err=True)
+                say(f"training {where}…", err=True)
     assert result is not None
     written = _write_comparison(result, out_dir) if out_dir and result.rows else []
     if events:
-        out.write(json.dumps({"event": "done", "result": result.to_dict(), "written": written}) + "\n")
+        out.write(json_text({"event": "done", "result": result.to_dict(), "written": written}) + "\n")
     elif as_json:
         _json({**result.to_dict(), "written": written})
     else:
@@ -271,12 +272,11 @@ def compare(
 
 def _print_comparison(result: Any, written: list[str]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(*result.COLUMNS, title=escape(result.title()))
+    table = Table(*result.COLUMNS, title=shown(result.title()))
     for row in result.rows:
-        table.add_row(*(escape(c) for c in result.cells(row)))
+        table.add_row(*(shown(c) for c in result.cells(row)))
     console = Console()
     console.print(table)
     console.print(
@@ -284,9 +284,9 @@ def _print_comparison(result: Any, written: list[str]) -> None:
         "training text once); train s: seconds inside training steps; lower perplexity and bits/char are "
         "better"
     )
-    console.print(escape(result.verdict))
+    console.print(shown(result.verdict))
     for path in written:
-        console.print(f"wrote {escape(path)}")
+        console.print(f"wrote {shown(path)}")
 
 
 def _write_comparison(result: Any, out_dir: Path) -> list[str]:
@@ -330,10 +330,10 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
         click.echo("none of the features changes along this text; give a longer or more varied one")
     for feature, matches in data["ranking"].items():
         units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
-        click.echo(f"{feature}: {units}")
+        say(f"{feature}: {units}")
     for c in data["confounded"]:
         a, b = c["features"]
-        click.echo(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
+        say(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
                    "one follows the other too; a text where they part tells them apart")
     if data["ranking"]:
         click.echo(f"(r over this text's {len(text):,} characters; a feature at a character is of the text "

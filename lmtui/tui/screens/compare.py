@@ -35,6 +35,7 @@ from lmtui.tui.lab_child import lab_argv
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line, visible_markup
 
 COLUMNS = ("model", "params", "bytes", "steps", "tokens", "train s", "test ppl", "bits/char", "excl. <unk>",
            "<unk>")
@@ -229,7 +230,7 @@ class CompareScreen(ModeScreen):
 
     def _done(self, event: dict[str, Any]) -> None:
         result = event["result"]
-        self.query_one("#verdict", Static).update(Text(result.get("verdict", ""), style="bold"))
+        self.query_one("#verdict", Static).update(Text(visible_line(result.get("verdict", "")), style="bold"))
         written = event.get("written") or []
         where = f" · table in {display_path(Path(written[0]).parent)}" if written else ""
         if result.get("stopped"):
@@ -241,7 +242,7 @@ class CompareScreen(ModeScreen):
 
     def _add_row(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        self.query_one(DataTable).add_row(*row_cells(row))
+        self.query_one(DataTable).add_row(*map(visible_markup, row_cells(row)))  # a str cell is markup
         chart = self.query_one("#compare-chart", LineChart)
         name = row["label"]
         chart.add_series(name, STYLES[(len(self.rows) - 1) % len(STYLES)])
@@ -273,7 +274,7 @@ class CompareScreen(ModeScreen):
             chart.add(name, end, bpc)
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#compare-status", Static).update(Text(text, style=style))
+        self.query_one("#compare-status", Static).update(Text(visible_line(text), style=style))
 
     def _tell_stop(self) -> None:
         """Ask the child to stop: a line on its stdin (every platform); SIGTERM where that pipe is gone."""

@@ -40,6 +40,7 @@ from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import train_argv
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line
 
 NEURAL = ("window", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
@@ -159,7 +160,7 @@ class ModelScreen(ModeScreen):
             with Vertical(id="form"):
                 s = self.loaded.stats
                 size = human_bytes(self.loaded.size_bytes)
-                yield Static(Text.assemble(("Corpus: ", "bold"), self.loaded.info.title,
+                yield Static(Text.assemble(("Corpus: ", "bold"), visible_line(self.loaded.info.title),
                                            f"  ({size}, {s.chars:,} characters, {s.words:,} words)"),
                              id="corpus-line")
                 # Only the fields scroll: the size, the first problem and Train stay on screen at any size.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +21,7 @@ from lmtui.tui.modes import ModeScreen
 from lmtui.tui.screens.confirm import ConfirmScreen
 from lmtui.tui.trainer_process import resume_argv
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
            "unseen", "time")
@@ -106,7 +108,7 @@ class RunsScreen(ModeScreen):
             table.add_column(label, width=widths[label])
         for key, row in zip(keys, cells, strict=True):
             kept = (c for label, c in zip(COLUMNS, row, strict=True) if label in shown)
-            table.add_row(*kept, key=key)
+            table.add_row(*map(escape, kept), key=key)  # DataTable reads a str as markup
         if current in keys:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
@@ -298,7 +300,7 @@ def _group_cells(group: str, members: list[dict[str, Any]], open_: bool, trainer
     state = next((s for s in states if s.startswith(("training", "paused"))), None) or next(
         (s for s in states if not s.startswith("done")), "done")
     levels = sorted({r["level"] for r in members})
-    corpora = sorted({r["corpus"] for r in members})
+    corpora = sorted({visible_line(r["corpus"]) for r in members})
     seconds = sum(r["train_seconds"] or 0 for r in members)
     name = f"{'▾' if open_ else '▸'} {group} · {len(members)} run{'s' * (len(members) != 1)}"
     return [name, ", ".join(corpora), f"compare · {', '.join(levels)}", state, "–", "–", "–", "–", "–", "–",
@@ -306,7 +308,8 @@ def _group_cells(group: str, members: list[dict[str, Any]], open_: bool, trainer
 
 
 def _cells(r: dict[str, Any], trainer: Any = None, indent: bool = False) -> list[str]:
-    """One row of the table, as text, in the order of COLUMNS (a comparison's run indented under it)."""
+    """One row of the table, as text, in the order of COLUMNS (a comparison's run indented under it; control
+    characters made visible: the corpus name is a file's, a stranger's for an imported run)."""
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
@@ -315,7 +318,8 @@ def _cells(r: dict[str, Any], trainer: Any = None, indent: bool = False) -> list
     params = _num(r["parameters"], ",")
     model = f"{r['model']} · {r['level']}"
     name = f"  {r['name']}" if indent else r["name"]
-    return [name, r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
+    cells = [name, r["corpus"], model, status(r, trainer), params, size, *scores, seconds]
+    return [visible_line(c) for c in cells]
 
 
 def _val_ppl(r: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lmtui.lab.ngram_terms import LEGENDS, how_text
+from lmtui.visible import visible_line
 
 
 def explain_renderable(data: dict[str, Any]) -> Group:
@@ -26,9 +27,10 @@ def explain_renderable(data: dict[str, Any]) -> Group:
         context = t.get("context") or []
         if not ngram and len(context) > 10:
             context = ["…", *context[-10:]]
-        row = [Text(t["token"], style="bold"), Text(sep.join(context) or "(none)", style="dim")]
+        row = [Text(visible_line(t["token"]), style="bold"),
+               Text(visible_line(sep.join(context)) or "(none)", style="dim")]
         if ngram:
-            row.append(Text(how_text(t, data.get("smoothing"))))
+            row.append(Text(visible_line(how_text(t, data.get("smoothing")))))
         bits = t.get("bits")
         row += [f"{t['prob']:.4g}", "∞" if bits is None else f"{bits:.2f}"]
         table.add_row(*row)
