@@ -11,7 +11,7 @@ import click
 
 from lmtui.cliutil import complete_corpus, complete_run, say
 from lmtui.errors import LmtuiError
-from lmtui.visible import json_text
+from lmtui.visible import json_text, visible_text
 from lmtui.visible import visible_markup as shown
 
 
@@ -49,6 +49,7 @@ def explain(name: str, text: str, as_json: bool) -> None:
         _json({"run": name, "text": text, **ex.to_dict()})
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from lmtui.lab.ngram_terms import LEGENDS, how_text
@@ -66,7 +67,7 @@ def explain(name: str, text: str, as_json: bool) -> None:
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
         row = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(shown(how_text(terms, ex.smoothing)))
+            row.append(escape(visible_text(how_text(terms, ex.smoothing))))  # one line per order
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
