@@ -26,6 +26,7 @@ def explain_renderable(data: dict[str, Any]) -> Group:
         context = t.get("context") or []
         if not ngram and len(context) > 10:
             context = ["…", *context[-10:]]
+        row: list[Text | str]
         row = [Text(t["token"], style="bold"), Text(sep.join(context) or "(none)", style="dim")]
         if ngram:
             row.append(Text(how_text(t, data.get("smoothing"))))
