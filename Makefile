@@ -14,12 +14,15 @@ TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: run test bench corpora clean
 
-# pip >= 25.1 installs PEP 735 dependency groups (--group)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade 'pip>=25.1'
 
-$(VENV)/.torch: constraints.txt | $(BIN)/python
+# pip >= 25.1 installs PEP 735 dependency groups (--group); a stamp, so that a .venv made before gets it too
+$(VENV)/.pip: | $(BIN)/python
+	$(PIP) install -q --upgrade 'pip>=25.1'
+	touch $@
+
+$(VENV)/.torch: constraints.txt | $(VENV)/.pip
 	$(PIP) install -q --no-deps --retries 1 --extra-index-url $(TORCH_INDEX) $(TORCH)
 	touch $@
 
