@@ -129,7 +129,7 @@ def corpora(as_json: bool) -> None:
     """
     from lmtui.corpus import bundled_corpora
 
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": c.name,
             "title": c.title,

@@ -52,7 +52,7 @@ def _write_errors() -> tuple[type[BaseException], ...]:
     return (OSError, SafetensorError)
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path = Path(path)
     try:

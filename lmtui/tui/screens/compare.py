@@ -121,7 +121,7 @@ class CompareScreen(ModeScreen):
         yield Static(HINT, id="compare-status")
         yield ProgressBar(total=1.0, show_eta=False, id="compare-progress")
         with Vertical(id="compare-main"):
-            table = DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Any] = DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
             table.add_columns(*COLUMNS)  # here, not in on_mount: a screen built ahead may mount out of turn
             yield table
             with Vertical(id="compare-chart-box", classes="panel") as box:

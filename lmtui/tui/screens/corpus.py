@@ -240,7 +240,7 @@ class CorpusScreen(ModeScreen):
             self._set("#title", info.title)
             self._set("#description", info.description)
         cached = cached_corpus(spec, encoding) if spec is not None else None
-        if cached is not None:  # read before: show it now, in the same repaint as the highlight
+        if cached is not None and spec is not None:  # read before: show it now, in the highlight's repaint
             self._show(spec, cached, None)
             return
         self._offer_encoding(False)

@@ -235,7 +235,7 @@ class ModelScreen(ModeScreen):
                 shown = shown and smoothing == "add-k"
             self.query_one(f"#row-{f.name}").display = shown
 
-    def visible(self) -> list[Field]:
+    def visible_fields(self) -> list[Field]:  # not `visible`: Textual's DOMNode.visible
         return [f for f in FIELDS if self.query_one(f"#row-{f.name}").display]
 
     def read(self) -> tuple[ModelConfig, TrainConfig, dict[str, str]]:
@@ -243,7 +243,7 @@ class ModelScreen(ModeScreen):
         model, train = preset_configs(self.family, self.level, self.preset)
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        for f in self.visible():
+        for f in self.visible_fields():
             control = self.query_one(f"#f-{f.name}")
             if isinstance(control, Select | Checkbox):
                 values[f.name] = control.value if isinstance(control, Select) else bool(control.value)

@@ -40,6 +40,7 @@ PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is"}
 LABELS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "length": "length",
           "seed": "seed", "stop_lines": "stop lines"}
 # The sampling fields after the temperature: label (also the id), Input type, starting value, placeholder.
+SETTING_FIELDS: tuple[tuple[str, Any, str, str], ...]  # Input's type is a Literal
 SETTING_FIELDS = (("top-k", "integer", "", "off"), ("top-p", "number", "", "off"),
                   ("length", "integer", "300", ""), ("seed", "integer", "", "random"))
 

@@ -109,7 +109,7 @@ class RunsScreen(ModeScreen):
         for key, row in zip(keys, cells, strict=True):
             kept = (c for label, c in zip(COLUMNS, row, strict=True) if label in shown)
             table.add_row(*map(escape, kept), key=key)  # DataTable reads a str as markup
-        if current in keys:
+        if current is not None and current in keys:
             table.move_cursor(row=table.get_row_index(current))
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
         table.display = bool(rows)
@@ -125,7 +125,7 @@ class RunsScreen(ModeScreen):
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row < 0 or table.cursor_row >= table.row_count:
             return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return table.ordered_rows[table.cursor_row].key.value
 
     def selected(self) -> str | None:
         """The highlighted run's name (None on a comparison's row)."""

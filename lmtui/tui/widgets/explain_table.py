@@ -27,6 +27,7 @@ def explain_renderable(data: dict[str, Any]) -> Group:
         context = t.get("context") or []
         if not ngram and len(context) > 10:
             context = ["…", *context[-10:]]
+        row: list[Text | str]
         row = [Text(visible_line(t["token"]), style="bold"),
                Text(visible_line(sep.join(context)) or "(none)", style="dim")]
         if ngram:
