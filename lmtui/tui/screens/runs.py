@@ -24,6 +24,7 @@ COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl",
 LESSER = ("unseen", "size", "parameters", "corpus", "bits/char", "time")
 EMPTY = "No runs yet — press F2 to choose a text and train your first model."
 HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
+UNREADABLE = "unreadable"  # a row's key holding why its run cannot be read (the rest of the row is empty)
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -60,9 +61,11 @@ class RunsScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        from lmtui.runs import list_runs, runs_dir
+        from lmtui.runs import run_rows, runs_dir
 
-        rows = [r.summary() for r in list_runs()]
+        damaged: dict[str, str] = {}  # one bad file hides no other run: it gets a row saying unreadable
+        rows = run_rows(damaged)
+        rows += [{"name": name, UNREADABLE: why} for name, why in sorted(damaged.items())]
         folder = display_path(runs_dir())  # the real path, so a person can go and look
         trainer = getattr(self.app, "trainer", None)
         listed = (folder, rows, trainer, bool(trainer and trainer.running))
@@ -92,8 +95,27 @@ class RunsScreen(ModeScreen):
         self.query_one("#runs-dir", Static).update(Text(f"runs folder: {folder}"))
         table.display = bool(rows)
         self.query_one("#empty").display = not rows
-        self.query_one("#detail", Static).update(HINT if rows else "")
+        self._show_detail()
         table.focus()
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        """The keys' hint, or for an unreadable run why (the file and what is wrong with it)."""
+        if self.evaluating:
+            return
+        row = self.rows.get(self.selected() or "")
+        if row is not None and UNREADABLE in row:
+            self.query_one("#detail", Static).update(Text(f"Unreadable: {row[UNREADABLE]} · D: delete it"))
+        else:
+            self.query_one("#detail", Static).update(HINT if self.rows else "")
+
+    def _readable(self, name: str | None) -> str | None:
+        """``name`` if its run can be read; for an unreadable one, say why and give None."""
+        row = self.rows.get(name or "")
+        if row is not None and UNREADABLE in row:
+            self.notify(row[UNREADABLE], title=f"{name} is unreadable", severity="warning", markup=False)
+            return None
+        return name
 
     def on_resize(self) -> None:
         if self.rows:
@@ -108,12 +130,12 @@ class RunsScreen(ModeScreen):
 
     @on(DataTable.RowSelected)
     async def action_open(self) -> None:
-        name = self.selected()
+        name = self._readable(self.selected())
         if name:
             await self.app.open_playground(name)  # type: ignore[attr-defined]
 
     async def action_resume(self) -> None:
-        name = self.selected()
+        name = self._readable(self.selected())
         if not name:
             return
         if self.rows[name]["model"] == "ngram":
@@ -122,7 +144,7 @@ class RunsScreen(ModeScreen):
         await self.app.start_training(resume_argv(name), resume=name)  # type: ignore[attr-defined]
 
     def action_evaluate(self) -> None:
-        name = self.selected()
+        name = self._readable(self.selected())
         if not name:
             return
         if self.evaluating:
@@ -155,7 +177,7 @@ class RunsScreen(ModeScreen):
             self.notify(app_words(str(exc)), title=f"Could not evaluate {name}", severity="error")
         finally:
             self.evaluating = None
-            self.query_one("#detail", Static).update(HINT if self.rows else "")
+            self._show_detail()
         self.refresh_runs()
 
     def action_delete(self) -> None:
@@ -209,6 +231,8 @@ def status(r: dict[str, Any], trainer: Any) -> str:
 
 def _cells(r: dict[str, Any], trainer: Any = None) -> list[str]:
     """One row of the table, as text, in the order of COLUMNS."""
+    if UNREADABLE in r:  # why is the detail line's, when the row is highlighted
+        return [r["name"], "–", "–", UNREADABLE, *["–"] * (len(COLUMNS) - 4)]
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
