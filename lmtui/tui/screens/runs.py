@@ -61,11 +61,11 @@ class RunsScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        from lmtui.runs import run_rows, runs_dir
+        from lmtui.runs import exists, run_rows, runs_dir
 
         damaged: dict[str, str] = {}  # one bad file hides no other run: it gets a row saying unreadable
         rows = run_rows(damaged)
-        rows += [{"name": name, UNREADABLE: why} for name, why in sorted(damaged.items())]
+        rows += [{"name": n, UNREADABLE: why, "deletable": exists(n)} for n, why in sorted(damaged.items())]
         folder = display_path(runs_dir())  # the real path, so a person can go and look
         trainer = getattr(self.app, "trainer", None)
         listed = (folder, rows, trainer, bool(trainer and trainer.running))
@@ -105,7 +105,8 @@ class RunsScreen(ModeScreen):
             return
         row = self.rows.get(self.selected() or "")
         if row is not None and UNREADABLE in row:
-            self.query_one("#detail", Static).update(Text(f"Unreadable: {row[UNREADABLE]} · D: delete it"))
+            fix = "D: delete it" if row["deletable"] else "move its folder away"
+            self.query_one("#detail", Static).update(Text(f"Unreadable: {row[UNREADABLE]} · {fix}"))
         else:
             self.query_one("#detail", Static).update(HINT if self.rows else "")
 
