@@ -623,17 +623,18 @@ def runs_(as_json: bool) -> None:
       lmtui runs | cut -f1,6            # names and validation perplexity
       LMTUI_HOME=/tmp/lab lmtui runs    # another runs folder
     """
-    from lmtui.runs import grouped, list_runs, runs_dir
+    from lmtui.runs import exists, grouped, run_rows, runs_dir
 
-    damaged: dict[str, str] = {}
-    rows = grouped([r.summary() for r in list_runs(damaged)])  # a comparison's runs together
+    damaged: dict[str, str] = {}  # one bad file never hides the other runs: it is listed as unreadable
+    rows = grouped(run_rows(damaged))  # a comparison's runs together
     if as_json:
-        out = [{"name": n, "error": e} for n, e in damaged.items()]
+        out = [{"name": n, "status": "unreadable", "error": e} for n, e in sorted(damaged.items())]
         print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
         return
-    for name, error in damaged.items():
-        say(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
-    if not rows:
+    for name, error in sorted(damaged.items()):
+        fix = f"`lmtui delete {name}` removes it" if exists(name) else "move its folder away"
+        say(f"note: run {name!r} is unreadable: {error} ({fix})", err=True)
+    if not rows and not damaged:
         say(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
     from rich.markup import escape
@@ -670,6 +671,8 @@ def runs_(as_json: bool) -> None:
             r["status"] or "",
             *([escape(r.get("group") or "")] if groups else []),
         )
+    for name in sorted(damaged):  # why: the notes above
+        table.add_row(escape(name), *["-"] * 9, "unreadable")
     print_table(table)
 
 

@@ -31,6 +31,7 @@ EMPTY = "No runs yet — press F2 to choose a text and train your first model."
 HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
 GROUP_HINT = "Enter: show or hide this comparison's runs · D: delete them all"
 GROUP_KEY = "group:"  # the row key of a comparison's row (run names cannot hold ':')
+UNREADABLE = "unreadable"  # a row's key holding why its run cannot be read (the rest of the row is empty)
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -69,9 +70,11 @@ class RunsScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, group="list")
     def refresh_runs(self) -> None:
-        from lmtui.runs import grouped, list_runs, runs_dir
+        from lmtui.runs import exists, grouped, run_rows, runs_dir
 
-        rows = grouped([r.summary() for r in list_runs()])  # a comparison's runs together
+        damaged: dict[str, str] = {}  # one bad file hides no other run: it gets a row saying unreadable
+        rows = grouped(run_rows(damaged))  # a comparison's runs together
+        rows += [{"name": n, UNREADABLE: why, "deletable": exists(n)} for n, why in sorted(damaged.items())]
         folder = display_path(runs_dir())  # the real path, so a person can go and look
         trainer = getattr(self.app, "trainer", None)
         listed = (folder, rows, trainer, bool(trainer and trainer.running))
@@ -117,6 +120,14 @@ class RunsScreen(ModeScreen):
         self._hint()
         table.focus()
 
+    def _readable(self, name: str | None) -> str | None:
+        """``name`` if its run can be read; for an unreadable one, say why and give None."""
+        row = self.rows.get(name or "")
+        if row is not None and UNREADABLE in row:
+            self.notify(row[UNREADABLE], title=f"{name} is unreadable", severity="warning", markup=False)
+            return None
+        return name
+
     def on_resize(self) -> None:
         if self.rows:
             self.refresh_runs()  # columns chosen for the new width
@@ -138,7 +149,13 @@ class RunsScreen(ModeScreen):
         return key.removeprefix(GROUP_KEY) if key and key.startswith(GROUP_KEY) else None
 
     def _hint(self) -> None:
+        """The keys' hint for the highlighted row; for an unreadable run, why (the file and what is wrong)."""
         if self.evaluating:  # it says what is being evaluated until that ends
+            return
+        row = self.rows.get(self.selected() or "")
+        if row is not None and UNREADABLE in row:
+            fix = "D: delete it" if row["deletable"] else "move its folder away"
+            self.query_one("#detail", Static).update(Text(f"Unreadable: {visible_line(row[UNREADABLE])} · {fix}"))
             return
         text = GROUP_HINT if self.selected_group() else HINT
         self.query_one("#detail", Static).update(text if self.rows else "")
@@ -160,14 +177,14 @@ class RunsScreen(ModeScreen):
             self.expanded.symmetric_difference_update({group})
             self._fill(*self._shown)
             return
-        name = self.selected()
+        name = self._readable(self.selected())
         if name:
             await self.app.open_playground(name)  # type: ignore[attr-defined]
 
     async def action_resume(self) -> None:
         if self._group_only():
             return
-        name = self.selected()
+        name = self._readable(self.selected())
         if not name:
             return
         if self.rows[name]["model"] == "ngram":
@@ -178,7 +195,7 @@ class RunsScreen(ModeScreen):
     def action_evaluate(self) -> None:
         if self._group_only():
             return
-        name = self.selected()
+        name = self._readable(self.selected())
         if not name:
             return
         if self.evaluating:
@@ -310,6 +327,8 @@ def _group_cells(group: str, members: list[dict[str, Any]], open_: bool, trainer
 def _cells(r: dict[str, Any], trainer: Any = None, indent: bool = False) -> list[str]:
     """One row of the table, as text, in the order of COLUMNS (a comparison's run indented under it; control
     characters made visible: the corpus name is a file's, a stranger's for an imported run)."""
+    if UNREADABLE in r:  # why is the detail line's, when the row is highlighted
+        return [r["name"], "–", "–", UNREADABLE, *["–"] * (len(COLUMNS) - 4)]
     size = human_bytes(r["size_bytes"]) if r["size_bytes"] else "–"
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
