@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_english
 from test_cli import invoke, ok
 
 from lmtui import memory, neural_training
@@ -88,9 +87,11 @@ def test_the_batch_chosen_is_the_largest_that_fits(monkeypatch, kind, room):
     assert memory.fitting_batch(config, vocab, got, seq_len) == got  # what fits is kept as asked
 
 
-def test_a_batch_too_large_for_the_memory_is_lowered_before_the_model_is_built(tmp_path, monkeypatch):
+def test_a_batch_too_large_for_the_memory_is_lowered_before_the_model_is_built(
+    tmp_path, monkeypatch, long_english
+):
     text = tmp_path / "long.txt"
-    text.write_text(make_english(200_000), encoding="utf-8")
+    text.write_text(long_english, encoding="utf-8")
     seen: list[tuple[str, int]] = []
     real_fit, real_class = memory.fitting_batch, neural_training.model_class
 

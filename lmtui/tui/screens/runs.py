@@ -155,7 +155,8 @@ class RunsScreen(ModeScreen):
         row = self.rows.get(self.selected() or "")
         if row is not None and UNREADABLE in row:
             fix = "D: delete it" if row["deletable"] else "move its folder away"
-            self.query_one("#detail", Static).update(Text(f"Unreadable: {visible_line(row[UNREADABLE])} · {fix}"))
+            why = visible_line(row[UNREADABLE])
+            self.query_one("#detail", Static).update(Text(f"Unreadable: {why} · {fix}"))
             return
         text = GROUP_HINT if self.selected_group() else HINT
         self.query_one("#detail", Static).update(text if self.rows else "")
