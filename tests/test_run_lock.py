@@ -178,14 +178,15 @@ def test_training_holds_the_lock_until_it_ends(english_file, model_cfg, train_cf
 
 
 def test_options_that_cannot_fit_in_memory_are_refused_before_a_folder(english_file, monkeypatch):
-    monkeypatch.setattr(memory, "available_memory", lambda: 2 * 10**9)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * 10**9)  # sizes within the options' ranges
     line = clean_error(
-        invoke("train", english_file, "--model", "lstm", "--hidden", 50000, "--steps", 1, "--name", "huge"),
+        invoke("train", english_file, "--model", "lstm", "--hidden", 20000, "--steps", 1, "--name", "huge"),
         "of memory to train",
     )
     assert "GB" in line and "2.0 GB is free" in line
     clean_error(
-        invoke("train", english_file, "--model", "window", "--context", 100000, "--steps", 1, "--name", "w"),
+        invoke("train", english_file, "--model", "window", "--context", 4000, "--embed", 1024, "--steps", 1,
+               "--name", "w"),
         "of memory to train",
     )
     assert not runs.run_path("huge").exists() and not runs.run_path("w").exists()

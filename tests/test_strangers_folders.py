@@ -182,7 +182,7 @@ def test_a_linked_run_is_never_opened_and_delete_removes_only_the_link(trained_r
     runs.run_path("vic").symlink_to(target)
 
     result = ok(invoke("runs"))
-    assert "run 'vic' is not listed" in result.stderr and "is a link" in result.stderr
+    assert "run 'vic' is unreadable" in result.stderr and "is a link" in result.stderr
     assert "lstm-run" in result.stdout  # one linked run hides no other
     damaged = json_out(invoke("runs", "--json"))["damaged"]
     assert [d["name"] for d in damaged] == ["vic"]
