@@ -16,7 +16,17 @@ from typing import Any
 import click
 
 from lmtui import __version__
-from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, say, training_options
+from lmtui.cliutil import (
+    complete_corpus,
+    complete_run,
+    families_text,
+    interactive,
+    note,
+    print_table,
+    say,
+    training_options,
+)
+from lmtui.columns import LAST, LESSER
 from lmtui.control import StopNow
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.options import OPTIONS, SEED_MAX
@@ -528,10 +538,17 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
 @click.option(
     "--text", "text_path", type=click.Path(path_type=Path), help="Score this text instead of the test split."
 )
-@click.option("--encoding", help="Encoding of --text if it is not UTF-8.")
+@click.option(
+    "--encoding",
+    help="Text encoding of your file (--text) if it is not UTF-8 (e.g. latin-1); the run's own corpus is "
+    "read as it was for training unless this is given.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool) -> None:
     """Perplexity of run NAME on its corpus's test split, or on another text.
+
+    The corpus is read again to score it; a note says when that text is not the one the run was trained on
+    (a changed file, another text piped in), or when --text names the training text itself.
 
     \b
     Examples:
@@ -547,12 +564,13 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     pending = text_path is None and bool(run.meta.get("eval_pending"))
     if text_path is not None:
         _, text = load_text(str(text_path), encoding)
-        source = str(text_path)
+        source, read = str(text_path), text
     else:
         spec = run.corpus_spec()
         _needs_stdin(name, spec, f"lmtui eval {name}", " or score a file with --text")
-        _, full = load_text(spec, encoding or run.encoding)
-        text, source = split_text(full, run.meta["corpus"].get("unit", "text")).test, "test split"
+        _, read = load_text(spec, encoding or run.encoding)
+        text, source = split_text(read, run.meta["corpus"].get("unit", "text")).test, "test split"
+    training_text = _same_text(run, read, text_path)
     ids = tokenizer.encode(text)
     if len(ids) < 2:
         raise LmtuiError(f"{source} has fewer than two {tokenizer.level} tokens to score")
@@ -567,6 +585,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     scored = score(model, ids, len(text), unk_spelling(tokenizer, text))
     result = {"run": name, "text": source, "chars": len(text), **scored.to_dict()}
     result["stored"] = pending  # True: the run's pending validation and test figures were computed and saved
+    result["training_text"] = training_text  # is the text read the one the run was trained on?
     if pending:
         result.update(val_loss=stored["val_loss"], val_perplexity=stored["val_ppl"])
     if run.model_config.model == "ngram":
@@ -585,6 +604,30 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
         )
     if pending:
         click.echo(f"stored with the run: validation perplexity {stored['val_ppl']:.2f}")
+
+
+def _same_text(run: Any, read: str, text_path: Path | None) -> str:
+    """Is ``read`` the text the run was trained on: "same", "different" or "unknown" (a run from before lmtui
+    kept its text's SHA-256, or an imported one), with a note where that matters. Scoring another text is
+    legitimate (--text): a note, never an error."""
+    from lmtui.corpus import text_digest
+
+    kept = run.meta["corpus"].get("sha256")
+    if not kept:
+        return "unknown"
+    same = text_digest(read) == kept
+    if text_path is None and not same:
+        note(
+            f"this text is not the one {run.name} was trained on (its SHA-256 differs: the file changed "
+            "since, or another text was piped in); the test split scored is this text's"
+        )
+    elif text_path is not None and same:
+        note(
+            f"{text_path} is the text {run.name} was trained on: this score includes the training split "
+            "(without --text, eval scores the test split alone)"
+        )
+    return "same" if same else "different"
+
 
 def _eval_line(s: Any) -> str:
     """One plain line for a lab.scoring.Score: infinite perplexity and the <unk> share said in words."""
@@ -615,7 +658,11 @@ def _eval_line(s: Any) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def runs_(as_json: bool) -> None:
     """List trained runs: the perplexity table for your own models, from $LMTUI_HOME/runs (your user data
-    folder if LMTUI_HOME is not set). In a pipe the table is tab-separated and never cut.
+    folder if LMTUI_HOME is not set).
+
+    On a terminal, columns that do not fit its width are left out, lesser ones first (as in the app), and
+    every name is shown whole. In a pipe or a file the table is tab-separated with every column, its
+    numbers as the table shows them (639,860 parameters; --json gives numbers as numbers).
 
     \b
     Examples:
@@ -637,6 +684,20 @@ def runs_(as_json: bool) -> None:
     if not rows and not damaged:
         say(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
+    unreadable = [{"name": n, "status": "unreadable"} for n in sorted(damaged)]
+    print_table(_runs_table(rows + unreadable), fit=LESSER + LAST)
+
+
+RUNS_COLUMNS = (
+    "name", "corpus", "model", "level", "parameters", "val ppl", "test ppl", "bits/char", "<unk>", "time",
+    "status",
+)  # fmt: skip
+
+
+def _runs_table(rows: list[dict[str, Any]]) -> Any:
+    """`lmtui runs`'s table: a row per run summary (Run.summary), a group column when any run has one.
+    Each row is a dict of cells by column label, and a column a row has no cell for shows "-" (a row of
+    another kind, a run that cannot be read say, gives the cells it has)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -649,31 +710,28 @@ def runs_(as_json: bool) -> None:
             return f"{sliced:.2f} (slice)" if sliced else "pending"
         return "∞" if r.get(f"{split}_ppl_infinite") else num(r[f"{split}_ppl"], ".2f")
 
-    table = Table(
-        "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "<unk>", "time",
-        "status",
-    )
-    groups = any(r.get("group") for r in rows)
-    if groups:  # runs `lmtui compare` trained: its group, which `lmtui delete --group` deletes
-        table.add_column("group")
+    labels = RUNS_COLUMNS + (("group",) if any(r.get("group") for r in rows) else ())
+    table = Table(*labels)  # runs `lmtui compare` trained: its group, which `lmtui delete --group` deletes
     for r in rows:
-        table.add_row(
-            escape(r["name"]),
-            escape(r["corpus"]),
-            r["model"],
-            r["level"],
-            num(r["parameters"], ","),
-            ppl(r, "val"),
-            ppl(r, "test"),
-            num(r["bits_per_char"], ".3f"),
-            num(r.get("val_unk_rate"), ".1%"),
-            num(r["train_seconds"], ".1f") + "s",
-            r["status"] or "",
-            *([escape(r.get("group") or "")] if groups else []),
-        )
-    for name in sorted(damaged):  # why: the notes above
-        table.add_row(escape(name), *["-"] * 9, "unreadable")
-    print_table(table)
+        if "model" not in r:  # a run that cannot be read: its name and status (the notes above say why)
+            cells = {"name": escape(r["name"]), "status": r["status"]}
+        else:
+            cells = {
+                "name": escape(r["name"]),
+                "corpus": escape(r["corpus"]),
+                "model": r["model"],
+                "level": r["level"],
+                "parameters": num(r["parameters"], ","),
+                "val ppl": ppl(r, "val"),
+                "test ppl": ppl(r, "test"),
+                "bits/char": num(r["bits_per_char"], ".3f"),
+                "<unk>": num(r.get("val_unk_rate"), ".1%"),
+                "time": num(r["train_seconds"], ".1f") + "s",
+                "status": r["status"] or "",
+                "group": escape(r.get("group") or ""),
+            }
+        table.add_row(*(cells.get(label, "-") for label in labels))
+    return table
 
 
 @main.command()
@@ -686,7 +744,8 @@ def runs_(as_json: bool) -> None:
 def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
     """Delete run NAME and its files from $LMTUI_HOME/runs (a damaged run too; never one another process is
     training). NAME may also be a comparison's group (`lmtui compare` prints it, `lmtui runs` shows it):
-    all its runs go together; a run of that name wins unless --group is given.
+    all its runs go together; a run of that name wins unless --group is given. It asks first, at a terminal;
+    a script says --yes.
 
     \b
     Examples:
@@ -712,11 +771,7 @@ def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
             if not members:
                 raise LmtuiError(f"no comparison named {name!r} (`lmtui runs` shows the groups)")
             if not yes:
-                click.confirm(
-                    f"delete comparison {name!r}: its {len(members)} runs and all their files?",
-                    abort=True,
-                    err=as_json,
-                )
+                _ask(f"delete comparison {name!r}: its {len(members)} runs and all their files?", as_json)
             deleted = delete_group(name)
             if as_json:
                 print_json({"deleted": deleted, "group": name})
@@ -728,12 +783,22 @@ def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
     if is_locked(run_path(name)):
         raise RunBusy(name, holder(run_path(name)))
     if not yes:
-        click.confirm(f"delete run {name!r} and all its files?", abort=True, err=as_json)
+        _ask(f"delete run {name!r} and all its files?", as_json)
     delete_run(name)
     if as_json:
         print_json({"deleted": name})
     else:
         say(f"deleted {name}")
+
+
+def _ask(question: str, as_json: bool) -> None:
+    """Ask a person at a terminal; a "no" ends the command, exit 1. Piped input is no answer (``yes |``
+    would delete whatever is asked): without a terminal, --yes is the way."""
+    if not interactive():
+        raise LmtuiError("stdin is not a terminal: add --yes to delete without asking")
+    if not click.confirm(question, err=as_json):
+        say("nothing deleted", err=True)
+        sys.exit(1)
 
 
 FORCE = click.option("--force", is_flag=True, help="Replace PATH if it exists (a regular file only).")

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from lmtui.cliutil import complete_corpus, complete_run, say
+from lmtui.cliutil import complete_corpus, complete_run, note, print_table, say, terminal
 from lmtui.errors import LmtuiError
-from lmtui.visible import json_text, visible_text
+from lmtui.visible import json_text
 from lmtui.visible import visible_markup as shown
 
 
@@ -48,9 +48,8 @@ def explain(name: str, text: str, as_json: bool) -> None:
     if as_json:
         _json({"run": name, "text": text, **ex.to_dict()})
         return
-    from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from lmtui.lab.ngram_terms import LEGENDS, how_text
 
@@ -65,29 +64,28 @@ def explain(name: str, text: str, as_json: bool) -> None:
     sep = "" if ex.level == "char" else " "
     for t, terms in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
-        row = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
-        if ngram:
-            row.append(escape(visible_text(how_text(terms, ex.smoothing))))  # one line per order
+        row: list[str | Text] = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
+        if ngram:  # one line per order (a Text: lines of its own; joined by "; " in a pipe)
+            row.append(Text(how_text(terms, ex.smoothing)))
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
-    console = Console()
-    console.print(table)
-    if ngram and ex.smoothing in LEGENDS:
-        console.print(shown(LEGENDS[ex.smoothing]))
+    print_table(table)
+    if ngram and ex.smoothing in LEGENDS:  # what the table's terms mean: for a person, beside the result
+        say(LEGENDS[ex.smoothing], err=True)
     if not ngram and ex.tokens:
-        console.print(f"context: {shown(ex.tokens[-1].why)}")
+        say(f"context: {ex.tokens[-1].why}", err=True)
     if ex.unknown:
-        console.print(f"not in the vocabulary, read as <unk>: {shown(', '.join(map(repr, ex.unknown[:8])))}")
+        note(f"not in the vocabulary, read as <unk>: {', '.join(map(repr, ex.unknown[:8]))}")
     n = len(ex.tokens)
     if math.isfinite(ex.log2_prob):
-        console.print(
+        click.echo(
             f"chain rule: log2 P(text) = Σ log2 P(token | context) = {ex.log2_prob:.3f} bits "
             f"(ln P = {ex.log2_prob * math.log(2):.3f}); perplexity = 2^({-ex.log2_prob:.3f} / {n}) "
             f"= {ex.perplexity:.3f}"
         )
     else:
         zero = sum(1 for t in ex.tokens if t.prob == 0)
-        console.print(
+        click.echo(
             f"chain rule: {zero} token(s) got probability 0, so P(text) = 0 and perplexity is infinite "
             f"(an unsmoothed model gives unseen n-grams nothing)"
         )
@@ -133,25 +131,24 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     if as_json:
         _json({"run": name, **reach.to_dict()})
         return
-    from rich.console import Console
     from rich.table import Table
 
     title = f"{shown(name)}: gradient reaching k steps back ({reach.window()})"
-    table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
+    bars = "log scale" if terminal() else ""  # a headerless column: left out in a pipe
+    table = Table("k", "gradient norm", "vs 1 step back", bars, title=title)
     last = len(reach.norms)
     steps = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
     for k in steps:
         norm, ratio = reach.norms[k - 1], reach.ratio(k)
         bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
         table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
-    console = Console()
-    console.print(table)
+    print_table(table)
     if reach.note:
-        console.print(shown(reach.note))
+        note(reach.note)
     elif reach.ratio(last) > 0:
-        console.print(
-            f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
-            f"(bars: 2 blocks per factor of 10)"
+        click.echo(
+            f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back"
+            + (" (bars: 2 blocks per factor of 10)" if bars else "")
         )
 
 
@@ -176,11 +173,16 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     help="Instead (or as well): train each neural model this many steps (reproducible on a busy machine; "
     "tokens per step differ by model: see the tokens column).",
 )
-@click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
+@click.option(
+    "--level",
+    type=click.Choice(["char", "word"]),
+    help="Tokens, the same for every model: as `lmtui train` chooses [a bundled corpus's suggestion; your "
+    "own text: word when every model is an n-gram, else char].",
+)
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), help="Write compare.md, .csv and .json here."
 )
-@click.option("--encoding", help="Text encoding of your file if it is not UTF-8.")
+@click.option("--encoding", help="Text encoding of your file if it is not UTF-8 (e.g. latin-1).")
 @click.option("--events", type=click.Choice(["jsonl"]), help="Print progress as JSON lines (for the app).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the result as one JSON object.")
 @click.option(
@@ -194,7 +196,7 @@ def compare(
     max_seconds: float | None,
     old_seconds: float | None,
     steps: int | None,
-    level: str,
+    level: str | None,
     out_dir: Path | None,
     encoding: str | None,
     events: str | None,
@@ -236,6 +238,7 @@ def compare(
         labels = parse_models(models)
     except ValueError as exc:
         raise LmtuiError(f"--models: {exc}") from None
+    level = level or _default_level(corpus, labels)
     import sys
 
     from lmtui.control import Output, Signals, control_from_stdin, stop_when_orphaned
@@ -271,23 +274,38 @@ def compare(
         sys.exit(130)
 
 
+def _default_level(corpus: str, labels: list[str]) -> str:
+    """`lmtui train`'s choice (options.default_level), for models that share one vocabulary: n-gram when
+    every model is one, else neural."""
+    from lmtui.corpus import find_corpus
+    from lmtui.lab.compare import NEURAL
+    from lmtui.options import LEVEL_NOTE, default_level
+
+    info = find_corpus(corpus)
+    family = "lstm" if any(label in NEURAL for label in labels) else "ngram"
+    level = default_level(family, info.level, info.bundled)
+    if level != info.level:
+        note(LEVEL_NOTE)
+    return level
+
+
 def _print_comparison(result: Any, written: list[str]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(*result.COLUMNS, title=shown(result.title()))
     for row in result.rows:
         table.add_row(*(shown(c) for c in result.cells(row)))
-    console = Console()
-    console.print(table)
-    console.print(
+    print_table(table)
+    say(
         "steps, tokens: what each budget bought (tokens read = steps x batch x k1; an n-gram counts the "
         "training text once); train s: seconds inside training steps; lower perplexity and bits/char are "
-        "better"
+        "better",
+        err=True,
     )
-    console.print(shown(result.verdict))
+    if result.verdict:
+        say(result.verdict)
     for path in written:
-        console.print(f"wrote {shown(path)}")
+        say(f"wrote {path}", err=True)
 
 
 def _write_comparison(result: Any, out_dir: Path) -> list[str]:
@@ -314,7 +332,7 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
 
     \b
     Examples:
-      lmtui neurons scripts-lstm-char "HAMLET: (aside) \"To be\"" --top 3
+      lmtui neurons scripts-lstm-char 'HAMLET: (aside) "To be"' --top 3
       lmtui neurons paint-colours-gru-char "Sky Blue 135 206 235" --json
     """
     from lmtui.lab.neurons import neurons as read_neurons
@@ -334,11 +352,16 @@ def neurons(name: str, text: str, top: int, as_json: bool) -> None:
         say(f"{feature}: {units}")
     for c in data["confounded"]:
         a, b = c["features"]
-        say(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
-                   "one follows the other too; a text where they part tells them apart")
+        note(
+            f"{a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows one "
+            "follows the other too; a text where they part tells them apart"
+        )
     if data["ranking"]:
-        click.echo(f"(r over this text's {len(text):,} characters; a feature at a character is of the text "
-                   "read up to it, as the state after reading it is)")
+        click.echo(
+            f"(r over this text's {len(text):,} characters; a feature at a character is of the text "
+            "read up to it, as the state after reading it is)",
+            err=True,
+        )
 
 
 COMMANDS = [explain, gradients, compare, neurons]

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from lmtui.options import OPTIONS, Option
-from lmtui.visible import visible_line
+from lmtui.visible import visible_line, visible_text
 
 
 class PresetOption(click.Option):
@@ -101,50 +101,97 @@ def say(message: str, err: bool = False) -> None:
     click.echo(visible_line(message), err=err)
 
 
+def note(message: str) -> None:
+    """A note beside the result (on stderr, so that a pipe or a file gets the result alone)."""
+    say(f"note: {message}", err=True)
+
+
 def terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def print_table(table: Any) -> None:
+def interactive() -> bool:
+    """Can a question be asked? Only of a person at a terminal: piped input is not an answer."""
+    return sys.stdin.isatty()
+
+
+def print_table(table: Any, fit: tuple[str, ...] = ()) -> None:
     """A rich Table on a terminal; in a pipe or a file, whole rows as tab-separated text after a header line
-    (``lmtui runs | cut -f1``), never cut to a terminal's width. Headerless columns (bars) are left out.
+    (``lmtui runs | cut -f1``), never cut to a terminal's width, and the title (a caption) on stderr.
+    Headerless columns (bars) are left out there.
+
+    ``fit``: the columns that may give way on a terminal, least needed first (lmtui.columns): they are
+    dropped until the table fits, and every column kept is shown whole, never wrapped or cut.
 
     Either way every cell and the title are shown with control characters made visible (lmtui.visible):
-    cells name corpora and tokens from files, and a tab or newline in one would break the row."""
+    cells name corpora and tokens from files, and a tab or newline in one would break the row. A Text cell
+    (built by lmtui, never parsed as markup) keeps its lines: one line per line on a terminal, joined by
+    "; " in a pipe."""
     _visible_cells(table)
     if terminal():
         from rich.console import Console
 
-        Console().print(table)
+        out = Console()
+        if fit:
+            out = _fitted(table, fit, out)
+        out.print(table)
         return
     from rich.errors import MarkupError
     from rich.text import Text
 
     def plain(cell: Any) -> str:
         try:  # a str cell is Rich markup (names in it are escaped): its plain text
-            return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
         except MarkupError:
-            return str(cell)
+            text = str(cell)
+        return "; ".join(visible_line(line) for line in text.split("\n"))
 
+    if table.title:
+        click.echo(plain(table.title), err=True)
     columns = [c for c in table.columns if str(c.header)]
     click.echo("\t".join(str(c.header) for c in columns))
     for row in zip(*(list(c.cells) for c in columns), strict=True):
         click.echo("\t".join(plain(cell) for cell in row))
 
 
+def _fitted(table: Any, order: tuple[str, ...], out: Any) -> Any:
+    """Drop ``table``'s columns in ``order`` until it fits ``out``'s width; keep the rest whole. Returns the
+    console to print on: ``out``, or (when even the columns never dropped do not fit) one as wide as they
+    need, since a cut name could not be copied into a command."""
+    import io
+
+    from rich.console import Console
+
+    from lmtui.columns import fitting_columns
+
+    for column in table.columns:
+        column.no_wrap = True
+    measure = Console(file=io.StringIO(), width=100_000)
+
+    def width(labels: list[str]) -> int:
+        table.columns[:] = [c for c in everything if str(c.header) in labels]
+        return measure.measure(table).maximum
+
+    everything = list(table.columns)
+    kept = fitting_columns([str(c.header) for c in everything], lambda ls: width(ls) <= out.width, order)
+    needed = width(kept)
+    return out if needed <= out.width else Console(width=needed)
+
+
 def _visible_cells(table: Any) -> None:
     """Escape control characters in a Table's str (markup) and Text cells and its title, in place.
 
     A markup string can be escaped as it is: the escapes are printable and end in no backslash, so markup
-    (and ``rich.markup.escape``'s ``\\[``) reads the same after. A Text whose characters change loses its
-    spans but keeps its style."""
+    (and ``rich.markup.escape``'s ``\\[``) reads the same after. A Text keeps its newlines and tabs (lmtui
+    built it with its lines; print_table joins them in a pipe); one whose characters change loses its spans
+    but keeps its style."""
     from rich.text import Text
 
     def shown(cell: Any) -> Any:
         if isinstance(cell, str):
             return visible_line(cell)
-        if isinstance(cell, Text) and visible_line(cell.plain) != cell.plain:
-            return Text(visible_line(cell.plain), style=cell.style)
+        if isinstance(cell, Text) and visible_text(cell.plain) != cell.plain:
+            return Text(visible_text(cell.plain), style=cell.style)
         return cell
 
     for column in table.columns:

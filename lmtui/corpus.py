@@ -185,6 +185,14 @@ def load_text(
     return info, text
 
 
+def text_digest(text: str) -> str:
+    """The SHA-256 of a text as lmtui read it (64 hex digits): a run keeps its corpus's, so that a text
+    read again later (a changed file, another pipe) can be told apart from the one it was trained on."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def read_stream(
     info: CorpusInfo,
     encoding: str | None = None,

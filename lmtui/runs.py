@@ -20,6 +20,7 @@ that is a link is never opened: nothing is read, written, locked or deleted thro
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import json
 import math
@@ -94,9 +95,14 @@ def exists(name: str) -> bool:
     return (run_path(name) / "run.json").is_file()
 
 
+def name_base(text: str) -> str:
+    """A valid run name made of ``text`` (a corpus's name may hold any character)."""
+    return re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", text)).strip("-._")[:56] or "run"
+
+
 def unique_name(base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``… whichever is free."""
-    base = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", base)).strip("-._")[:56] or "run"
+    """``base`` (as ``name_base`` makes it a name), or ``base-2``, ``base-3``… whichever is free."""
+    base = name_base(base)
     name, n = base, 1
     while os.path.lexists(run_path(name)):  # a dangling link takes its name too
         n += 1
@@ -297,8 +303,7 @@ def load_run(name: str) -> Run:
     path = run_path(name)
     meta_path = path / "run.json"
     if not _has_run_file(path):
-        known = ", ".join(r.name for r in list_runs()[:8]) or "none yet; train one with `lmtui train`"
-        raise LmtuiError(f"no run named {name!r} (runs: {known})")
+        raise LmtuiError(f"no run named {name!r} ({_nearest(name)})")
     refuse_links(path)
     try:
         return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
@@ -312,6 +317,23 @@ def damage(exc: BaseException) -> str:
     """An unforeseen error as a short, printable reason."""
     lines = str(exc).strip().splitlines()
     return shown(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__)
+
+
+def _nearest(name: str, most: int = 5) -> str:
+    """The run names nearest to a mistyped one: names that differ by a few letters (difflib), then names
+    that contain it ("scripts" for scripts-lstm-char)."""
+    try:
+        names = sorted(p.name for p in runs_dir().iterdir() if (p / "run.json").is_file())
+    except OSError:
+        names = []
+    if not names:
+        return "none yet; train one with `lmtui train`"
+    near = difflib.get_close_matches(name, names, most, 0.6)
+    near += [n for n in names if name.lower() in n.lower() and n not in near]
+    if not near and len(names) <= most:  # a few runs: all of them
+        return f"runs: {', '.join(names)}"
+    every = f"`lmtui runs` lists all {len(names)}"
+    return f"closest: {', '.join(near[:most])}; {every}" if near else f"none is close; {every}"
 
 
 def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:

@@ -12,6 +12,7 @@ edited run.json meets the same closed-form limits as ``lmtui train`` before anyt
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -205,6 +206,9 @@ def check_train(data: Any, where: str) -> dict[str, Any]:
     return d
 
 
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
 def check_corpus(data: Any, where: str) -> dict[str, Any]:
     d = _dict(data, where, "corpus")
     name = _str(d.get("name"), where, "corpus.name")
@@ -218,6 +222,9 @@ def check_corpus(data: Any, where: str) -> dict[str, Any]:
     problem = encoding_problem(_str(d.get("encoding"), where, "corpus.encoding", none=True))
     if problem:  # eval and resume read the corpus again in it: the file is at fault, not an --encoding
         raise Damaged(where, "corpus.encoding", f"is invalid ({problem})")
+    digest = _str(d.get("sha256"), where, "corpus.sha256", none=True)  # runs before it have none
+    if digest is not None and not SHA256_RE.fullmatch(digest):
+        raise Damaged(where, "corpus.sha256", "is invalid (must be 64 lowercase hex digits)")
     return d
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from lmtui import memory, runs, token_cache
 from lmtui.control import StopNow
-from lmtui.corpus import CorpusInfo, load_text, split_text
+from lmtui.corpus import CorpusInfo, load_text, split_text, text_digest
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.events import (
     Eval,
@@ -118,6 +118,7 @@ class Data:
     test_chars: int = 0
     notes: list[str] = field(default_factory=list)  # shown once training has started
     val_text: str = ""  # word level: the validation text, for what <unk> hides (lab.metrics.spelled_metrics)
+    text_sha256: str = ""  # of the whole text read (corpus.text_digest): eval tells another text by it
 
 
 def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None) -> None:
@@ -164,7 +165,7 @@ def prepare_data(
             notes = hit.notes if tokenizer is None else []
             ids = (hit.train, hit.val, hit.test, hit.val_chars, hit.test_chars)
             val_text = split_text(text, info.unit).val if level == "word" else ""
-            return Data(info, tokenizer or hit.tokenizer, *ids, notes, val_text)
+            return Data(info, tokenizer or hit.tokenizer, *ids, notes, val_text, text_digest(text))
     splits = split_text(text, info.unit)
     built = tokenizer is None
     if tokenizer is None:
@@ -180,6 +181,7 @@ def prepare_data(
         len(splits.val),
         len(splits.test),
         val_text=splits.val if level == "word" else "",
+        text_sha256=text_digest(text),
     )
     if len(data.train) < 3 or len(data.val) < 2:
         raise LmtuiError(
@@ -357,6 +359,7 @@ def _open_run(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]
             "bundled": data.info.bundled,
             "unit": data.info.unit,
             "encoding": job.encoding,
+            **({"sha256": data.text_sha256} if data.text_sha256 else {}),
         },
         "model": job.model.to_dict(),
         "train": job.train.to_dict(),
@@ -369,13 +372,16 @@ def _open_run(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]
         name = job.name
         lock = runs.claim(name, f"; choose another --name, or --resume {name}")
     else:  # another process may take the free name first: then the next one
+        wanted = runs.name_base(f"{data.info.name}-{job.model.model}-{job.model.level}")
         for _ in range(100):
-            name = runs.unique_name(f"{data.info.name}-{job.model.model}-{job.model.level}")
+            name = runs.unique_name(wanted)
             with contextlib.suppress(runs.RunExists, runs.RunBusy):
                 lock = runs.claim(name)
                 break
         else:
             raise LmtuiError("could not find a free run name; give one with --name")
+        if name != wanted:  # said, so that nobody samples the older run thinking it is this one
+            data.notes.append(f"a run named {wanted} exists: this one is {name}")
     run = runs.Run(name, runs.run_path(name), {**meta, "name": name})
     try:
         run.save_meta()

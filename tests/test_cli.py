@@ -38,11 +38,16 @@ def clean_error(result: Result, fragment: str = "", code: int = 1) -> str:
     assert result.exit_code == code, f"exit {result.exit_code}: {result.output}\n{result.exception!r}"
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("note:")]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not aside(line)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: ")
     assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+def aside(line: str) -> bool:
+    """A line on stderr beside the result: a note, or training's progress line ("step 5  loss 3.656 …")."""
+    return line.startswith("note:") or (line.startswith("step ") and "tok/s" in line)
 
 
 def json_out(result: Result) -> dict:
@@ -438,9 +443,11 @@ def test_runs_when_empty():
     assert "no runs yet" in ok(invoke("runs")).stdout
 
 
-def test_delete(trained_runs):
+def test_delete(trained_runs, monkeypatch):
+    monkeypatch.setattr("lmtui.cli.interactive", lambda: True)  # a person answers at a terminal
     result = invoke("delete", "lstm-run", input="n\n")
     assert result.exit_code == 1 and runs.exists("lstm-run")
+    assert "nothing deleted" in result.stderr and "Aborted" not in result.output
     ok(invoke("delete", "lstm-run", input="y\n"))
     assert not runs.exists("lstm-run")
     assert "deleted ngram-run" in ok(invoke("delete", "ngram-run", "--yes")).stdout
@@ -461,6 +468,81 @@ def test_delete(trained_runs):
 )
 def test_unknown_run_is_a_clean_error(trained_runs, args):
     clean_error(invoke(*args), "ghost")
+
+
+def test_an_unknown_run_names_the_closest_runs(trained_runs):
+    meta = (trained_runs / "ngram-run" / "run.json").read_bytes()
+    for i in range(12):  # more runs than a list of the first few would show
+        (trained_runs / f"aaa-{i:02d}").mkdir()
+        (trained_runs / f"aaa-{i:02d}" / "run.json").write_bytes(meta)
+    line = clean_error(invoke("sample", "ngram-rnu"), "no run named 'ngram-rnu'")
+    assert "closest: ngram-run" in line and "aaa-" not in line and "lists all 14" in line
+    assert "closest: lstm-run" in clean_error(invoke("eval", "lstm"))  # a name it is part of
+    assert "none is close; `lmtui runs` lists all 14" in clean_error(invoke("predict", "zzzzzz", "x"))
+    for i in range(12):
+        (trained_runs / f"aaa-{i:02d}" / "run.json").unlink()
+    assert "(runs: lstm-run, ngram-run)" in clean_error(invoke("predict", "zzzzzz", "x"))  # a few: all
+
+
+def test_delete_without_a_terminal_asks_for_yes(trained_runs):
+    """`echo y | lmtui delete X`: piped input is no answer; the line says what to do instead."""
+    for answer in ("n\n", "y\n", ""):
+        line = clean_error(invoke("delete", "lstm-run", input=answer))
+        assert line == "Error: stdin is not a terminal: add --yes to delete without asking"
+    assert runs.exists("lstm-run")
+    clean_error(invoke("delete", "--group", "cmp1", input="y\n"), "no comparison named")
+    ok(invoke("delete", "lstm-run", "--yes"))
+    assert not runs.exists("lstm-run")
+
+
+# -- eval: is this the text the run was trained on?
+
+
+def test_eval_says_when_the_text_is_not_the_one_trained_on(english_file):
+    ok(invoke("train", english_file, "--model", "ngram", "--order", 2, "--name", "h"))
+    digest = runs.load_run("h").meta["corpus"]["sha256"]
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    same = invoke("eval", "h", "--json")
+    assert json_out(same)["training_text"] == "same" and same.stderr == ""
+    changed_text = english_file.read_text(encoding="utf-8").replace("river", "ocean")
+    english_file.write_text(changed_text, encoding="utf-8")
+    changed = invoke("eval", "h", "--json")
+    assert json_out(changed)["training_text"] == "different"  # still scored: a note, not an error
+    assert "note: this text is not the one h was trained on" in changed.stderr
+    assert "not the one" in ok(invoke("eval", "h")).stderr
+    other = json_out(invoke("eval", "h", "--text", english_file, "--json"))  # your own text: no note
+    assert other["training_text"] == "different"
+
+
+def test_eval_with_the_training_text_as_text_says_so(english_file):
+    ok(invoke("train", english_file, "--model", "ngram", "--order", 2, "--name", "h"))
+    result = invoke("eval", "h", "--text", english_file)
+    assert "includes the training split" in ok(result).stderr
+
+
+def test_eval_of_a_piped_run_tells_another_pipe(english_file, child_env):
+    text = english_file.read_text(encoding="utf-8")
+    ok(invoke("train", "-", "--model", "ngram", "--order", 2, "--name", "p", input=text))
+    assert json_out(invoke("eval", "p", "--json", input=text))["training_text"] == "same"
+    other = invoke("eval", "p", "--json", input=text.replace("the", "a"))
+    assert json_out(other)["training_text"] == "different" and "another text was piped in" in other.stderr
+
+
+def test_eval_of_an_older_run_without_a_digest(trained_runs):
+    meta = json.loads((trained_runs / "ngram-run" / "run.json").read_text(encoding="utf-8"))
+    meta["corpus"].pop("sha256", None)
+    (trained_runs / "ngram-run" / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    result = invoke("eval", "ngram-run", "--json")
+    assert json_out(result)["training_text"] == "unknown" and result.stderr == ""
+
+
+@pytest.mark.parametrize("digest", ["abc", "A" * 64, "g" * 64, 7])
+def test_a_damaged_digest_is_one_line_naming_the_field(trained_runs, digest):
+    path = trained_runs / "ngram-run" / "run.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["corpus"]["sha256"] = digest
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    assert "corpus.sha256" in clean_error(invoke("eval", "ngram-run"))
 
 
 def test_damaged_run_is_a_clean_error(trained_runs):

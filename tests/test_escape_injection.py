@@ -158,7 +158,7 @@ def test_samples_predictions_and_scores_show_the_tokens_escaped(evil_run: Path):
     predict = safe(ok(invoke("predict", "evil", "the ")).stdout, "\n\t")
     assert "\\x1b" in [line.split("\t")[0] for line in predict.splitlines()]
     safe(ok(invoke("eval", "evil")).output)
-    explained = safe(ok(invoke("explain", "evil", f"the {EVIL} end")).stdout)
+    explained = safe(ok(invoke("explain", "evil", f"the {EVIL} end")).stdout, "\n\t")  # tab-separated
     assert "\\x1b" in explained and "\\u202e" in explained
 
 
@@ -186,7 +186,7 @@ def test_a_neural_model_writes_and_explains_its_tokens_escaped(trained_runs: Pat
     sample = safe(ok(invoke("sample", "lstm-run", "--length", "200", "--seed", "3")).stdout)
     assert "\\x1b" in sample or "\\x9b" in sample
     safe(ok(invoke("predict", "lstm-run", "\x1b\x9b")).output, "\n\t")
-    safe(ok(invoke("explain", "lstm-run", "h\x1b\x9b\u202e")).output)
+    safe(ok(invoke("explain", "lstm-run", "h\x1b\x9b\u202e")).output, "\n\t")  # tab-separated in a pipe
     safe(ok(invoke("neurons", "lstm-run", f'({EVIL}) "quoted"\n')).output)
 
 

@@ -189,7 +189,7 @@ def test_kn_terms_are_the_lecture_numbers():
 
 def test_explain_table_shows_the_arithmetic(english_file):
     ok(invoke("train", english_file, "--model", "ngram", "--level", "word", "--name", "m", "--json"))
-    human = ok(invoke("explain", "m", "the old sailor")).stdout
+    human = ok(invoke("explain", "m", "the old sailor")).output  # the table's legend goes to stderr
     assert "Kneser-Ney, from the unigram up" in human and "unigram: (N1+ " in human and "γ = (" in human
     from lmtui.tui.widgets.explain_table import explain_renderable
 

@@ -106,7 +106,7 @@ def test_cli_gradients(rnn_and_lstm, monkeypatch):
     assert data["k"] == list(range(1, 49)) and len(data["norms"]) == 48  # K capped by the run's seq_len
     assert data["norms"][30] < data["norms"][0] * 1e-3
     assert len(json_out(invoke("gradients", "lstm", "--k", 10, "--json"))["norms"]) == 10
-    human = ok(invoke("gradients", "rnn")).stdout
+    human = ok(invoke("gradients", "rnn")).output  # the title: stderr, in a pipe
     assert "gradient reaching k steps back" in human and "times smaller" in human
 
 

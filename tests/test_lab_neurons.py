@@ -114,8 +114,8 @@ def test_cli_neurons(english_file):
     data = json_out(invoke("neurons", "g", quoted, "--json"))
     pairs = {tuple(c["features"]): c["r"] for c in data["confounded"]}
     assert pairs[("inside quotes", "uppercase")] > 0.5
-    human = ok(invoke("neurons", "g", quoted)).stdout
-    assert "note: 'inside quotes' and 'uppercase' go together in this text (r = +0." in human
-    assert f"r over this text's {len(quoted)} characters" in human
+    human = ok(invoke("neurons", "g", quoted))  # the ranking on stdout; the note and the caption aside
+    assert "note: 'inside quotes' and 'uppercase' go together in this text (r = +0." in human.stderr
+    assert f"r over this text's {len(quoted)} characters" in human.stderr
     ok(invoke("train", english_file, "--model", "ngram", "--level", "char", "--name", "n", "--json"))
     one_line_error(invoke("neurons", "n", "text"), "no hidden state")

@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
+from lmtui import columns
 from lmtui.errors import LmtuiError
 from lmtui.options import app_words
 from lmtui.tui.data import display_path, duration, human_bytes
@@ -25,8 +26,9 @@ from lmtui.visible import visible_line
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
            "unseen", "time")
-# Dropped in this order when the table would not fit the terminal's width: the perplexities stay.
-LESSER = ("unseen", "size", "parameters", "corpus", "bits/char", "time")
+# Dropped in this order when the table would not fit the terminal's width: the perplexities stay. The order
+# is `lmtui runs`'s too (lmtui.columns); these are the app's columns of it.
+LESSER = tuple(label for label in columns.LESSER if label in COLUMNS)
 EMPTY = "No runs yet — press F2 to choose a text and train your first model."
 HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
 GROUP_HINT = "Enter: show or hide this comparison's runs · D: delete them all"
