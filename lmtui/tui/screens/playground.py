@@ -240,7 +240,8 @@ class PlaygroundScreen(ModeScreen):
     def _predicted(self, context: str, settings: SampleSettings, predictions: list, unknown: list[str]
                    ) -> None:
         if context == self.prime:
-            self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings))
+            self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings),
+                                                        settings.temperature)
             self.predicted_for = context
 
 
