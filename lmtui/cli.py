@@ -334,7 +334,7 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
-            out.write(Failed(str(exc)).to_json() + "\n")
+            out.write(Failed(str(exc), getattr(exc, "step", None)).to_json() + "\n")
             raise
 
 

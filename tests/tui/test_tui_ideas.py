@@ -1,0 +1,97 @@
+"""The lecture's ideas in the app (issue 19, "still not touchable"): the softmax in the next-token panel,
+exploding gradients on the dashboard, at 80×24 and 120×36."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+from tui_helpers import run_async, settle, wait_for
+
+from lmtui.events import Failed, Note, Started, Step
+from lmtui.runs import load_run
+from lmtui.sampling import predict_next
+from lmtui.tui.app import make_app
+from lmtui.tui.screens.playground import PlaygroundScreen
+from lmtui.tui.screens.training import TrainingScreen
+from lmtui.tui.trainer_process import TrainerEvent
+from lmtui.tui.widgets.charts import LineChart
+
+SIZES = [(80, 24), (120, 36)]
+
+
+def shown(widget) -> str:  # noqa: ANN001
+    """What a Static draws at its own width."""
+    from rich.console import Console
+
+    console = Console(width=widget.content_size.width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(widget.content)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_next_token_panel_shows_log_p_and_the_probability_at_t_and_at_1(size: tuple[int, int],
+                                                                             trained_runs: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await app.open_playground("lstm-run")
+        screen = app.screen
+        assert isinstance(screen, PlaygroundScreen)
+        await wait_for(pilot, lambda: screen.model is not None, "the run loaded")
+        screen.query_one("#prime", Input).value = "the "
+        await wait_for(pilot, lambda: screen.predicted_for == "the ", "the next tokens")
+        await settle(pilot)
+        text = shown(screen.query_one("#next"))
+        lines = text.split("\n")
+        header = next(line for line in lines if "log p" in line)
+        assert header.split() == ["log", "p", "T", "0.8", "T", "1"]
+        assert "p = softmax(log p / T)" in text
+        run = load_run("lstm-run")
+        best = predict_next(run.load_model(), run.tokenizer(), "the ", 1, 0.8, allow_unk=False)[0]
+        row = lines[lines.index(header) + 1].split()
+        assert row[1] == f"{best.log_prob:.2f}"  # log p, as the softmax reads it
+        assert row[-2] == f"{best.prob:.1%}" and row[-1] == f"{best.model_prob:.1%}"  # p at 0.8, at 1
+        assert best.prob > best.model_prob  # a temperature below 1 sharpens: the top token gains
+        for _ in range(2):
+            await pilot.press("up")  # temperature 1: the column at 1 says nothing new and goes
+        await wait_for(pilot, lambda: "T 1.0" not in shown(screen.query_one("#next"))
+                       and "temperature 1" in shown(screen.query_one("#next")), "the panel at T 1")
+        header = next(line for line in shown(screen.query_one("#next")).split("\n") if "log p" in line)
+        assert header.split() == ["log", "p", "T", "1"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_exploding_gradients_bring_the_norm_chart_into_view_with_the_spike(size: tuple[int, int]
+                                                                                 ) -> None:
+    app = make_app(mode="training")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TrainingScreen)
+        started = Started("boom-rnn-char", "demo", "rnn", "char", 65, 30_000, 120_000, 90_000, 5_000, None,
+                          30.0, clip=0.0)
+        screen.post_message(TrainerEvent(started))
+        for step in range(1, 8):
+            norm = 0.5 if step < 7 else 9_000.0
+            screen.post_message(TrainerEvent(Step(step, 4.0, norm, 0.3, 10_000, step * 0.1, None, step / 50)))
+        await pilot.press("v")  # the reach chart in front: the explosion brings the norm back
+        message = ("exploding gradients at step 7: |g| = 9,000, 18,000 times the session's first 0.5 "
+                   "(|g| at steps 2-7: 0.5, 0.5, 0.5, 0.5, 0.5, 9,000); nothing caps it (--clip 0)")
+        screen.post_message(TrainerEvent(Note(message)))
+        await wait_for(pilot, lambda: screen.explosion != "", "the explosion noted")
+        await settle(pilot)
+        grad = screen.query_one("#grad-chart", LineChart)
+        assert grad.display and not screen.query_one("#reach-chart").display
+        assert grad.points("|g|")[-1] == (7, 9_000.0)
+        box = screen.query_one("#grad-box")
+        assert "exploded at step 7" in str(box.border_title)
+        assert screen.chart == "grad" or not screen.has_class("-short")
+        assert box.region.width > 0 and box.region.height > 0  # on screen at this size
+        screen.post_message(TrainerEvent(Failed("exploding gradients: the loss rose to 50.7 nats/token at "
+                                                "step 9, 12 times what guessing uniformly costs", 9)))
+        await wait_for(pilot, lambda: screen.status == "failed", "the failure")
+        await settle(pilot)
+        assert "exploded at step 9" in str(box.border_title)
+        assert "Training failed: exploding gradients" in str(screen.query_one("#message").render())
