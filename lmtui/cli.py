@@ -826,8 +826,9 @@ def _wrote(name: str, path: Path, as_json: bool) -> None:
 
 def _add_lab_commands() -> None:
     from lmtui.cli_lab import COMMANDS
+    from lmtui.cli_lessons import LESSONS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *LESSONS):
         main.add_command(command)
 
 
