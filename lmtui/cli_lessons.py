@@ -16,14 +16,6 @@ def _json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _test_text(run: Any) -> str:
-    """The run's test split, read as its corpus is (its stored encoding)."""
-    from lmtui.corpus import load_text, split_text
-
-    _, text = load_text(run.corpus_spec(), run.encoding)
-    return split_text(text, run.meta["corpus"].get("unit", "text")).test
-
-
 @click.command()
 @click.argument("name", shell_complete=complete_run)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -48,7 +40,7 @@ def recall(name: str, as_json: bool) -> None:
     from lmtui.runs import load_run
 
     run = load_run(name)
-    text = _test_text(run)
+    text = _split(run, "test")
     try:
         rows = recall_by_gap(run.load_model(), run.tokenizer(), text)
     except ValueError as exc:
@@ -83,4 +75,84 @@ def recall(name: str, as_json: bool) -> None:
                       f"at most gaps of {max(order - 3, 0)}")
 
 
-LESSONS = [recall]
+@click.command()
+@click.argument("name", shell_complete=complete_run)
+@click.option("--prefixes", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="True prefixes from the validation split, evenly spaced.")
+@click.option("--prefix", "prefix_tokens", type=click.IntRange(1, 4096), default=64, show_default=True,
+              help="Tokens in each prefix.")
+@click.option("--steps", type=click.IntRange(1, 1000), default=32, show_default=True,
+              help="Tokens after each prefix (k = 1..steps).")
+@click.option("--temperature", "-t", type=float, default=1.0, show_default=True,
+              help="Temperature of the model's own draws (1: its own distribution).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the draws.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def forcing(name: str, prefixes: int, prefix_tokens: int, steps: int, temperature: float, seed: int,
+            as_json: bool) -> None:
+    """Teacher forcing against free running for run NAME: the loss on the true text k tokens after a true
+    prefix, when the tokens in between are the true ones or the model's own (lower is better).
+
+    \b
+    Teacher forcing is how a model trains and how `lmtui eval` scores it: every token is predicted from the
+    true text before it. Free running is how it writes: every token is predicted from its own earlier
+    tokens. At k = 1 both read only the true prefix; further on, the free-running context drifts from the
+    true text and the true next token costs more: a model trained on true contexts only is never shown its
+    own mistakes, and they compound.
+
+    \b
+    Examples:
+      lmtui forcing scripts-lstm-char
+      lmtui forcing speeches-ngram-word --prefix 20 --steps 16 --json
+    """
+    from lmtui.lab.forcing import SHOWN_K, teacher_vs_free
+    from lmtui.runs import load_run
+    from lmtui.sampling import SampleSettings
+
+    SampleSettings(temperature=temperature).validate()
+    run = load_run(name)
+    tokenizer = run.tokenizer()
+    ids = tokenizer.encode(_split(run, "val"))
+    try:
+        result = teacher_vs_free(run.load_model(), ids, prefix_tokens, steps, prefixes, temperature, seed)
+    except ValueError as exc:
+        raise LmtuiError(f"run {name!r}: {exc}") from None
+    data = result.to_dict()
+    if as_json:
+        _json({"run": name, "level": tokenizer.level, **data})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    unit = "characters" if tokenizer.level == "char" else "words"
+    table = Table("k", "teacher-forced (nats)", "free-running (nats)", "gap",
+                  title=f"{escape(name)}: the true token k {unit} after {result.prefixes} true prefixes of "
+                        f"{prefix_tokens} {unit} (validation split)", title_justify="left")
+
+    def nats(x: float | None) -> str:
+        return "∞" if x is None else f"{x:.3f}"
+
+    for k in sorted({k for k in SHOWN_K if k <= steps} | {steps}):
+        tf, fr = data["teacher_forced"][k - 1], data["free_running"][k - 1]
+        gap = "" if tf is None or fr is None else f"{fr - tf:+.3f}"
+        table.add_row(str(k), nats(tf), nats(fr), gap)
+    console = Console(highlight=False)
+    console.print(table)
+    tf_mean, fr_mean = nats(data["teacher_forced_mean"]), nats(data["free_running_mean"])
+    console.print(f"mean over k = 1..{steps}: teacher-forced {tf_mean}, free-running {fr_mean} nats/token "
+                  f"(the model's own draws at temperature {temperature:g}, seed {seed})")
+    console.print("teacher forcing: each token predicted from the true text before it (training, lmtui "
+                  "eval); free running: from the model's own tokens after the prefix (sampling)")
+    if result.stopped:
+        console.print(f"note: {result.stopped} free run(s) left nothing to draw and stopped early")
+
+
+def _split(run: Any, which: str) -> str:
+    from lmtui.corpus import load_text, split_text
+
+    _, text = load_text(run.corpus_spec(), run.encoding)
+    return getattr(split_text(text, run.meta["corpus"].get("unit", "text")), which)
+
+
+LESSONS = [recall, forcing]

@@ -95,3 +95,26 @@ async def test_exploding_gradients_bring_the_norm_chart_into_view_with_the_spike
         await settle(pilot)
         assert "exploded at step 9" in str(box.border_title)
         assert "Training failed: exploding gradients" in str(screen.query_one("#message").render())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_f9_sets_teacher_forcing_beside_free_running(size: tuple[int, int], trained_runs: Path) -> None:
+    from lmtui.tui.screens.forcing import ForcingScreen
+
+    app = make_app(run="ngram-run")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.model is not None, "model")
+        await pilot.press("f9")
+        lab = app.screen
+        assert isinstance(lab, ForcingScreen)
+        await wait_for(pilot, lambda: lab.data is not None, "the forcing child")
+        await pilot.pause()
+        text = shown(lab.query_one("#forcing"))
+        assert "teacher-forced" in text and "free-running" in text and "Lower is better" in text
+        teacher, free = lab.data["teacher_forced"], lab.data["free_running"]
+        assert teacher[0] == pytest.approx(free[0]) and len(teacher) == 32
+        assert f"{lab.data['free_running_mean']:.3f}" in text
+        await pilot.press("f9")
+        assert app.screen is screen

@@ -71,6 +71,8 @@ class PlaygroundScreen(ModeScreen):
         Binding("ctrl+o", "card", "SVG card", tooltip="Export the sample as an SVG card"),
         Binding("f7", "explain", "Why?", tooltip="Why each token: context, counts, backoff, surprise"),
         Binding("f8", "neurons", "Neurons", tooltip="Colour the text by one hidden unit (char runs)"),
+        Binding("f9", "forcing", "Forcing", tooltip="Teacher forcing against free running: the loss on "
+                "the true text when the tokens before it are the model's own"),
     ]
 
     def __init__(self) -> None:
@@ -400,3 +402,11 @@ class PlaygroundScreen(ModeScreen):
             self.notify("Neurons are shown for char-level rnn, lstm and gru runs.", severity="warning")
             return
         self.app.push_screen(NeuronScreen(self.opened.name, text[:4000], self.opened.path / "samples"))
+
+    def action_forcing(self) -> None:
+        from lmtui.tui.screens.forcing import ForcingScreen
+
+        if self.opened is None:
+            self.status(NO_RUN)
+            return
+        self.app.push_screen(ForcingScreen(self.opened.name))
