@@ -39,6 +39,8 @@ TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "
 RUNNING = ("starting", "training", "paused", "stopping")
 BORDER_LABEL_MARGIN = 6  # a border label is shown whole within the box's width less this ("╭─ " … " ─╮")
 SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
+PPL_TITLES = ("Validation perplexity (lower is better)", "Perplexity (lower is better)",
+              "Perplexity ↓ is better", TITLES["ppl"])
 EXPLODED = re.compile(r"exploding gradients(?::.*?| at) step (\d+)")  # lmtui.divergence's words
 
 
@@ -115,6 +117,9 @@ class TrainingScreen(ModeScreen):
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
             box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
+        ppl = self.query_one("#ppl-box")  # perplexity: says which way is good, as far as the border holds it
+        room = ppl.outer_size.width - BORDER_LABEL_MARGIN if ppl.outer_size.width else 0
+        ppl.border_title = fit([t + (" (C: next)" if short else "") for t in PPL_TITLES], room)
         if self.sample_step is not None:  # a resize re-titles the boxes: the sample's step stays
             self.query_one("#sample-box").border_title = f"{TITLES['sample']} (step {self.sample_step:,})"
         for name in CHARTS:
