@@ -574,7 +574,10 @@ def _finite(value: float | None) -> float | None:
 @click.option("--encoding", help="Encoding of --text if it is not UTF-8.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool) -> None:
-    """Perplexity of run NAME on its corpus's test split, or on another text.
+    """Perplexity of run NAME on its corpus's test split, or on another text: lower is better (exp of the
+    mean surprise per token; 1 would be certainty, the vocabulary's size a uniform guess). The loss is
+    teacher-forced, each token predicted from the true text before it, as in training (`lmtui forcing
+    NAME` sets it beside free running, the model reading its own tokens).
 
     \b
     Examples:
@@ -657,8 +660,9 @@ def _eval_line(s: Any) -> str:
 @main.command(name="runs")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def runs_(as_json: bool) -> None:
-    """List trained runs: the perplexity table for your own models, from $LMTUI_HOME/runs (your user data
-    folder if LMTUI_HOME is not set). In a pipe the table is tab-separated and never cut.
+    """List trained runs: the perplexity table for your own models (lower perplexity is better), from
+    $LMTUI_HOME/runs (your user data folder if LMTUI_HOME is not set). In a pipe the table is tab-separated
+    and never cut.
 
     \b
     Examples:

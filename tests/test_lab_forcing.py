@@ -101,3 +101,11 @@ def test_a_validation_split_too_short_for_the_prefix_is_one_line(trained_runs: P
     val = len(load_run("ngram-run").meta["metrics"].get("val_tokens", 0) * "x")
     line = one_line_error(invoke("forcing", "ngram-run", "--prefix", 4000, "--steps", 1000), "too few")
     assert "ngram-run" in line and f"{val:,}" in line
+
+
+@pytest.mark.parametrize("command", ["eval", "runs"])
+def test_eval_and_runs_help_say_lower_perplexity_is_better(command: str) -> None:
+    text = " ".join(ok(invoke(command, "--help")).stdout.split())
+    assert "lower is better" in text or "lower perplexity is better" in text
+    if command == "eval":
+        assert "teacher-forced" in text and "lmtui forcing" in text
