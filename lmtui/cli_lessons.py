@@ -4,6 +4,7 @@ forcing against free running), added to the main group beside cli_lab's."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -155,4 +156,89 @@ def _split(run: Any, which: str) -> str:
     return getattr(split_text(text, run.meta["corpus"].get("unit", "text")), which)
 
 
-LESSONS = [recall, forcing]
+def _windows(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"a comma-separated list of whole numbers, not {value!r}") from None
+    from lmtui.models import MAX_CONTEXT
+
+    if not sizes or not all(1 <= n <= MAX_CONTEXT for n in sizes):
+        raise click.BadParameter(f"windows must be 1..{MAX_CONTEXT}")
+    return sizes
+
+
+@click.command()
+@click.argument("name", shell_complete=complete_run)
+@click.option("--context", "windows", callback=_windows, metavar="N,N,…",
+              help="Windows to size the model at [2,4,8,16,32,64 and its own].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def params(name: str, windows: tuple[int, ...] | None, as_json: bool) -> None:
+    """Where the parameters of neural run NAME are, and how a fixed-window model grows with its window.
+
+    \b
+    The window model's hidden layer reads its n embeddings side by side, so every position has an
+    embed x hidden block of weights of its own: nothing learned about a word two back helps with the same
+    word five back, and each wider window adds a block. A recurrent net (rnn, lstm, gru) uses one set of
+    weights at every step, whatever the context's length.
+
+    \b
+    Examples:
+      lmtui params scripts-window-char
+      lmtui params scripts-window-char --context 3,6,12,24 --json
+      lmtui params scripts-lstm-char
+    """
+    from lmtui.lab.window import WINDOWS, by_window, window_parts
+    from lmtui.models import estimate_parameters
+    from lmtui.runs import load_run
+
+    run = load_run(name)
+    config, vocab = run.model_config, int(run.meta["vocab_size"])
+    if config.model == "ngram":
+        raise LmtuiError(f"run {name!r} is an n-gram model: it stores counts, not parameters (lmtui eval "
+                         "shows its entries by order)")
+    sizes = by_window(config, vocab, windows or WINDOWS)
+    if config.model != "window":
+        total = estimate_parameters(config, vocab)
+        like = by_window(replace(config, model="window", context=8, layers=1, tie_weights=False), vocab,
+                         windows or WINDOWS)
+        if as_json:
+            _json({"run": name, "model": config.model, "parameters": total, "shared_across_steps": True,
+                   "window_model_with_these_sizes": [{"context": n, "parameters": p} for n, p in like]})
+            return
+        click.echo(f"{name}: an {config.model.upper()} of {total:,} parameters, the same at any context "
+                   "length: one set of weights, used at every step")
+        click.echo(f"a window model of the same embed ({config.embed}) and hidden ({config.hidden}) sizes: "
+                   + ", ".join(f"window {n}: {p:,}" for n, p in like))
+        return
+    parts = window_parts(config, vocab)
+    if as_json:
+        grows = [{"context": n, "parameters": p} for n, p in sizes]
+        _json({"run": name, "model": "window", "vocab_size": vocab, **parts.to_dict(),
+               "shared_across_steps": False, "by_window": grows})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    e, h, n = config.embed, config.hidden, config.context
+    table = Table("part", "shape", "parameters", title=f"{name}: a window of {n}, {parts.total:,} parameters",
+                  title_justify="left")
+    table.add_row("embeddings", f"({vocab:,} + 1) × {e}", f"{parts.embedding:,}")
+    table.add_row("hidden layer", f"{n} positions × {e} × {h}, + {h}", f"{parts.hidden:,}")
+    table.add_row("output", f"{h} × {vocab:,}, + {vocab:,}", f"{parts.output:,}")
+    growth = Table("window", "parameters", "of them the positions' own blocks",
+                   title="the same model at other windows", title_justify="left")
+    for size, total in sizes:
+        mark = " (this run)" if size == n else ""
+        growth.add_row(f"{size}{mark}", f"{total:,}", f"{size * e * h:,} ({size * e * h / total:.0%})")
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(growth)
+    console.print(f"each position has its own {e}×{h} block ({e * h:,} weights): none is shared across "
+                  f"positions, so a window of {2 * n} adds {n * e * h:,}; an RNN reads any length with one "
+                  "set")
+
+
+LESSONS = [recall, forcing, params]

@@ -118,3 +118,29 @@ async def test_f9_sets_teacher_forcing_beside_free_running(size: tuple[int, int]
         assert f"{lab.data['free_running_mean']:.3f}" in text
         await pilot.press("f9")
         assert app.screen is screen
+
+
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_model_form_shows_the_window_s_unshared_weights(size: tuple[int, int], fake_corpora: Path
+                                                              ) -> None:
+    from test_tui_layout import choose, open_model_screen
+    from tui_helpers import fully_visible
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_model_screen(pilot)
+        choose(screen, "family", "window")
+        await settle(pilot)
+        model, _, _ = screen.read()
+        text = " ".join(str(screen.query_one("#size").render()).split())
+        n, block = model.context, model.embed * model.hidden
+        assert f"{n} positions × {block:,} unshared weights; window {2 * n}:" in text
+        assert text.endswith("first") and fully_visible(app, screen.query_one("#size"))  # the budget too
+        screen.query_one("#f-context", Input).value = "12"
+        await pilot.pause()
+        assert "12 positions" in str(screen.query_one("#size").render())
+        assert fully_visible(app, screen.query_one("#train"))
+        choose(screen, "family", "lstm")
+        await settle(pilot)
+        assert "unshared" not in str(screen.query_one("#size").render())

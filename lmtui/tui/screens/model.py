@@ -329,9 +329,14 @@ class ModelScreen(ModeScreen):
             budget.append(f"{train.max_seconds:g} s")
         if train.steps is not None:
             budget.append(f"{train.steps:,} steps")
+        grows = ""
+        if model.model == "window":  # its problem in numbers: weights of each position's own, growing with it
+            from lmtui.lab.window import window_line
+
+            grows = f" · {window_line(model, self.vocab)}"
         size.update(Text.assemble(
             ("Size: ", "bold"), (f"{params:,} parameters", "bold"),
-            f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}",
+            f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}", grows,
             f"\nBudget: {' or '.join(budget)}, whichever ends first" if budget else ""))
 
     # -- events ---------------------------------------------------------------------------------------------
