@@ -144,3 +144,29 @@ async def test_model_form_shows_the_window_s_unshared_weights(size: tuple[int, i
         choose(screen, "family", "lstm")
         await settle(pilot)
         assert "unshared" not in str(screen.query_one("#size").render())
+
+
+@run_async
+async def test_neuron_view_steps_through_an_lstm_s_cell_and_gates(trained_runs: Path) -> None:
+    from lmtui.tui.screens.lab import NeuronScreen
+
+    app = make_app(run="lstm-run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.model is not None, "model")
+        screen.query_one("#prime", Input).value = 'The "old" sailor (said)'
+        await pilot.press("f8")
+        lab = app.screen
+        assert isinstance(lab, NeuronScreen)
+        await wait_for(pilot, lambda: lab.neurons is not None, "the neurons child")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert lab.neurons.state == "h" and lab.neurons.unit == 2
+        await pilot.press("s")
+        await wait_for(pilot, lambda: lab.neurons.state == "c", "the cell state")
+        await pilot.pause()
+        assert lab.neurons.unit == 2  # the same unit, another of its states
+        assert "unit 2 of 24 · cell state c" in shown(lab.query_one("#neuron-head"))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: lab.neurons.state == "input", "the input gate")
+        assert all(-1 <= v <= 1 for v in lab.neurons.scaled())
+        assert "input gate" in shown(lab.query_one("#neuron-head"))
