@@ -101,7 +101,7 @@ class NormWatch:
             head = "exploding gradients: "
             why += (f"; the largest, {_num(big)} at step {big_step}, is {big / base:,.0f} times the "
                     f"session's first {_num(base)}")
-        fix = "--clip 1 (it caps the norm) or a lower --lr" if self.clip <= 0 else "a lower --lr"
+        fix = "--clip 1, which caps the norm, or a lower --lr" if self.clip <= 0 else "a lower --lr"
         clipped = f" (each norm was clipped to {self.clip:g} before its update)" if self.clip > 0 else ""
         return (f"{head}{what} ({why}){clipped}; training stopped and the last good checkpoint is kept "
                 f"(try {fix})")

@@ -170,3 +170,22 @@ async def test_neuron_view_steps_through_an_lstm_s_cell_and_gates(trained_runs: 
         await wait_for(pilot, lambda: lab.neurons.state == "input", "the input gate")
         assert all(-1 <= v <= 1 for v in lab.neurons.scaled())
         assert "input gate" in shown(lab.query_one("#neuron-head"))
+
+
+@run_async
+async def test_a_recall_run_opens_on_a_line_whose_letter_it_must_recall(model_cfg, train_cfg) -> None:
+    """The bundled recall corpus gets a prime of its own: the next-token panel then shows, before anything
+    is generated, whether the model still has the line's letter 26 characters back."""
+    from lmtui.training import Job, train
+    from lmtui.tui.screens.playground import PRIMES
+
+    list(train(Job("recall", model_cfg("lstm"), train_cfg(steps=3), name="recall-tiny")))
+    app = make_app(run="recall-tiny")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.model is not None, "model")
+        prime = PRIMES["recall"]
+        assert prime.startswith("\nk") and prime.endswith("=")
+        assert screen.query_one("#prime", Input).value == prime.replace("\n", "\\n")
+        await wait_for(pilot, lambda: screen.predicted_for == prime, "the next tokens after the line")
+        assert "log p" in shown(screen.query_one("#next"))

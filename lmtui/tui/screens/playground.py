@@ -33,9 +33,10 @@ from lmtui.tui.widgets.sample_view import SampleView
 NO_RUN = "No model open. Press F5 to pick a trained run, or F2 to train one."
 MAX_TEMPERATURE = 3.0
 # A prime that fits each bundled corpus, put in the prime field when one of its runs opens ("" for others).
-# recall: a letter and 25 digits; the next-token panel shows whether the model still has the letter (k)
+# recall: a line of a letter and 25 digits (after a newline, where its lines start); the next-token panel
+# shows whether the model still has the letter (k)
 PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is",
-          "recall": "k5820391467209381574630185="}
+          "recall": "\nk5820391467209381574630185="}
 # The playground's field labels, for messages about a setting (the engine names the setting's field).
 LABELS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "length": "length",
           "seed": "seed", "stop_lines": "stop lines"}
