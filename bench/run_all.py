@@ -21,7 +21,7 @@ OUT = HERE / "results"
 def main() -> None:
     p = argparse.ArgumentParser(description="run every lmtui benchmark")
     p.add_argument("--quick", action="store_true")
-    everything = "sampling,ngram,ngram_pipeline,neural,scale,tui,tui_tmux,checkpoint,stop,busy"
+    everything = "sampling,ngram,ngram_pipeline,neural,scale,tui,tui_tmux,checkpoint,stop,busy,train_memory"
     p.add_argument("--only", default=everything)
     args = p.parse_args()
     quick = ["--quick"] if args.quick else []
@@ -36,6 +36,7 @@ def main() -> None:
         "checkpoint": ["checkpoint.py", *quick],
         "stop": ["stop.py", *quick],
         "busy": ["busy.py", *(["--presets", "quick", "--loads", "0,1"] if args.quick else [])],
+        "train_memory": ["train_memory.py", *quick],
     }
     OUT.mkdir(exist_ok=True)
     failed = []

@@ -1,3 +1,6 @@
+"""`python -m lmtui`: the same as the `lmtui` command."""
+
 from lmtui.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -16,10 +16,11 @@ from typing import Any
 import click
 
 from lmtui import __version__
-from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, training_options
+from lmtui.cliutil import complete_corpus, complete_run, families_text, print_table, say, training_options
 from lmtui.control import StopNow
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.options import OPTIONS, SEED_MAX
+from lmtui.visible import json_text, visible_line, visible_text
 
 MODEL_FIELDS = tuple(o.name for o in OPTIONS if o.group == "model")
 TRAIN_FIELDS = tuple(o.name for o in OPTIONS if o.group == "train")
@@ -41,15 +42,16 @@ class _UsageExit(click.ClickException):
 
 class Group(click.Group):
     """Turns the engine's errors into one line (never a traceback): a bad option value (OptionError) exits 2
-    like a usage error, any other LmtuiError (files, runs, training) exits 1."""
+    like a usage error, any other LmtuiError (files, runs, training) exits 1. Messages name files, fields
+    and values from files: their control characters are made visible (lmtui.visible), whoever wrote them."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (OptionError, BadUsage) as exc:
-            raise _UsageExit(str(exc)) from None
+            raise _UsageExit(visible_line(str(exc))) from None
         except LmtuiError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(visible_line(str(exc))) from None
         except StopNow:  # a stop while a training was starting (in compare: earlier models are kept)
             click.echo("stopped before training began: no run was made for it", err=True)
             sys.exit(130)
@@ -61,7 +63,7 @@ class Group(click.Group):
             sys.exit(0)
         except OSError as exc:  # a disk or path problem the engine did not foresee: still one line
             where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+            raise click.ClickException(visible_line(f"{where}{exc.strerror or exc}")) from None
 
 
 def given(name: str) -> bool:
@@ -71,7 +73,8 @@ def given(name: str) -> bool:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Exact strings, safe on a terminal: C1 and format characters as \\u escapes (visible.json_text)."""
+    click.echo(json_text(data, indent=2))
 
 
 @click.group(
@@ -126,7 +129,7 @@ def corpora(as_json: bool) -> None:
     """
     from lmtui.corpus import bundled_corpora
 
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": c.name,
             "title": c.title,
@@ -330,11 +333,11 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
     with Signals(control):
         try:
             for event in train(make_job(), control):
-                out.write(event.to_json() + "\n")
+                out.write(json_text(event.to_dict()) + "\n")
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
-            out.write(Failed(str(exc), getattr(exc, "step", None)).to_json() + "\n")
+            out.write(json_text(Failed(str(exc), getattr(exc, "step", None)).to_dict()) + "\n")
             raise
 
 
@@ -361,7 +364,7 @@ def trainer() -> None:
         args = read_job(sys.stdin)
     except BadJob as exc:
         with contextlib.suppress(OSError, ValueError):
-            sys.stdout.write(Failed(str(exc)).to_json() + "\n")
+            sys.stdout.write(json_text(Failed(str(exc)).to_dict()) + "\n")
             sys.stdout.flush()
         raise BadUsage(str(exc)) from None
     except (OSError, ValueError):  # the app went away before giving a job: nothing to do, nothing to say
@@ -459,7 +462,7 @@ def sample(
     unknown = tokenizer.unknown(prime)
     if unknown and not as_json:
         shown = ", ".join(repr(u) for u in unknown[:8])
-        click.echo(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
+        say(f"note: not in {name}'s vocabulary, read as <unk>: {shown}", err=True)
     texts, all_notes = [], []
     for i in range(count):
         one = replace(settings, seed=None if seed is None else (seed + i) % (SEED_MAX + 1))
@@ -471,9 +474,9 @@ def sample(
             continue
         if i:
             click.echo("\n" + "-" * 40)
-        click.echo(prime, nl=False)
-        for piece in pieces:
-            click.echo(piece, nl=False)
+        click.echo(visible_text(prime), nl=False)
+        for piece in pieces:  # a model writes what its corpus held: ESC too, shown as \x1b (--json: exact)
+            click.echo(visible_text(piece), nl=False)
         click.echo()
         for line in notes_text(notes):
             click.echo(f"note: {line}", err=True)
@@ -533,7 +536,7 @@ def predict(name: str, context: str, top: int, temperature: float, as_json: bool
     from rich.table import Table
 
     shown_t = temperature != 1
-    table = Table(title=escape(f"after {context!r}"))
+    table = Table(title=escape(f"after {context!r}"))  # print_table: visible
     table.add_column("token")
     table.add_column("log p", justify="right")
     if shown_t:
@@ -622,7 +625,7 @@ def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool
     if as_json:
         print_json(result)
         return
-    click.echo(f"{name} on {source}: {_eval_line(scored)}")
+    say(f"{name} on {source}: {_eval_line(scored)}")
     for o in result.get("sparsity", []):
         click.echo(
             f"  order {o['order']}: {o['unseen']:6.1%} of its {o['held_out']:,} n-grams never seen in "
@@ -670,18 +673,19 @@ def runs_(as_json: bool) -> None:
       lmtui runs | cut -f1,6            # names and validation perplexity
       LMTUI_HOME=/tmp/lab lmtui runs    # another runs folder
     """
-    from lmtui.runs import list_runs, runs_dir
+    from lmtui.runs import exists, grouped, run_rows, runs_dir
 
-    damaged: dict[str, str] = {}
-    rows = [r.summary() for r in list_runs(damaged)]
+    damaged: dict[str, str] = {}  # one bad file never hides the other runs: it is listed as unreadable
+    rows = grouped(run_rows(damaged))  # a comparison's runs together
     if as_json:
-        out = [{"name": n, "error": e} for n, e in damaged.items()]
+        out = [{"name": n, "status": "unreadable", "error": e} for n, e in sorted(damaged.items())]
         print_json({"runs_dir": str(runs_dir()), "runs": rows, "damaged": out})
         return
-    for name, error in damaged.items():
-        click.echo(f"note: run {name!r} is not listed: {error} (`lmtui delete {name}` removes it)", err=True)
-    if not rows:
-        click.echo(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
+    for name, error in sorted(damaged.items()):
+        fix = f"`lmtui delete {name}` removes it" if exists(name) else "move its folder away"
+        say(f"note: run {name!r} is unreadable: {error} ({fix})", err=True)
+    if not rows and not damaged:
+        say(f"no runs yet in {runs_dir()}; train one with: lmtui train scripts")
         return
     from rich.markup import escape
     from rich.table import Table
@@ -699,6 +703,9 @@ def runs_(as_json: bool) -> None:
         "name", "corpus", "model", "level", "params", "val ppl", "test ppl", "bits/char", "<unk>", "time",
         "status",
     )
+    groups = any(r.get("group") for r in rows)
+    if groups:  # runs `lmtui compare` trained: its group, which `lmtui delete --group` deletes
+        table.add_column("group")
     for r in rows:
         table.add_row(
             escape(r["name"]),
@@ -712,25 +719,60 @@ def runs_(as_json: bool) -> None:
             num(r.get("val_unk_rate"), ".1%"),
             num(r["train_seconds"], ".1f") + "s",
             r["status"] or "",
+            *([escape(r.get("group") or "")] if groups else []),
         )
+    for name in sorted(damaged):  # why: the notes above
+        table.add_row(escape(name), *["-"] * 9, "unreadable")
     print_table(table)
 
 
 @main.command()
 @click.argument("name", shell_complete=complete_run)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--group", "whole_group", is_flag=True, help="NAME is a comparison (cmp3): delete all of its runs."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def delete(name: str, yes: bool, as_json: bool) -> None:
+def delete(name: str, yes: bool, whole_group: bool, as_json: bool) -> None:
     """Delete run NAME and its files from $LMTUI_HOME/runs (a damaged run too; never one another process is
-    training).
+    training). NAME may also be a comparison's group (`lmtui compare` prints it, `lmtui runs` shows it):
+    all its runs go together; a run of that name wins unless --group is given.
 
     \b
     Examples:
       lmtui delete old-run
       lmtui delete old-run --yes --json   # no question, for scripts
+      lmtui delete --group cmp3           # every run of comparison cmp3
     """
-    from lmtui.runs import RunBusy, delete_run, exists, holder, is_locked, load_run, run_path
+    from lmtui.runs import (
+        RunBusy,
+        delete_group,
+        delete_run,
+        exists,
+        group_runs,
+        holder,
+        is_locked,
+        load_run,
+        run_path,
+    )
 
+    if whole_group or not exists(name):
+        members = group_runs(name)
+        if members or whole_group:
+            if not members:
+                raise LmtuiError(f"no comparison named {name!r} (`lmtui runs` shows the groups)")
+            if not yes:
+                click.confirm(
+                    f"delete comparison {name!r}: its {len(members)} runs and all their files?",
+                    abort=True,
+                    err=as_json,
+                )
+            deleted = delete_group(name)
+            if as_json:
+                print_json({"deleted": deleted, "group": name})
+            else:
+                click.echo(f"deleted comparison {name}: {', '.join(deleted)}")
+            return
     if not exists(name):
         load_run(name)  # says "no run named …" and lists the runs there are
     if is_locked(run_path(name)):
@@ -741,7 +783,7 @@ def delete(name: str, yes: bool, as_json: bool) -> None:
     if as_json:
         print_json({"deleted": name})
     else:
-        click.echo(f"deleted {name}")
+        say(f"deleted {name}")
 
 
 FORCE = click.option("--force", is_flag=True, help="Replace PATH if it exists (a regular file only).")
@@ -814,7 +856,7 @@ def import_(path: Path, name: str | None, as_json: bool) -> None:
     if as_json:
         print_json({"imported": run.name, "path": str(run.path), "summary": run.summary()})
         return
-    click.echo(
+    say(  # the corpus name is the bundle author's: control characters in it are shown, not sent
         f"imported {run.name}: {run.meta['model']['model']} ({run.meta['model']['level']}) "
         f"trained on {run.meta['corpus']['name']}"
     )
@@ -825,7 +867,7 @@ def _wrote(name: str, path: Path, as_json: bool) -> None:
         size = path.stat().st_size if path.is_file() else None
         print_json({"run": name, "path": str(path.resolve()), "bytes": size})
     else:
-        click.echo(f"wrote {path}")
+        say(f"wrote {path}")
 
 
 def _add_lab_commands() -> None:

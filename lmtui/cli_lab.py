@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from lmtui.cliutil import complete_corpus, complete_run
+from lmtui.cliutil import complete_corpus, complete_run, say
 from lmtui.errors import LmtuiError
+from lmtui.visible import json_text, visible_text
+from lmtui.visible import visible_markup as shown
 
 
 def _json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json_text(data, indent=2))
 
 
 def _load(name: str) -> tuple[Any, Any, Any]:
@@ -53,7 +55,7 @@ def explain(name: str, text: str, as_json: bool) -> None:
     from lmtui.lab.ngram_terms import LEGENDS, how_text
 
     ngram = ex.model == "ngram"
-    table = Table(title=f"{escape(name)}: why each token", title_justify="left")
+    table = Table(title=f"{shown(name)}: why each token", title_justify="left")
     table.add_column("token")
     table.add_column("context", overflow="fold")
     if ngram:
@@ -61,21 +63,21 @@ def explain(name: str, text: str, as_json: bool) -> None:
     table.add_column("P", justify="right")
     table.add_column("bits", justify="right")
     sep = "" if ex.level == "char" else " "
-    for t, shown in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
+    for t, terms in zip(ex.tokens, ex.to_dict()["tokens"], strict=True):
         ctx = t.context if ngram or len(t.context) <= 12 else ["…", *t.context[-12:]]
-        row = [escape(t.token), escape(sep.join(ctx)) or "(none)"]
+        row = [shown(t.token), shown(sep.join(ctx)) or "(none)"]
         if ngram:
-            row.append(escape(how_text(shown, ex.smoothing)))
+            row.append(escape(visible_text(how_text(terms, ex.smoothing))))  # one line per order
         row += [f"{t.prob:.4g}", f"{t.bits:.2f}" if math.isfinite(t.bits) else "∞"]
         table.add_row(*row)
     console = Console()
     console.print(table)
     if ngram and ex.smoothing in LEGENDS:
-        console.print(escape(LEGENDS[ex.smoothing]))
+        console.print(shown(LEGENDS[ex.smoothing]))
     if not ngram and ex.tokens:
-        console.print(f"context: {escape(ex.tokens[-1].why)}")
+        console.print(f"context: {shown(ex.tokens[-1].why)}")
     if ex.unknown:
-        console.print(f"not in the vocabulary, read as <unk>: {escape(', '.join(map(repr, ex.unknown[:8])))}")
+        console.print(f"not in the vocabulary, read as <unk>: {shown(', '.join(map(repr, ex.unknown[:8])))}")
     n = len(ex.tokens)
     if math.isfinite(ex.log2_prob):
         console.print(
@@ -134,18 +136,18 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{name}: gradient reaching k steps back ({reach.window()})"
+    title = f"{shown(name)}: gradient reaching k steps back ({reach.window()})"
     table = Table("k", "gradient norm", "vs 1 step back", "log scale", title=title)
     last = len(reach.norms)
-    shown = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
-    for k in shown:
+    steps = sorted({k for k in (1, 2, 3, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if k <= last} | {last})
+    for k in steps:
         norm, ratio = reach.norms[k - 1], reach.ratio(k)
         bar = "█" * max(0, 30 + round(2 * math.log10(ratio))) if ratio > 0 else ""  # 2 blocks a decade
         table.add_row(str(k), f"{norm:.3g}", f"{ratio:.3g}", bar)
     console = Console()
     console.print(table)
     if reach.note:
-        console.print(reach.note)
+        console.print(shown(reach.note))
     elif reach.ratio(last) > 0:
         console.print(
             f"the gradient {last} steps back is {1 / reach.ratio(last):.3g} times smaller than 1 step back "
@@ -162,11 +164,17 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
     help="Comma-separated: 1gram..6gram, window, rnn, lstm, gru.",
 )
 @click.option(
-    "--seconds",
+    "--max-seconds",
     type=float,
-    default=30.0,
-    show_default=True,
-    help="Training budget per neural model: seconds of training steps, evaluations excluded.",
+    help="Training budget per neural model, the same for each: seconds inside training steps (start-up, "
+    "evaluations and the final scoring excluded) [default: 30; none with --steps alone].",
+)
+@click.option("--seconds", "old_seconds", type=float, hidden=True)  # the earlier name of --max-seconds
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    help="Instead (or as well): train each neural model this many steps (reproducible on a busy machine; "
+    "tokens per step differ by model: see the tokens column).",
 )
 @click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True)
 @click.option(
@@ -175,68 +183,111 @@ def gradients(name: str, k_max: int | None, as_json: bool) -> None:
 @click.option("--encoding", help="Text encoding of your file if it is not UTF-8.")
 @click.option("--events", type=click.Choice(["jsonl"]), help="Print progress as JSON lines (for the app).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the result as one JSON object.")
+@click.option(
+    "--control",
+    type=click.Choice(["stdin"]),
+    help="Also take a stop line on stdin; its end stops too (how the app drives a comparison).",
+)
 def compare(
     corpus: str,
     models: str,
-    seconds: float,
+    max_seconds: float | None,
+    old_seconds: float | None,
+    steps: int | None,
     level: str,
     out_dir: Path | None,
     encoding: str | None,
     events: str | None,
     as_json: bool,
+    control: str | None,
 ) -> None:
     """Train several models on CORPUS with the same split, vocabulary and budget: the perplexity table.
 
     \b
-    Every model is a run of its own in $LMTUI_HOME/runs (sample from it later). n-grams count in one pass
-    whatever the budget.
+    Every neural model gets the same training: --max-seconds of time inside training steps (or --steps);
+    n-grams count the training text once, whatever the budget. Each row says what its budget bought (steps,
+    tokens read, seconds in training steps) and every figure is scored on the test text. Lower perplexity
+    and fewer bits per character are better.
+
+    \b
+    The models are runs of their own in $LMTUI_HOME/runs, one group per comparison: cmp3-scripts-lstm and
+    its siblings carry the group cmp3 (`lmtui runs` shows it; `lmtui delete --group cmp3` deletes them all).
+    Ctrl+C stops: the model in training is saved as "stopped", the ones finished are kept.
 
     \b
     Examples:
-      lmtui compare scripts --seconds 60 --out compare/
+      lmtui compare scripts --max-seconds 60 --out compare/
       lmtui compare speeches --level word --models 2gram,3gram,lstm --json
+      lmtui compare scripts --models 5gram,lstm --steps 200
     """
     from lmtui.lab.compare import parse_models, run_comparison
 
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise LmtuiError(f"--seconds must be a positive number, not {seconds}")
+    if max_seconds is not None and old_seconds is not None:
+        raise LmtuiError("--seconds is the old name of --max-seconds: give one of them")
+    seconds = max_seconds if max_seconds is not None else old_seconds
+    flag = "--max-seconds" if max_seconds is not None else "--seconds"
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise LmtuiError(f"{flag} must be a positive number, not {seconds}")
+    if seconds is None and steps is None:
+        seconds = 30.0
+    if events and as_json:
+        raise LmtuiError("--events jsonl and --json are two output formats; choose one")
     try:
         labels = parse_models(models)
     except ValueError as exc:
         raise LmtuiError(f"--models: {exc}") from None
-    from lmtui.corpus import load_text
+    import sys
 
-    load_text(corpus, encoding)  # a missing or unreadable text fails here, before any model trains
-    result = None
-    for ev in run_comparison(corpus, labels, seconds, level, encoding):
-        if ev["event"] == "done":
-            result = ev["result"]
-        elif events:
-            click.echo(json.dumps(ev, ensure_ascii=False, default=str))
-        elif ev["event"] == "model" and not as_json:
-            click.echo(f"training {ev['label']} ({ev['index'] + 1}/{ev['count']})…", err=True)
-    assert result is not None
-    written = _write_comparison(result, out_dir) if out_dir else []
+    from lmtui.control import Output, Signals, control_from_stdin, stop_when_orphaned
+    from lmtui.training import Control
+
+    stop = Control()
+    if control == "stdin":
+        if corpus == "-":
+            raise LmtuiError("--control stdin and CORPUS - both read standard input; choose one")
+        control_from_stdin(stop, sys.stdin)
+    out = Output(stop, sys.stdout)
     if events:
-        click.echo(json.dumps({"event": "done", "result": result.to_dict(), "written": written}))
-        return
-    if as_json:
+        stop_when_orphaned(stop)
+    result = None
+    with Signals(stop):
+        for ev in run_comparison(corpus, labels, seconds, level, encoding, stop, steps):
+            if ev["event"] == "done":
+                result = ev["result"]
+            elif events:
+                out.write(json_text(ev) + "\n")
+            elif ev["event"] == "model" and not as_json:
+                where = f"{ev['label']} as {ev['run']} ({ev['index'] + 1}/{ev['count']})"
+                say(f"training {where}…", err=True)
+    assert result is not None
+    written = _write_comparison(result, out_dir) if out_dir and result.rows else []
+    if events:
+        out.write(json_text({"event": "done", "result": result.to_dict(), "written": written}) + "\n")
+    elif as_json:
         _json({**result.to_dict(), "written": written})
-        return
+    else:
+        _print_comparison(result, written)
+    if stop.stop and stop.reason == "interrupted":  # Ctrl+C, as `lmtui train` says it
+        sys.exit(130)
+
+
+def _print_comparison(result: Any, written: list[str]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(
-        *result.COLUMNS, title=f"{escape(result.corpus)}: {result.level} models, {seconds:g} s each"
-    )
+    table = Table(*result.COLUMNS, title=shown(result.title()))
     for row in result.rows:
-        table.add_row(*(escape(c) for c in result.cells(row)))
+        table.add_row(*(shown(c) for c in result.cells(row)))
     console = Console()
     console.print(table)
-    console.print(escape(result.verdict))
+    console.print(
+        "steps, tokens: what each budget bought (tokens read = steps x batch x k1; an n-gram counts the "
+        "training text once); train s: seconds inside training steps; lower perplexity and bits/char are "
+        "better"
+    )
+    console.print(shown(result.verdict))
     for path in written:
-        console.print(f"wrote {escape(path)}")
+        console.print(f"wrote {shown(path)}")
 
 
 def _write_comparison(result: Any, out_dir: Path) -> list[str]:
@@ -291,10 +342,10 @@ def neurons(name: str, text: str, top: int, state: str, as_json: bool) -> None:
         click.echo("none of the features changes along this text; give a longer or more varied one")
     for feature, matches in data["ranking"].items():
         units = ", ".join(f"unit {m['unit']} (r = {m['r']:+.2f})" for m in matches)
-        click.echo(f"{feature}: {units}")
+        say(f"{feature}: {units}")
     for c in data["confounded"]:
         a, b = c["features"]
-        click.echo(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
+        say(f"note: {a!r} and {b!r} go together in this text (r = {c['r']:+.2f}): a unit that follows "
                    "one follows the other too; a text where they part tells them apart")
     if data["ranking"]:
         click.echo(f"(r over this text's {len(text):,} characters; a feature at a character is of the text "

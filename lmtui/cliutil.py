@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from lmtui.options import OPTIONS, Option
+from lmtui.visible import visible_line
 
 
 class PresetOption(click.Option):
@@ -95,10 +96,23 @@ def complete_corpus(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [*names, CompletionItem(incomplete, type="file")]
 
 
+def say(message: str, err: bool = False) -> None:
+    """One line for a person, its control characters made visible (it may name a file's strings)."""
+    click.echo(visible_line(message), err=err)
+
+
+def terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def print_table(table: Any) -> None:
     """A rich Table on a terminal; in a pipe or a file, whole rows as tab-separated text after a header line
-    (``lmtui runs | cut -f1``), never cut to a terminal's width. Headerless columns (bars) are left out."""
-    if sys.stdout.isatty():
+    (``lmtui runs | cut -f1``), never cut to a terminal's width. Headerless columns (bars) are left out.
+
+    Either way every cell and the title are shown with control characters made visible (lmtui.visible):
+    cells name corpora and tokens from files, and a tab or newline in one would break the row."""
+    _visible_cells(table)
+    if terminal():
         from rich.console import Console
 
         Console().print(table)
@@ -108,15 +122,34 @@ def print_table(table: Any) -> None:
 
     def plain(cell: Any) -> str:
         try:  # a str cell is Rich markup (names in it are escaped): its plain text
-            text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+            return cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
         except MarkupError:
-            text = str(cell)
-        return text.replace("\t", " ").replace("\n", " ")
+            return str(cell)
 
     columns = [c for c in table.columns if str(c.header)]
     click.echo("\t".join(str(c.header) for c in columns))
     for row in zip(*(list(c.cells) for c in columns), strict=True):
         click.echo("\t".join(plain(cell) for cell in row))
+
+
+def _visible_cells(table: Any) -> None:
+    """Escape control characters in a Table's str (markup) and Text cells and its title, in place.
+
+    A markup string can be escaped as it is: the escapes are printable and end in no backslash, so markup
+    (and ``rich.markup.escape``'s ``\\[``) reads the same after. A Text whose characters change loses its
+    spans but keeps its style."""
+    from rich.text import Text
+
+    def shown(cell: Any) -> Any:
+        if isinstance(cell, str):
+            return visible_line(cell)
+        if isinstance(cell, Text) and visible_line(cell.plain) != cell.plain:
+            return Text(visible_line(cell.plain), style=cell.style)
+        return cell
+
+    for column in table.columns:
+        column._cells = [shown(cell) for cell in column._cells]  # rich's own list of the column's cells
+    table.title = shown(table.title)
 
 
 def families_text(families: tuple[str, ...]) -> str:

@@ -449,6 +449,7 @@ def text_stats(text: str) -> Stats:
 
 def preview(text: str, lines: int = 12, width: int = 400) -> str:
     """The first lines of a text, each cut after a whole word within ``width`` characters, with "…"."""
+    head: list[str]
     head, start = [], 0
     while len(head) < lines and start < len(text):
         end = text.find("\n", start)

@@ -12,11 +12,11 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from lmtui.control import Output
 from lmtui.events import Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.visible import visible_markup as shown
 
 HEADLESS_EVERY = 5.0  # seconds between plain progress lines when the output is not a terminal
 
@@ -65,7 +65,7 @@ class TrainDisplay:
         if isinstance(event, Started):
             self.ngram = event.model == "ngram"
             self._print(
-                f"[bold]{escape(event.run)}[/]: {event.model} ({event.level}) on {escape(event.corpus)}, "
+                f"[bold]{shown(event.run)}[/]: {event.model} ({event.level}) on {shown(event.corpus)}, "
                 f"{event.parameters:,} parameters, vocabulary {event.vocab_size:,}, "
                 f"{event.train_tokens:,} training tokens, device {event.device}"
                 + (f" ({event.compute}{': ' + event.threads_why if event.threads_why else ''})"
@@ -97,9 +97,9 @@ class TrainDisplay:
             counts = ", ".join(f"{n + 1}-grams {c:,}" for n, c in enumerate(event.counts))
             self._print(f"counted in {event.seconds:.2f} s: {counts}")
         elif isinstance(event, Sample):
-            self._print("[dim]" + escape(event.text.strip()[:160].replace("\n", " ⏎ ")) + "[/]")
+            self._print("[dim]" + shown(event.text.strip()[:160].replace("\n", " ⏎ ")) + "[/]")
         elif isinstance(event, Note):
-            self._print(f"[yellow]note:[/] {escape(event.message)}")
+            self._print(f"[yellow]note:[/] {shown(event.message)}")
         elif isinstance(event, Finished) and self.task is not None:
             self.progress.update(self.task, completed=1.0)  # the bar ends full, whichever budget ended it
 
@@ -110,7 +110,7 @@ class TrainDisplay:
 
     def closing(self, finished: Finished) -> None:
         """The last lines: scores (or how to get them), where the time went, and how to continue."""
-        name = escape(finished.run)
+        name = shown(finished.run)
         if finished.eval_pending and finished.val_scope == "slice" and finished.val_ppl:
             score = (
                 f"validation perplexity {finished.val_ppl:.2f} on a {finished.val_slice_tokens or 0:,}-token "

@@ -67,6 +67,10 @@ class Step(Event):
     eta: float | None
     progress: float
     clipped: float | None = None  # share of the steps since the last Step event whose gradient was clipped
+    # this session's seconds inside training steps alone (no evaluations, no start-up) and the tokens its
+    # steps read (batch x k1 each): what compare budgets and reports
+    step_seconds: float | None = None
+    tokens: int | None = None
 
 
 @dataclass

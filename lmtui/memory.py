@@ -41,19 +41,21 @@ def size_text(n: float) -> str:
     return f"{n / 1e3:.1f} kB"
 
 
-def fitting_batch(
-    model: ModelConfig, vocab_size: int, batch: int, seq_len: int, device: str = "cpu"
-) -> int:
+def fitting_batch(model: ModelConfig, vocab_size: int, batch: int, seq_len: int, device: str = "cpu") -> int:
     """The largest batch up to ``batch`` whose training fits in the free memory; a model that does not fit
-    even with one stream is refused, saying how large it would be."""
+    even with one stream is refused, saying how large it would be. Called before anything is built: the
+    estimate is an upper bound of what training adds (lmtui.models.estimate_training_bytes)."""
     free = device_memory(device)
     if free is None:
         return batch
     allowed = HEADROOM * free
-    if estimate_training_bytes(model, vocab_size, batch, seq_len) <= allowed:
+
+    def fits(streams: int) -> bool:
+        return estimate_training_bytes(model, vocab_size, streams, seq_len) <= allowed
+
+    if fits(batch):
         return batch
-    one = estimate_training_bytes(model, vocab_size, 1, seq_len)
-    if one > allowed:
+    if not fits(1):
         need = estimate_training_bytes(model, vocab_size, batch, seq_len)
         where = "GPU memory" if device == "cuda" else "memory"
         raise LmtuiError(
@@ -62,5 +64,8 @@ def fitting_batch(
             f"{size_text(free)} is free: choose a smaller --hidden, --embed, --context, --batch-size "
             "or --seq-len"
         )
-    per_stream = estimate_training_bytes(model, vocab_size, 2, seq_len) - one
-    return max(1, min(batch, 1 + int((allowed - one) / max(per_stream, 1))))
+    low, high = 1, batch  # the estimate grows with the batch: fits(low), not fits(high)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low

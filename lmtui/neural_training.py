@@ -120,6 +120,7 @@ class NeuralTraining:
         self.t_start = 0.0
         self.paused_for = 0.0
         self.train_seconds = 0.0  # seconds spent in training steps alone (compare's budget)
+        self.tokens_read = 0  # tokens this session's steps read (batch x k1 each)
         self.last_eval = -1
         self.last_eval_start = self.last_eval_end = self.last_save = time.perf_counter()
         self.last_emit = 0.0
@@ -351,6 +352,7 @@ class NeuralTraining:
         self.pos += self.k1
         self.step += 1
         self.tokens_since += self.batch * self.k1
+        self.tokens_read += self.batch * self.k1
         seconds = time.perf_counter() - t0
         self.train_seconds += seconds
         if self.threads is not None:
@@ -405,6 +407,8 @@ class NeuralTraining:
             eta,
             self.progress(),
             clipped,
+            self.train_seconds,
+            self.tokens_read,
         )
         runs.append_event(self.run, self.last_step.to_dict())
         self.last_emit, self.tokens_since, self.t_since = now, 0, now
@@ -501,6 +505,8 @@ class NeuralTraining:
                 elapsed=self.elapsed(),
                 eta=0.0,
                 progress=self.progress(),
+                step_seconds=self.train_seconds,
+                tokens=self.tokens_read,
             )
             runs.append_event(self.run, self.last_step.to_dict())
             yield self.last_step

@@ -23,18 +23,18 @@ _BUDGET = {"quick": 15.0, "small": 60.0, "large": 600.0}
 # steps between validation passes; they also come every budget/10 seconds (lmtui.timing) on a slice of the
 # split sized to cost ~4 % of that gap, so time sets the cadence on a CPU and steps only on fast hardware
 _EVAL_EVERY = {"quick": 1000, "small": 2500, "large": 5000}
-_RECURRENT = {
+_RECURRENT: dict[str, dict] = {
     "quick": dict(embed=32, hidden=128, layers=1),  # small enough that the app (one core) scores it in 15 s
     "small": dict(embed=64, hidden=384, layers=1),
     "large": dict(embed=128, hidden=512, layers=2, dropout=0.2),
 }
 # parallel streams x truncation length per update, for the recurrent nets
-_RECURRENT_BATCH = {
+_RECURRENT_BATCH: dict[str, dict] = {
     "quick": dict(batch_size=32, seq_len=32),
     "small": dict(batch_size=64, seq_len=32),
     "large": dict(batch_size=64, seq_len=64),
 }
-_WINDOW = {
+_WINDOW: dict[str, dict] = {
     "quick": dict(embed=16, hidden=128, context=6),
     "small": dict(embed=32, hidden=256, context=8),
     "large": dict(embed=64, hidden=512, context=12, dropout=0.2),

@@ -41,7 +41,20 @@ from lmtui.errors import LmtuiError
 from lmtui.lock import LOCK_NAME, RunBusy, RunGone, RunLock, acquire, holder, is_locked, pid_alive, run_lock
 from lmtui.models import LanguageModel, ModelConfig, estimate_parameters, model_class
 from lmtui.schema import RUN_FORMAT, RUN_VERSION
-from lmtui.storage import atomic_write, read_json, read_tensors, regular_file, write_json, write_tensors
+from lmtui.storage import (
+    MAX_JSON_BYTES,
+    atomic_write,
+    check_unicode,
+    json_line,
+    not_unicode,
+    parse_json,
+    read_json,
+    read_tensors,
+    regular_file,
+    shown,
+    write_json,
+    write_tensors,
+)
 from lmtui.tokens import Tokenizer
 
 __all__ = [
@@ -181,6 +194,7 @@ class Run:
             # meanwhile: the kept weights' perplexity on the validation slice (None once fully evaluated)
             "slice_val_ppl": self._slice_val_ppl(),
             "resumable": self.resumable,
+            "group": self.meta.get("group"),  # the comparison it was trained in (lmtui compare), if any
         }
 
     def _slice_val_ppl(self) -> float | None:
@@ -195,11 +209,14 @@ class Run:
         settle(self.path)
 
     def history(self) -> list[dict[str, Any]]:
+        """The training curve so far; damaged lines are skipped, and a file past any real size is read only
+        as far as that (a curve, never a reason to fail or to fill the memory)."""
         path = self.path / "events.jsonl"
         try:
             regular_file(path)
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except (LmtuiError, OSError):
+            with open(path, "rb") as fh:
+                lines = fh.read(MAX_JSON_BYTES).decode("utf-8", errors="replace").splitlines()
+        except (LmtuiError, OSError, MemoryError):
             return []
         out = []
         for line in lines:
@@ -263,19 +280,43 @@ def refuse_links(path: Path) -> None:
             )
 
 
+def _has_run_file(path: Path) -> bool:
+    """Does run folder ``path`` have a run.json of any kind? One that is a folder or a link is a damaged
+    run, not no run; a folder that cannot be looked into is one line saying so."""
+    meta_path = path / "run.json"
+    try:
+        os.lstat(meta_path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise LmtuiError(f"cannot read {meta_path}: {exc.strerror or exc}") from None
+    return True
+
+
 def load_run(name: str) -> Run:
     path = run_path(name)
     meta_path = path / "run.json"
-    if not meta_path.is_file():
+    if not _has_run_file(path):
         known = ", ".join(r.name for r in list_runs()[:8]) or "none yet; train one with `lmtui train`"
         raise LmtuiError(f"no run named {name!r} (runs: {known})")
     refuse_links(path)
-    return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
+    try:
+        return Run(name, path, schema.check_run(read_json(meta_path), str(meta_path)))
+    except LmtuiError:
+        raise
+    except Exception as exc:  # a value the checks did not foresee still names the file, in one line
+        raise LmtuiError(f"{meta_path} is damaged ({damage(exc)})") from None
+
+
+def damage(exc: BaseException) -> str:
+    """An unforeseen error as a short, printable reason."""
+    lines = str(exc).strip().splitlines()
+    return shown(f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__)
 
 
 def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
     """Every readable run, oldest first (``lmtui runs`` and the app). Damaged ones are left out; pass a dict
-    as ``damaged`` to learn which and why (name -> the one-line error)."""
+    as ``damaged`` to learn which and why (name -> the one-line error): one bad file never hides the rest."""
     folder = runs_dir()
     try:
         entries = sorted(folder.iterdir()) if folder.is_dir() else []
@@ -284,13 +325,15 @@ def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
     clean_staging()
     found = []
     for path in entries:
-        if NAME_RE.fullmatch(path.name) and (path / "run.json").is_file():
-            try:
+        if not NAME_RE.fullmatch(path.name):
+            continue
+        try:
+            if _has_run_file(path):
                 found.append(load_run(path.name))
-            except LmtuiError as exc:
-                if damaged is not None:
-                    damaged[path.name] = str(exc)
-    found.sort(key=lambda r: r.meta.get("created", 0))
+        except LmtuiError as exc:
+            if damaged is not None:
+                damaged[path.name] = shown(str(exc), 400)
+    found.sort(key=lambda r: _created(r.meta))
     return found
 
 
@@ -323,6 +366,30 @@ def _write_mark(folder: Path, mark: str, token: str) -> None:
 
 def _token() -> str:
     return f"{os.getpid()}-{time.time_ns()}-{secrets.token_hex(4)}"
+
+
+def _created(meta: dict[str, Any]) -> float:
+    created = meta.get("created", 0)
+    return float(created) if isinstance(created, int | float) and math.isfinite(created) else 0.0
+
+
+def run_rows(damaged: dict[str, str]) -> list[dict[str, Any]]:
+    """The runs table of ``lmtui runs`` and the app: a summary per readable run, oldest first; each run
+    that cannot be read or shown goes into ``damaged`` (name -> why, one printable line) instead."""
+    rows = []
+    for run in list_runs(damaged):
+        where = run.path / "run.json"
+        try:
+            row = run.summary()
+        except Exception as exc:  # a value the checks let through but the table cannot show
+            damaged[run.name] = f"{where} is damaged ({damage(exc)})"
+            continue
+        bad = not_unicode(row)  # no terminal or JSON output could print it
+        if bad is None:
+            rows.append(row)
+        else:
+            damaged[run.name] = f"{where} is damaged ({shown(bad)} holds a lone surrogate, not Unicode text)"
+    return rows
 
 
 def clean_staging() -> None:
@@ -525,12 +592,55 @@ def delete_run(name: str) -> None:
         shutil.rmtree(trash, ignore_errors=True)  # anything left goes at the next clean_staging
 
 
+# -- comparisons: `lmtui compare` trains its models as one group (run.json's "group", like "cmp3"); their
+# names (cmp3-scripts-lstm) come from a number no run name and no group uses yet, so they never take a name
+# of the user's, and the group is listed and deleted together.
+
+GROUP_PREFIX = "cmp"
+
+
+def new_group() -> str:
+    """The next free comparison name: cmpN, with N past every group and every run name cmpN or cmpN-…"""
+    pattern = re.compile(rf"^{GROUP_PREFIX}(\d+)(?:-|$)")
+    used = [0]
+    with contextlib.suppress(OSError), os.scandir(runs_dir()) as entries:
+        used += [int(m.group(1)) for e in entries if (m := pattern.match(e.name))]
+    used += [int(m.group(1)) for r in list_runs() if (m := pattern.match(r.meta.get("group") or ""))]
+    return f"{GROUP_PREFIX}{max(used) + 1}"
+
+
+def group_runs(group: str) -> list[Run]:
+    """The runs of one comparison, oldest first."""
+    return [r for r in list_runs() if r.meta.get("group") == group]
+
+
+def delete_group(group: str) -> list[str]:
+    """Delete every run of a comparison (refused, deleting none, while any of them is being written)."""
+    members = group_runs(group)
+    if not members:
+        raise LmtuiError(f"no comparison named {group!r}")
+    for run in members:
+        if run.busy:
+            raise RunBusy(run.name, holder(run.path))
+    for run in members:
+        delete_run(run.name)
+    return [r.name for r in members]
+
+
+def grouped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run summaries with each group's runs together, where the group's first run is."""
+    order: dict[Any, list[dict[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        order.setdefault(row.get("group") or ("", i), []).append(row)
+    return [row for members in order.values() for row in members]
+
+
 def trim_history(run: Run, step: int) -> None:
     """Drop the curve past ``step``: after a crash, the steps logged since the last checkpoint are redone."""
     keep = []
     for data in run.history():
         if not (isinstance(data.get("step"), int) and data["step"] > step):
-            keep.append(json.dumps(data, ensure_ascii=False))
+            keep.append(json_line(data))
     if keep or (run.path / "events.jsonl").exists():
         atomic_write(
             run.path / "events.jsonl",
@@ -552,17 +662,20 @@ def remove_leftovers(run: Run) -> None:
 def append_event(run: Run, data: dict[str, Any]) -> None:
     path = run.path / "events.jsonl"
     try:  # never appended through a link (it could point at any file of the user's)
+        line = json_line(data) + "\n"
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666)
         with open(fd, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, ensure_ascii=False) + "\n")
+            fh.write(line)
     except OSError as exc:
         raise LmtuiError(f"could not write {path}: {exc.strerror or exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:  # a value JSON has no form for: still one line
+        raise LmtuiError(f"could not write {path}: {damage(exc)}") from None
 
 
 # -- sharing a run as one file: weights + run.json in a safetensors file (its metadata holds the JSON)
 
 BUNDLE_KEY = "lmtui-run"
-BUNDLE_DROPS = ("error", "imported_from", "updated")
+BUNDLE_DROPS = ("error", "imported_from", "updated", "group")  # a comparison's group is this machine's
 
 
 def export_bundle(name: str, path: Path, force: bool = False) -> Path:
@@ -582,6 +695,7 @@ def export_bundle(name: str, path: Path, force: bool = False) -> Path:
     if corpus.get("bundled"):
         meta["corpus"].update(bundled=True, spec=corpus["name"])
     meta["status"] = run.status if run.status not in schema.LIVE_STATUSES else "stopped"
+    check_unicode(target, meta)  # names the field; safetensors' own error would not
     write_tensors(target, tensors, {BUNDLE_KEY: json.dumps(meta, ensure_ascii=False, allow_nan=False)})
     return target
 
@@ -602,10 +716,9 @@ def import_bundle(path: Path, name: str | None = None) -> Run:
     if not path.exists():
         raise LmtuiError(f"no such file: {path}")
     tensors, metadata = read_tensors(path)
-    try:
-        meta = json.loads(metadata[BUNDLE_KEY])
-    except (KeyError, ValueError, RecursionError):
-        raise LmtuiError(f"{path} is a safetensors file but not an lmtui run bundle") from None
+    if BUNDLE_KEY not in metadata:
+        raise LmtuiError(f"{path} is a safetensors file but not an lmtui run bundle")
+    meta = parse_json(metadata[BUNDLE_KEY], path, "is a damaged lmtui run bundle")
     meta = schema.check_run(meta, str(path))
     schema.check_tensors(tensors, str(path))
     build_model(ModelConfig.from_dict(meta["model"]), meta["vocab_size"], tensors, "cpu", str(path))

@@ -315,6 +315,12 @@ def check_run(meta: Any, where: str) -> dict[str, Any]:
         _str(meta.get(text), where, text, none=True)
     if "eval_pending" in meta:
         _bool(meta["eval_pending"], where, "eval_pending")
+    group = _str(meta.get("group"), where, "group", none=True)  # a comparison's runs share it (lab.compare)
+    if group is not None and not (
+        0 < len(group) <= 64 and group.isascii() and group[0].isalnum()
+        and all(c.isalnum() or c in "._-" for c in group)
+    ):
+        raise Damaged(where, "group", f"is not a comparison's name (like cmp3), not {_show(group)}")
     return meta
 
 

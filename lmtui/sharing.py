@@ -3,6 +3,10 @@
 Samples go into the run's ``samples/`` folder with numbered names (``sample-001.txt`` and ``.md``), so
 nothing is overwritten and no clock is involved. The Markdown holds the ``lmtui sample`` command that
 writes the same text again: same run, settings and seed.
+
+The .txt file is the sample exactly (it is data). The Markdown and the card are for reading: there, control
+characters of the sample and of the corpus name (a stranger's, for an imported run) are shown escaped
+(lmtui.visible), so neither ``cat sample-001.md`` nor a viewer of the card acts on them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from rich.text import Text
 
 from lmtui.sampling import SampleSettings
 from lmtui.tui.widgets.swatches import style_sample
+from lmtui.visible import visible_line, visible_markup, visible_text
 
 
 @dataclass(frozen=True)
@@ -78,16 +83,16 @@ def to_markdown(record: SampleRecord) -> str:
     ppl = f" (validation perplexity {record.val_ppl:.2f})" if record.val_ppl else ""
     fence = "````" if "```" in record.full_text else "```"
     return "\n".join([
-        f"# Sample from {record.run}",
+        f"# Sample from {visible_line(record.run)}",
         "",
         f"{fence}text",
-        record.full_text.rstrip("\n"),
+        visible_text(record.full_text.rstrip("\n")),
         fence,
         "",
         "## How to reproduce it",
         "",
-        f"- corpus: {record.corpus}",
-        f"- run: {record.run}{ppl}",
+        f"- corpus: {visible_line(record.corpus)}",
+        f"- run: {visible_line(record.run)}{ppl}",
         f"- model: {record.model_line()}",
         f"- temperature: {s.temperature:g}",
         f"- top-k: {s.top_k if s.top_k is not None else 'off'}",
@@ -97,7 +102,7 @@ def to_markdown(record: SampleRecord) -> str:
         f"- prime: {s.prime!r}",
         "",
         "```sh",
-        reproduce_command(record),
+        visible_text(reproduce_command(record)),
         "```",
         "",
     ])
@@ -128,12 +133,13 @@ def card_svg(record: SampleRecord, width: int = 72, max_lines: int = 30) -> str:
     shown = "\n".join(lines[:max_lines]) + ("\n…" if len(lines) > max_lines else "")
     prime = record.settings.prime[: len(shown)]
     body = style_sample(shown[len(prime):], prime)
-    footer = Text(f"{record.model_line()} on {record.corpus}\n{record.settings_line()}", style="dim")
+    footer = Text(f"{record.model_line()} on {visible_line(record.corpus)}\n{record.settings_line()}",
+                  style="dim")
     console = Console(record=True, width=width, file=io.StringIO(), color_system="truecolor",
                       force_terminal=True)
-    console.print(Panel(body, title=f"[b]{record.run}[/b]", subtitle="lmtui", padding=(1, 2)))
+    console.print(Panel(body, title=f"[b]{visible_markup(record.run)}[/b]", subtitle="lmtui", padding=(1, 2)))
     console.print(footer)
-    return console.export_svg(title=f"lmtui · {record.run}")
+    return console.export_svg(title=f"lmtui · {visible_line(record.run)}")
 
 
 def save_card(record: SampleRecord, folder: Path, stem: str | None = None) -> Path:
@@ -150,10 +156,10 @@ def neuron_card_svg(run: str, text: str, activations: list[float], caption: str,
 
     console = Console(record=True, width=width, file=io.StringIO(), color_system="truecolor",
                       force_terminal=True)
-    console.print(Panel(coloured_text(text, activations), title=f"[b]{run}[/b]", subtitle="lmtui",
-                        padding=(1, 2)))
-    console.print(Text(f"{caption}\nred: activation above 0, blue: below 0", style="dim"))
-    return console.export_svg(title=f"lmtui · {run} · {caption}")
+    console.print(Panel(coloured_text(text, activations), title=f"[b]{visible_markup(run)}[/b]",
+                        subtitle="lmtui", padding=(1, 2)))
+    console.print(Text(f"{visible_line(caption)}\nred: activation above 0, blue: below 0", style="dim"))
+    return console.export_svg(title=f"lmtui · {visible_line(run)} · {visible_line(caption)}")
 
 
 def save_neuron_card(folder: Path, run: str, text: str, activations: list[float], caption: str) -> Path:

@@ -131,7 +131,7 @@ def _read(path: Path, key: str) -> Entry | None:
             return None
         tokenizer = Tokenizer.from_dict(meta.get("tokenizer"))
         lengths, notes = meta.get("lengths"), meta.get("notes")
-        val_chars, test_chars = meta.get("val_chars"), meta.get("test_chars")
+        val_chars, test_chars = meta["val_chars"], meta["test_chars"]  # a KeyError: a miss
         if not (isinstance(lengths, list) and len(lengths) == len(ARRAYS)):
             return None
         if not (isinstance(notes, list) and all(isinstance(n, str) for n in notes)):
@@ -175,7 +175,7 @@ def store(key: str, entry: Entry) -> None:
             np.savez(
                 f,
                 meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-                **{n: np.ascontiguousarray(getattr(entry, n), dtype=np.int32) for n in ARRAYS},
+                **{n: np.ascontiguousarray(getattr(entry, n), dtype=np.int32) for n in ARRAYS},  # type: ignore[arg-type]  # numpy's stub types **kwds by allow_pickle
             )
         # No fsync: a file cut short by a crash fails its zip checks on read and is written again.
         os.replace(tmp, folder / f"{key}.npz")

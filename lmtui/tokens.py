@@ -61,7 +61,7 @@ class Tokenizer:
         return {"level": self.level, "vocab": self.vocab}
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> Tokenizer:
+    def from_dict(data: object) -> Tokenizer:  # untrusted JSON: checked here
         if not isinstance(data, dict):
             raise ValueError("a tokenizer must be a JSON object with a level and a vocabulary")
         level, vocab = data.get("level"), data.get("vocab")
@@ -183,7 +183,7 @@ def build_and_encode(
     """Build a tokenizer from a text and encode that same text, splitting it into words only once."""
     if level == "word":
         runs = Runs(text)
-        tokenizer = WordTokenizer.from_counts(runs.counts(), max_vocab, min_count)
+        tokenizer: Tokenizer = WordTokenizer.from_counts(runs.counts(), max_vocab, min_count)
         return tokenizer, runs.encode(tokenizer.index)
     tokenizer = build_tokenizer(level, text, max_vocab, min_count)
     return tokenizer, tokenizer.encode(text)

@@ -77,6 +77,7 @@ class Job:
     name: str | None = None
     resume: bool = False
     encoding: str | None = None
+    group: str | None = None  # the comparison this run belongs to (lmtui.lab.compare): run.json's "group"
 
 
 @dataclass
@@ -362,6 +363,7 @@ def _open_run(job: Job, control: Control) -> tuple[runs.Run, Data, runs.RunLock]
         "vocab_size": len(data.tokenizer),
         "tokenizer": data.tokenizer.to_dict(),
         "metrics": {},
+        **({"group": job.group} if job.group else {}),
     }
     if job.name:
         name = job.name

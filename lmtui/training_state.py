@@ -16,7 +16,7 @@ from torch import nn
 
 from lmtui import schema
 from lmtui.errors import LmtuiError
-from lmtui.storage import read_tensors, write_tensors
+from lmtui.storage import parse_json, read_tensors, write_tensors
 
 FORMAT = schema.CHECKPOINT_FORMAT
 
@@ -69,10 +69,7 @@ def save_checkpoint(
 def load_checkpoint(path: Path, net: nn.Module, opt: torch.optim.Optimizer, device: str) -> Resumed:
     tensors, metadata = read_tensors(path)
     schema.check_tensors(tensors, str(path))
-    try:
-        meta = json.loads(metadata.get("lmtui", ""))
-    except (ValueError, RecursionError):
-        raise LmtuiError(f"{path} is not a usable checkpoint: its metadata is not JSON") from None
+    meta = parse_json(metadata.get("lmtui", ""), path, "is not a usable checkpoint: its metadata is damaged")
     meta = schema.check_checkpoint(meta, str(path))
     try:
         weights = {k[6:]: torch.from_numpy(v) for k, v in tensors.items() if k.startswith("model.")}

@@ -40,7 +40,7 @@ class Runs:
         if mark is None:  # every stand-in occurs in the text: one run per token instead
             words = WORD_RE.findall(text)
             seen = {w: i for i, w in enumerate(dict.fromkeys(words))}
-            self.pieces = [(w,) for w in seen]
+            self.pieces: list[tuple[str, ...]] = [(w,) for w in seen]
             self.ids = np.fromiter(map(seen.__getitem__, words), dtype=np.int32, count=len(words))
             return
         # index: run -> place of its first occurrence (setdefault with a counter: one dict call per run)

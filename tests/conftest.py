@@ -144,6 +144,13 @@ ENGLISH = make_english()
 COLOURS = make_colours()
 
 
+@pytest.fixture
+def long_english() -> str:
+    """200,000 characters of the English-ish text (a test module cannot import conftest: tests/tui has one
+    of the same name)."""
+    return make_english(200_000)
+
+
 @pytest.fixture(autouse=True)
 def lmtui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own runs folder, never the user's."""

@@ -363,7 +363,8 @@ def test_run_json_without_train_or_metrics_still_resumes(trained_runs):
 def test_runs_says_which_runs_it_leaves_out_and_why(trained_runs):
     (trained_runs / "lstm-run" / "run.json").write_text('{"format": "lmtui-run", "version": 1}', "utf-8")
     result = ok(invoke("runs"))
-    assert "ngram-run" in result.stdout and "lstm-run" not in result.stdout
-    assert "run 'lstm-run' is not listed" in result.stderr and "lmtui delete lstm-run" in result.stderr
+    rows = {line.split("\t")[0]: line.split("\t")[-1] for line in result.stdout.splitlines()[1:]}
+    assert rows == {"ngram-run": "done", "lstm-run": "unreadable"}  # listed, and what it is
+    assert "run 'lstm-run' is unreadable" in result.stderr and "lmtui delete lstm-run" in result.stderr
     data = json_out(invoke("runs", "--json"))
     assert [d["name"] for d in data["damaged"]] == ["lstm-run"] and "model" in data["damaged"][0]["error"]

@@ -68,7 +68,7 @@ def ngram_terms(model: Any, seq: np.ndarray, i: int, show: Any, sep: str = " ") 
         children = model._children(k - 1, row) if h else slice(0, v)
         ids = model.keys[k - 1][children] % v if h else np.arange(v)
         top = adjusted is None or k == model.order
-        a = (model.counts[k - 1] if top else adjusted[k - 1])[children].astype(np.float64)
+        a = (model.counts[k - 1] if top or adjusted is None else adjusted[k - 1])[children].astype(np.float64)
         t.count_kind = "count" if top else "continuation count"
         hit = np.flatnonzero(ids == tok)
         t.count = float(a[hit[0]]) if len(hit) else 0.0

@@ -84,13 +84,18 @@ def token_log_probs(model: LanguageModel, tokens: np.ndarray) -> np.ndarray:
 
 
 def _neural_token_log_probs(model: Any, tokens: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """The neural ``nll``'s parallel streams carried chunk by chunk, keeping each token's log-prob."""
+    """The neural ``nll``'s parallel streams carried chunk by chunk, keeping each token's log-prob; as in
+    ``nll``, at most EVAL_LOGITS logits exist at once (64 x 256 tokens of a 10k vocabulary were 1.3 GB)."""
     import torch
     from torch.nn import functional as F
 
+    from lmtui.models.neural import EVAL_LOGITS
+
     net, n = model.net, len(tokens) - 1
     net.eval()
-    streams = max(1, min(64, n // chunk))
+    per_pass = max(1, EVAL_LOGITS // model.vocab_size)  # tokens scored per forward pass
+    streams = max(1, min(64, n // chunk, per_pass))
+    chunk = max(1, min(chunk, per_pass // streams))
     length = n // streams
     data = torch.as_tensor(tokens, device=model.device)
     x_all = data[: streams * length].view(streams, length)

@@ -142,13 +142,32 @@ def size_problem(config: ModelConfig, vocab_size: int = 1) -> str | None:
 
 
 def estimate_training_bytes(config: ModelConfig, vocab_size: int, batch: int, seq_len: int) -> int:
-    """Rough peak memory of training a neural model in float32: weights, their gradients and AdamW's two
-    moments (four copies of the parameters), plus activations per token in flight (the logits, their
-    softmax and gradient: three rows of the vocabulary; embeddings; hidden states and gates per layer)."""
+    """An upper bound of the memory training a neural model adds, for the check made before anything is
+    built (lmtui.memory). Each term is bytes measured on CPU training in float32 and bfloat16 (peak RSS,
+    bench/train_memory.py; BENCHMARKS.md), taken a little above the largest seen, and the sum has a margin:
+
+    * per parameter, 40: weights, gradients and AdamW's two moments (16), and a checkpoint's copies of
+      weights and moments as arrays and as the bytes safetensors writes (24), more than a step's bfloat16
+      copies and AdamW's temporaries;
+    * per token of a step, what autograd keeps for the backward pass: 18 per vocabulary entry (logits,
+      log-softmax and two gradients: four float32 rows), per hidden unit and layer what the cell keeps
+      (measured per kind), per embedding input, and the token ids;
+    * or, when larger, a scoring pass (validation between steps, the splits at the end): at most 64 x 256
+      tokens, with no graph kept but a peak that varies by half from run to run (the allocator's reuse),
+      and at most 2**24 logits (lmtui.models.neural.EVAL_LOGITS) three times.
+    """
     params = estimate_parameters(config, vocab_size)
-    per_token = 3 * vocab_size + config.embed * (config.context if config.model == "window" else 1)
-    per_token += 8 * config.hidden * (1 if config.model == "window" else config.layers)
-    return 4 * (4 * params + batch * seq_len * per_token)
+    e, h = config.embed, config.hidden
+    if config.model == "window":  # concatenated window embeddings, then one tanh hidden layer
+        step_body, score_body = 12 * config.context * e + 20 * h, 12 * config.context * e + 12 * h
+    else:
+        step_unit, score_unit = {"rnn": (18, 20), "gru": (40, 30), "lstm": (72, 12)}[config.model]
+        step_body = 24 * e + step_unit * h * config.layers
+        score_body = 12 * e + score_unit * h * config.layers
+    tokens, score_tokens = batch * seq_len, 64 * 256
+    step = tokens * (step_body + 64 + 18 * vocab_size)
+    scoring = score_tokens * (score_body + 256) + 12 * min(score_tokens * vocab_size, 1 << 24)
+    return int(1.25 * (40 * params + max(step, scoring))) + (128 << 20)  # + allocator and threads' slack
 
 
 def model_class(kind: str) -> type[LanguageModel]:

@@ -220,9 +220,13 @@ class _StepWeights:
     def __init__(self, **arrays: Any):
         self.__dict__.update(arrays)
 
+    def __getattr__(self, name: str) -> Any:  # tells mypy the fields are the keywords above: any name
+        raise AttributeError(name)
+
 
 class WindowModel(NeuralModel):
     net_class = WindowNet
+    net: WindowNet
 
     def _step_weights(self) -> _StepWeights:
         net = self.net
@@ -263,6 +267,7 @@ class WindowModel(NeuralModel):
 
 class RecurrentModel(NeuralModel):
     net_class = RecurrentNet
+    net: RecurrentNet
 
     def _step_weights(self) -> _StepWeights:
         net, rnn = self.net, self.net.rnn
@@ -332,7 +337,7 @@ class RecurrentModel(NeuralModel):
             return self._numpy_state(state), logp
         w = self._weights()
         shape = (len(w.layers), w.hs)
-        state: State = tuple(np.zeros(shape, dtype=np.float32) for _ in range(2 if w.kind == "lstm" else 1))
+        state = tuple(np.zeros(shape, dtype=np.float32) for _ in range(2 if w.kind == "lstm" else 1))
         logp = np.zeros(0)
         for token in ids.tolist():
             state, logp = self._step(w, state, token)

@@ -21,6 +21,7 @@ from typing import Any
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lmtui.control import silence_terminal
@@ -32,6 +33,7 @@ from lmtui.tui.screens.runs import RunsScreen
 from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerChild, TrainerExited, TrainerProcess
+from lmtui.visible import visible_line, visible_text
 
 PREBUILD_AFTER, PREBUILD_EVERY = 0.5, 0.25  # seconds: after the first screen is up, one screen at a time
 WARM_AGAIN_AFTER = 1.0  # seconds after a training child ended: the next one starts loading torch
@@ -192,6 +194,21 @@ class LmtuiApp(QuickModes):
                                     daemon=True)
         watchdog.start()
         self.exit()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification (a screen's or a widget's come here too) shows its text as it is: not read as
+        markup unless asked (a run or file name may hold "[/]"), control characters made visible (messages
+        relay errors that quote files)."""
+        super().notify(visible_text(message), title=visible_line(title), severity=severity, timeout=timeout,
+                       markup=markup)
+
+    def action_help_quit(self) -> None:
+        """Textual's Ctrl+C hint, with the markup it needs asked for (notify reads none by default)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press [b]{key}[/b] to quit the app", title="Do you want to quit?", markup=True)
+                return
 
     # -- the training child started ahead -----------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 from textual import events
-from textual._context import active_app
 from textual.app import App
 from textual.geometry import Size
 from textual.screen import Screen
@@ -29,10 +28,36 @@ from textual.widget import AwaitMount
 
 FALLBACK = 0.25  # seconds: frames are held no longer than this even if the screen never takes the switch in
 
-# The private parts of Textual 8.2 this module steps around. A Textual without any of them gets its own
-# behaviour back (slower switches, nothing broken): each hook below checks HOOKS first.
-HOOKS = all(hasattr(App, name) for name in ("_begin_batch", "_end_batch", "delay_update", "refresh_css")) \
-    and all(hasattr(Screen, name) for name in ("_screen_resized", "_on_screen_resume", "_on_screen_suspend"))
+# Every private part of Textual 8.2 this module steps around (tests/tui/test_modes_guard.py finds each name
+# used here in these lists). A Textual without any of them gets its own behaviour back (slower switches,
+# nothing broken): each hook below checks HOOKS, and those that touch an App's or a Screen's private fields
+# check the instance too (``hooked``, ``screen_hooked``). ``delay_update`` is public but undocumented
+# (docs/textual-delay-update.md: the upstream suggestion that would make this module unnecessary).
+APP_METHODS = ("_begin_batch", "_end_batch", "_get_screen", "_load_screen_css", "delay_update")
+APP_FIELDS = ("_batch_count", "_css_update_count", "_exit", "_modes", "_screen_stacks")  # App.__init__'s
+SCREEN_METHODS = ("_on_screen_resume", "_on_screen_suspend", "_screen_resized")
+SCREEN_FIELDS = ("_css_update_count", "_size")  # Screen.__init__'s and Widget.__init__'s
+
+
+def textual_hooks() -> bool:
+    """Whether this Textual has the methods (and the ScreenResume field) the hooks rely on."""
+    return (
+        all(hasattr(App, name) for name in APP_METHODS)
+        and all(hasattr(Screen, name) for name in SCREEN_METHODS)
+        and hasattr(events.ScreenResume, "refresh_styles")
+    )
+
+
+HOOKS = textual_hooks()
+
+
+def hooked(app: object) -> bool:
+    """HOOKS, and ``app`` is a QuickModes that found Textual's private fields on itself."""
+    return HOOKS and getattr(app, "_hooks", False)
+
+
+def screen_hooked(screen: object) -> bool:
+    return all(hasattr(screen, name) for name in SCREEN_FIELDS)
 
 
 def mode_screen(screen_class: type[Screen]) -> Callable[[], Screen]:
@@ -41,8 +66,8 @@ def mode_screen(screen_class: type[Screen]) -> Callable[[], Screen]:
 
     def build() -> Screen:
         screen = screen_class()
-        app = active_app.get()
-        if HOOKS and getattr(app, "_css_refreshed", False) and hasattr(screen, "_css_update_count"):
+        app = screen.app  # the running app (Textual calls this inside it)
+        if hooked(app) and getattr(app, "_css_refreshed", False) and screen_hooked(screen):
             screen._css_update_count = app._css_update_count  # Textual's own mark (private)
         return screen
 
@@ -75,21 +100,21 @@ class ModeScreen(Screen[None]):
                 return None
             return mount(self, *args)
 
-        cls.on_mount = on_mount  # type: ignore[method-assign]
+        cls.on_mount = on_mount  # type: ignore[attr-defined]  # the subclass's on_mount, wrapped
 
-    def _on_mount(self) -> None:
+    def _on_mount(self, event: events.Mount) -> None:
         """Styled as it mounted, by a stylesheet that has the theme's variables (the very first screen mounts
         after Textual's re-read for it): no re-read is due at its next show."""
         app = self.app
-        if HOOKS and getattr(app, "_css_refreshed", False) and hasattr(self, "_css_update_count"):
-            self._css_update_count = app._css_update_count  # type: ignore[attr-defined]
+        if hooked(app) and getattr(app, "_css_refreshed", False) and screen_hooked(self):
+            self._css_update_count = app._css_update_count
 
     def _screen_resized(self, size: Size) -> None:
         """Textual lays a screen out again at every switch to it, and renders it while the switch holds
         frames (a render thrown away: each switch drew the screen twice). Laid out at this size already, it
         needs no layout; widgets changed meanwhile are laid out with the next frame, and a resize while
         hidden still gets one (Textual's resume handler checks the size too)."""
-        if HOOKS and getattr(self, "_size", None) == size and self.is_attached:
+        if hooked(self.app) and getattr(self, "_size", None) == size and self.is_attached:
             return
         super()._screen_resized(size)
 
@@ -97,7 +122,7 @@ class ModeScreen(Screen[None]):
         self._hidden_look = app_look(self.app)
 
     def _on_screen_resume(self, event: events.ScreenResume) -> None:  # before Textual's, which restyles
-        if HOOKS and event.refresh_styles and self._hidden_look == app_look(self.app):
+        if hooked(self.app) and event.refresh_styles and self._hidden_look == app_look(self.app):
             event.refresh_styles = False
         self._hidden_look = None
 
@@ -111,13 +136,14 @@ class QuickModes(App[None]):
         self._quick_switch = False  # switch_mode is switching to a built mode: delay_update holds differently
         self._held = False
         self._css_refreshed = False  # the stylesheet has been read with the theme's variables
+        self._hooks = all(hasattr(self, name) for name in APP_FIELDS)  # see ``hooked``
 
     def refresh_css(self, animate: bool = True) -> None:
         super().refresh_css(animate)
         self._css_refreshed = True
 
     def delay_update(self, delay: float = 0.05) -> None:
-        if not (HOOKS and self._quick_switch):
+        if not (hooked(self) and self._quick_switch):
             super().delay_update(delay)
             return
         self._begin_batch()  # released by the new screen once it has processed its ScreenResume
@@ -126,7 +152,7 @@ class QuickModes(App[None]):
     def prebuild_mode(self, mode: str) -> bool:
         """Build a hidden mode's screen now (compose and mount it, off screen), so that its first show costs
         a layout and a frame instead of the whole screen's construction as well. Called in idle moments."""
-        if not HOOKS or self._exit or not self.is_running:  # shutting down: the stacks are being closed
+        if not hooked(self) or self._exit or not self.is_running:  # shutting down: the stacks are closing
             return False
         if mode == self.current_mode or mode in self._screen_stacks or mode not in self._modes:
             return False

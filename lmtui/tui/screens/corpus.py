@@ -21,6 +21,8 @@ from lmtui.options import in_app
 from lmtui.tui.data import LoadedCorpus, cached_corpus, human_bytes, load_corpus
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.tui.widgets.visible_input import VisibleInput
+from lmtui.visible import visible_line, visible_markup, visible_text
 
 OWN = "__own__"
 # Why the model screen's "vocabulary" differs from the distinct counts here (127 characters, vocabulary 124).
@@ -47,7 +49,7 @@ class PathSuggester(Suggester):
         return value + names[0][len(prefix):] if names else None
 
 
-class PathInput(Input):
+class PathInput(VisibleInput):
     """The path field: Tab, → and End all accept the completion it shows; Enter reads what it shows.
 
     Input alone accepts a suggestion only with →, so Tab would leave a half-typed path behind, and Enter
@@ -99,10 +101,14 @@ class PathInput(Input):
 
 
 class TextTree(DirectoryTree):
-    """Folders and files, hidden ones left out."""
+    """Folders and files, hidden ones left out; names shown as they are (Tree reads a str label as markup,
+    and would send a name's control characters to the terminal)."""
 
     def filter_paths(self, paths):  # type: ignore[no-untyped-def, override]
         return [p for p in paths if not p.name.startswith(".")]
+
+    def process_label(self, label: str | Text) -> Text:
+        return Text(visible_line(label)) if isinstance(label, str) else label
 
 
 def _exists(spec: str) -> bool:
@@ -234,7 +240,7 @@ class CorpusScreen(ModeScreen):
             self._set("#title", info.title)
             self._set("#description", info.description)
         cached = cached_corpus(spec, encoding) if spec is not None else None
-        if cached is not None:  # read before: show it now, in the same repaint as the highlight
+        if cached is not None and spec is not None:  # read before: show it now, in the highlight's repaint
             self._show(spec, cached, None)
             return
         self._offer_encoding(False)
@@ -285,24 +291,24 @@ class CorpusScreen(ModeScreen):
         if problem or loaded is None:
             self._set("#stats", "")
             self._set("#preview", "")
-            self._set("#problem", Text(f"✗ {problem}"))
+            self._set("#problem", Text(visible_line(f"✗ {problem}")))
             self._offer_encoding(offer_latin1)
             self.query_one("#next", Button).disabled = True
             return
         s = loaded.stats
         if not loaded.info.bundled:
-            self._set("#title", Text(loaded.info.title))
+            self._set("#title", Text(visible_line(loaded.info.title)))
         unit = "one item per line" if loaded.info.unit == "lines" else "running text"
         self._set("#stats",
             f"[b]{human_bytes(loaded.size_bytes)}[/] · {s.chars:,} characters · {s.words:,} words · "
             f"{s.lines:,} lines\n"
             f"distinct: [b]{s.distinct_chars:,}[/] characters, [b]{s.distinct_words:,}[/] words · "
             f"{unit} · suggested level: [b]{loaded.info.level}[/]"
-            + (f" · read as {escape(loaded.encoding)}" if loaded.encoding else "")
+            + (f" · read as {visible_markup(loaded.encoding)}" if loaded.encoding else "")
             + f"\n[dim]{VOCAB_NOTE}[/]"
         )
         self._set("#problem", "")
-        self._set("#preview", Text(loaded.preview))
+        self._set("#preview", Text(visible_text(loaded.preview)))  # a file's text: its ESC shown, not sent
         self._offer_encoding(False)
         self.query_one("#next", Button).disabled = False
 

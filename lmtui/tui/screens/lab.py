@@ -22,6 +22,7 @@ from lmtui.tui.lab_child import run_json
 from lmtui.tui.widgets.explain_table import explain_renderable
 from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.neuron_view import NeuronData
+from lmtui.visible import visible_line
 
 LAB_CSS = """
 {name} {{ align: center middle; }}
@@ -47,7 +48,8 @@ class ExplainScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"Why each token? {self.run} reads: {self.text[:80]!r}"), classes="lab-head")
+            yield Static(Text(visible_line(f"Why each token? {self.run} reads: {self.text[:80]!r}")),
+                         classes="lab-head")
             with VerticalScroll():
                 yield Static("working… (a child process scores the text)", id="explain")
             yield Static("Esc or F7 closes.", classes="lab-foot")
@@ -62,7 +64,7 @@ class ExplainScreen(ModalScreen[None]):
         try:
             self.data = await run_json(["explain", self.run, self.text, "--json"])
         except LmtuiError as exc:
-            self.query_one("#explain", Static).update(Text(f"✗ {exc}", style="bold red"))
+            self.query_one("#explain", Static).update(Text(visible_line(f"✗ {exc}"), style="bold red"))
             return
         self.query_one("#explain", Static).update(explain_renderable(self.data))
 
@@ -109,7 +111,7 @@ class NeuronScreen(ModalScreen[None]):
         try:
             data = await run_json(["neurons", self.run, self.text, "--json", "--state", state])
         except LmtuiError as exc:
-            self.query_one("#neuron-head", Static).update(Text(f"✗ {exc}", style="bold red"))
+            self.query_one("#neuron-head", Static).update(Text(visible_line(f"✗ {exc}"), style="bold red"))
             return
         self.neurons = NeuronData(data)
         self.neurons.unit = unit % self.neurons.units  # another state of the same unit
@@ -120,7 +122,7 @@ class NeuronScreen(ModalScreen[None]):
         if n is None:
             return
         head = n.caption() if found is None else f"best unit for {found}: {n.caption()}"
-        self.query_one("#neuron-head", Static).update(Text(head))
+        self.query_one("#neuron-head", Static).update(Text(visible_line(head)))
         self.query_one("#neuron-text", Static).update(n.render())
 
     def action_unit(self, delta: int) -> None:

@@ -40,6 +40,7 @@ from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import train_argv
 from lmtui.tui.widgets.footer import KeyBar
+from lmtui.visible import visible_line
 
 NEURAL = ("window", "rnn", "lstm", "gru")
 RECURRENT = ("rnn", "lstm", "gru")
@@ -159,7 +160,7 @@ class ModelScreen(ModeScreen):
             with Vertical(id="form"):
                 s = self.loaded.stats
                 size = human_bytes(self.loaded.size_bytes)
-                yield Static(Text.assemble(("Corpus: ", "bold"), self.loaded.info.title,
+                yield Static(Text.assemble(("Corpus: ", "bold"), visible_line(self.loaded.info.title),
                                            f"  ({size}, {s.chars:,} characters, {s.words:,} words)"),
                              id="corpus-line")
                 # Only the fields scroll: the size, the first problem and Train stay on screen at any size.
@@ -236,7 +237,7 @@ class ModelScreen(ModeScreen):
                 shown = shown and smoothing == "add-k"
             self.query_one(f"#row-{f.name}").display = shown
 
-    def visible(self) -> list[Field]:
+    def visible_fields(self) -> list[Field]:  # not `visible`: Textual's DOMNode.visible
         return [f for f in FIELDS if self.query_one(f"#row-{f.name}").display]
 
     def read(self) -> tuple[ModelConfig, TrainConfig, dict[str, str]]:
@@ -244,7 +245,7 @@ class ModelScreen(ModeScreen):
         model, train = preset_configs(self.family, self.level, self.preset)
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        for f in self.visible():
+        for f in self.visible_fields():
             control = self.query_one(f"#f-{f.name}")
             if isinstance(control, Select | Checkbox):
                 values[f.name] = control.value if isinstance(control, Select) else bool(control.value)

@@ -29,6 +29,8 @@ from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.next_token import NextTokenBars
 from lmtui.tui.widgets.sample_view import SampleView
+from lmtui.tui.widgets.visible_input import VisibleInput
+from lmtui.visible import visible_line
 
 NO_RUN = "No model open. Press F5 to pick a trained run, or F2 to train one."
 MAX_TEMPERATURE = 3.0
@@ -41,6 +43,7 @@ PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is",
 LABELS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "length": "length",
           "seed": "seed", "stop_lines": "stop lines"}
 # The sampling fields after the temperature: label (also the id), Input type, starting value, placeholder.
+SETTING_FIELDS: tuple[tuple[str, Any, str, str], ...]  # Input's type is a Literal
 SETTING_FIELDS = (("top-k", "integer", "", "off"), ("top-p", "number", "", "off"),
                   ("length", "integer", "300", ""), ("seed", "integer", "", "random"))
 
@@ -97,8 +100,8 @@ class PlaygroundScreen(ModeScreen):
         yield Static(NO_RUN, id="run-line")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Input(placeholder="Prime: text the sample continues (\\n: new line); Enter generates",
-                            id="prime")
+                yield VisibleInput(placeholder="Prime: text the sample continues (\\n: new line); "
+                                   "Enter generates", id="prime")
                 with Grid(id="settings"):
                     yield Static("", id="temperature")
                     for label, kind, value, placeholder in SETTING_FIELDS:
@@ -150,7 +153,8 @@ class PlaygroundScreen(ModeScreen):
             self.app.call_from_thread(self._loaded, run, tokenizer, model)
 
     def _load_failed(self, name: str, message: str) -> None:
-        self.query_one("#run-line", Static).update(Text(f"✗ Cannot open {name}: {message}", style="bold red"))
+        self.query_one("#run-line", Static).update(
+            Text(visible_line(f"✗ Cannot open {name}: {message}"), style="bold red"))
 
     def _loaded(self, run: Any, tokenizer: Any, model: Any) -> None:
         self.opened, self.tokenizer, self.model = run, tokenizer, model
@@ -162,8 +166,9 @@ class PlaygroundScreen(ModeScreen):
         unk = unk_note(s["level"], s.get("val_unk_rate"))
         ppl = f" · validation perplexity {s['val_ppl']:.2f}{unk}" if s.get("val_ppl") else ""
         self.query_one("#run-line", Static).update(Text.assemble(
-            (run.name, "bold"), f" · {sharing.SampleRecord.from_run(run, SampleSettings(), '').model_line()}"
-            f" · trained on {s['corpus']}{ppl}"))
+            (visible_line(run.name), "bold"),
+            f" · {sharing.SampleRecord.from_run(run, SampleSettings(), '').model_line()}"
+            f" · trained on {visible_line(s['corpus'])}{ppl}"))
         self.schedule_predict(0)
 
     # -- settings -------------------------------------------------------------------------------------------
@@ -334,7 +339,8 @@ class PlaygroundScreen(ModeScreen):
 
     def status(self, message: str, error: bool = False) -> None:
         """The playground's messages go to its status line, where no notice covers them."""
-        self.query_one("#share-status", Static).update(Text(message, style="bold red" if error else ""))
+        self.query_one("#share-status", Static).update(
+            Text(visible_line(message), style="bold red" if error else ""))
 
     # -- sharing --------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from lmtui.tui.widgets.charts import LineChart
 from lmtui.tui.widgets.footer import KeyBar
 from lmtui.tui.widgets.gradient_reach import GradientReachChart, fit, set_line
 from lmtui.tui.widgets.sample_view import SampleView
+from lmtui.visible import visible_line
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
 REASONS = {"steps": "step budget reached", "time": "time budget used", "stopped": "stopped",
@@ -281,7 +282,8 @@ class TrainingScreen(ModeScreen):
         what = "n-gram entries" if e.model == "ngram" else "parameters"
         size = f"{e.parameters:,} {what} ({human_bytes(e.size_bytes)})"
         self.query_one("#run-line", Static).update(Text.assemble(
-            (e.run, "bold"), f" · {e.model} ({e.level}) on {e.corpus} · {size} · vocabulary {e.vocab_size:,}"
+            (visible_line(e.run), "bold"),
+            f" · {e.model} ({e.level}) on {visible_line(e.corpus)} · {size} · vocabulary {e.vocab_size:,}"
             f" · {e.train_tokens:,} training tokens · {e.device}" + (f" ({e.compute})" if e.compute else ""),
             f" · budget {' / '.join(budget)}" if budget else "",
             f" · resuming at step {e.start_step:,}" if e.start_step else ""))
@@ -430,7 +432,7 @@ class TrainingScreen(ModeScreen):
 
     def _message(self, text: str, kind: str = "") -> None:
         widget = self.query_one("#message", Static)
-        widget.update(Text(text))
+        widget.update(Text(visible_line(text)))  # it names runs and relays the child's errors
         widget.set_classes(kind)
 
     # -- actions --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lmtui.lab.ngram_terms import LEGENDS, how_text
+from lmtui.visible import visible_line, visible_text
 
 
 def explain_renderable(data: dict[str, Any]) -> Group:
@@ -26,9 +27,11 @@ def explain_renderable(data: dict[str, Any]) -> Group:
         context = t.get("context") or []
         if not ngram and len(context) > 10:
             context = ["…", *context[-10:]]
-        row = [Text(t["token"], style="bold"), Text(sep.join(context) or "(none)", style="dim")]
+        row: list[Text | str]
+        row = [Text(visible_line(t["token"]), style="bold"),
+               Text(visible_line(sep.join(context)) or "(none)", style="dim")]
         if ngram:
-            row.append(Text(how_text(t, data.get("smoothing"))))
+            row.append(Text(visible_text(how_text(t, data.get("smoothing")))))  # one line per order
         bits = t.get("bits")
         row += [f"{t['prob']:.4g}", "∞" if bits is None else f"{bits:.2f}"]
         table.add_row(*row)

@@ -9,7 +9,9 @@ from typing import Any
 
 from rich.text import Text
 
-VISIBLE = {"\n": "⏎\n", "\t": "⇥"}
+from lmtui.visible import visible_line
+
+VISIBLE = {"\n": "⏎\n", "\t": "⇥"}  # other control characters: escaped (lmtui.visible)
 
 
 def unit_colour(value: float) -> str:
@@ -23,7 +25,7 @@ def coloured_text(text: str, activations: list[float]) -> Text:
     """Each character on the colour of its activation (hidden states of rnn/lstm/gru lie in [-1, 1])."""
     out = Text()
     for ch, value in zip(text, activations, strict=False):
-        out.append(VISIBLE.get(ch, ch), style=f"black on {unit_colour(value)}")
+        out.append(VISIBLE.get(ch) or visible_line(ch), style=f"black on {unit_colour(value)}")
     return out
 
 

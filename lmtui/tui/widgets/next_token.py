@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from lmtui.sampling import Prediction
 from lmtui.tokens import UNK
+from lmtui.visible import visible_line
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 RARE = "(rare word)"  # how <unk> reads: the words too rare to get their own token
@@ -32,7 +33,8 @@ def bar(fraction: float, width: int) -> str:
 
 
 def token_name(token: str) -> str:
-    return RARE if token == UNK else token
+    """How a token reads in the panel: a control character (a char model's form feed, ESC) escaped."""
+    return RARE if token == UNK else visible_line(token)
 
 
 def unknown_note(unknown: Sequence[str], shown: int = 8) -> Text:

@@ -10,6 +10,8 @@ import re
 from rich.style import Style
 from rich.text import Text
 
+from lmtui.visible import visible_text
+
 # "Absolute Zero 0 72 186": a name, then the colour as decimal R G B (the paint-colours corpus).
 COLOUR_LINE = re.compile(r"^(?P<name>.*?\S)\s+(?P<r>\d{1,3})\s+(?P<g>\d{1,3})\s+(?P<b>\d{1,3})\s*$")
 # "HAMLET:", "FIRST CITIZEN:": a speaker line of the scripts corpus.
@@ -42,7 +44,9 @@ def style_line(line: str) -> Text:
 
 
 def style_sample(text: str, prime: str = "") -> Text:
-    """A whole sample (prime + continuation) styled line by line; the prime is underlined."""
+    """A whole sample (prime + continuation) styled line by line; the prime is underlined. A model writes what
+    its corpus held: control characters are shown escaped (lmtui.visible), newlines and tabs kept."""
+    text, prime = visible_text(text), visible_text(prime)
     out = Text()
     start = 0
     lines = (prime + text).split("\n")
