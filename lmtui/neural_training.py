@@ -129,6 +129,7 @@ class NeuralTraining:
         self.last_step: Step | None = None
         self.watch = NormWatch(self.vocab, cfg.clip)  # each step's loss and norm: a blown-up run says so
         self.exploded: str | None = None  # the note for a gradient norm that has just exploded
+        self.drawn_to = 0  # the last step unshown_steps put on the curve
 
     # -- set-up
 
@@ -362,12 +363,13 @@ class NeuralTraining:
     def unshown_steps(self) -> Iterator[Step]:
         """The steps the curve has not had yet (Step events come every EMIT_EVERY seconds), the last one the
         step that blew up: a spike between two events is drawn, not skipped."""
-        shown = self.last_step.step if self.last_step is not None else self.start_step
+        shown = max(self.last_step.step if self.last_step is not None else self.start_step, self.drawn_to)
         rate = self.last_step.tokens_per_s if self.last_step is not None else 0.0
         for step, loss, norm in self.watch.recent:
             if step > shown:
                 event = Step(step, loss, norm, self.lr, rate, self.elapsed(), None, self.progress())
                 runs.append_event(self.run, event.to_dict())
+                self.drawn_to = step
                 yield event
 
     def _thread_changes(self) -> list[str]:

@@ -131,3 +131,33 @@ def test_a_diverged_run_fails_naming_the_explosion_with_its_curve_kept(
     assert meta["status"] == "failed" and meta["error"].startswith("exploding gradients")
     assert 7 in [h["step"] for h in runs.load_run("boom").history() if h.get("event") == "step"]
     assert "failed" in ok(invoke("runs")).stdout
+
+
+def test_a_spike_then_a_divergence_draw_each_step_once(english_file: Path, model_cfg, train_cfg,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The explosion's note puts its steps on the curve; the failure two steps later adds only the ones
+    after them: no step twice, whatever the timed Step events did in between."""
+    from torch.nn import functional as F
+
+    real = F.cross_entropy
+    calls = {"n": 0}
+
+    def blow(logits, target, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        out = real(logits, target, *args, **kwargs)
+        if not logits.requires_grad:
+            return out
+        calls["n"] += 1
+        if calls["n"] == 5:
+            return out * 1e4 - out.detach() * (1e4 - 1)  # the gradient explodes, the loss stays
+        return out * 1e3 if calls["n"] == 7 else out  # then the loss diverges
+
+    monkeypatch.setattr(F, "cross_entropy", blow)
+    events = []
+    job = Job(str(english_file), model_cfg("rnn"), train_cfg(steps=12, clip=0.0), name="twice")
+    with pytest.raises(Diverged):
+        for event in train(job):
+            events.append(event)
+    steps = [e.step for e in events if isinstance(e, Step)]
+    assert len(steps) == len(set(steps)) and steps[-1] == 7 and 5 in steps
+    history = [h["step"] for h in runs.load_run("twice").history() if h.get("event") == "step"]
+    assert len(history) == len(set(history))
