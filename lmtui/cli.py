@@ -347,7 +347,7 @@ def _train_jsonl(make_job: Callable[[], Any], control: Any) -> None:
                 if isinstance(event, Finished) and event.reason == "interrupted":
                     sys.exit(130)
         except LmtuiError as exc:
-            out.write(json_text(Failed(str(exc)).to_dict()) + "\n")
+            out.write(json_text(Failed(str(exc), getattr(exc, "step", None)).to_dict()) + "\n")
             raise
 
 
@@ -499,38 +499,84 @@ def sample(
 @click.argument("name", shell_complete=complete_run)
 @click.argument("context")
 @click.option("--top", type=int, default=10, show_default=True, callback=_positive, help="How many tokens.")
+@click.option(
+    "--temperature", "-t", type=float, default=1.0, show_default=True,
+    help="Show the probabilities sampling at this temperature draws with, beside the model's own "
+    "(0: greedy).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def predict(name: str, context: str, top: int, as_json: bool) -> None:
-    """Show the most likely next tokens after CONTEXT ("the students opened their ___").
+def predict(name: str, context: str, top: int, temperature: float, as_json: bool) -> None:
+    """Show the most likely next tokens after CONTEXT ("the students opened their ___"): each token's
+    log-probability (the softmax's input), its probability, and with --temperature how T reshapes it.
+
+    \b
+    The softmax turns scores z into probabilities, p_i = exp(z_i / T) / sum_j exp(z_j / T): a neural net's
+    logits differ from log p by one constant per context, which the softmax cancels, so log p stands for
+    them; an n-gram model has no logits, its log-probabilities play their part. T < 1 sharpens, T > 1
+    flattens, T = 1 is the model's own distribution.
 
     \b
     Examples:
       lmtui predict speeches-ngram-word "the people of the"
-      lmtui predict scripts-lstm-char "To be or not to " --top 5 --json
+      lmtui predict scripts-lstm-char "To be or not to " --top 5 --temperature 0.5
     """
     from lmtui.runs import load_run
-    from lmtui.sampling import predict_next
+    from lmtui.sampling import SampleSettings, predict_next
 
+    SampleSettings(temperature=temperature).validate()  # a negative or infinite T: one line, exit 2
     run = load_run(name)
     tokenizer = run.tokenizer()
-    preds = predict_next(run.load_model(), tokenizer, context, top)
+    preds = predict_next(run.load_model(), tokenizer, context, top, temperature)
     if as_json:
         print_json(
             {
                 "run": name,
                 "context": context,
                 "unknown": tokenizer.unknown(context),
-                "next": [{"token": p.token, "prob": p.prob} for p in preds],
+                "temperature": temperature,
+                "next": [
+                    {"token": p.token, "log_prob": _finite(p.log_prob), "prob": p.prob,
+                     "prob_at_1": p.model_prob}
+                    for p in preds
+                ],
             }
         )
         return
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table("token", "probability", "", title=escape(f"after {context!r}"))  # print_table: visible
+    shown_t = temperature != 1
+    table = Table(title=escape(f"after {context!r}"))  # print_table: visible
+    table.add_column("token")
+    table.add_column("log p", justify="right")
+    if shown_t:
+        table.add_column("greedy" if temperature == 0 else f"log p / {temperature:g}", justify="right")
+        table.add_column(f"p at T {temperature:g}", justify="right")
+    table.add_column("p at T 1" if shown_t else "probability", justify="right")
+    table.add_column("")
     for p in preds:
-        table.add_row(escape(p.token), f"{p.prob:.4f}", "█" * max(1, round(p.prob * 40)))
+        z = p.log_prob if p.log_prob is not None else -math.inf
+        row = [escape(p.token), f"{z:.3f}" if math.isfinite(z) else "-inf"]
+        if shown_t:
+            row.append("" if temperature == 0 else f"{z / temperature:.3f}" if math.isfinite(z) else "-inf")
+            row.append(f"{p.prob:.4f}")
+        row.append(f"{p.model_prob or 0.0:.4f}")
+        row.append("█" * max(1, round(p.prob * 40)))
+        table.add_row(*row)
     print_table(table)
+    held = sum(p.model_prob or 0.0 for p in preds)
+    why = ("an n-gram model has no logits: its log-probabilities play their part" if run.model_config.model ==
+           "ngram" else "the net's logits less one constant, which the softmax cancels")
+    line = (f"softmax: p = exp(z / T) / Σ exp(z / T) over all {len(tokenizer):,} tokens, z = log p ({why}); "
+            f"these {len(preds)} hold {held:.1%} at T 1")
+    if shown_t:
+        line += f" and {sum(p.prob for p in preds):.1%} at T {temperature:g}"
+    click.echo(line, err=not sys.stdout.isatty())  # in a pipe the table alone goes to stdout
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no -inf: a token the model gives probability 0 has log_prob null."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 @main.command(name="eval")
@@ -545,7 +591,10 @@ def predict(name: str, context: str, top: int, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_(name: str, text_path: Path | None, encoding: str | None, as_json: bool) -> None:
-    """Perplexity of run NAME on its corpus's test split, or on another text.
+    """Perplexity of run NAME on its corpus's test split, or on another text: lower is better (exp of the
+    mean surprise per token; 1 would be certainty, the vocabulary's size a uniform guess). The loss is
+    teacher-forced, each token predicted from the true text before it, as in training (`lmtui forcing
+    NAME` sets it beside free running, the model reading its own tokens).
 
     The corpus is read again to score it; a note says when that text is not the one the run was trained on
     (a changed file, another text piped in), or when --text names the training text itself.
@@ -657,8 +706,8 @@ def _eval_line(s: Any) -> str:
 @main.command(name="runs")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def runs_(as_json: bool) -> None:
-    """List trained runs: the perplexity table for your own models, from $LMTUI_HOME/runs (your user data
-    folder if LMTUI_HOME is not set).
+    """List trained runs: the perplexity table for your own models (lower perplexity is better), from
+    $LMTUI_HOME/runs (your user data folder if LMTUI_HOME is not set).
 
     On a terminal, columns that do not fit its width are left out, lesser ones first (as in the app), and
     every name is shown whole. In a pipe or a file the table is tab-separated with every column, its
@@ -887,8 +936,9 @@ def _wrote(name: str, path: Path, as_json: bool) -> None:
 
 def _add_lab_commands() -> None:
     from lmtui.cli_lab import COMMANDS
+    from lmtui.cli_lessons import LESSONS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *LESSONS):
         main.add_command(command)
 
 

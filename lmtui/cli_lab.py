@@ -326,25 +326,36 @@ def _write_comparison(result: Any, out_dir: Path) -> list[str]:
 @click.argument("name", shell_complete=complete_run)
 @click.argument("text")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True, help="Units per feature.")
+@click.option(
+    "--state", type=click.Choice(["h", "c", "input", "forget", "output", "candidate"]), default="h",
+    show_default=True, help="What to read: the hidden state h, or an LSTM's cell state c or its gates.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (with every activation).")
-def neurons(name: str, text: str, top: int, as_json: bool) -> None:
+def neurons(name: str, text: str, top: int, state: str, as_json: bool) -> None:
     """Which hidden units of char run NAME follow simple features of TEXT (quotes, brackets, line position…).
+
+    \b
+    An LSTM unit has more than h to show: its cell state c (what it carries) and its input, forget and
+    output gates (in [0, 1]: a forget gate near 1 keeps the cell, near 0 clears it) (--state).
 
     \b
     Examples:
       lmtui neurons scripts-lstm-char 'HAMLET: (aside) "To be"' --top 3
+      lmtui neurons scripts-lstm-char "To be, or not to be" --state forget
       lmtui neurons paint-colours-gru-char "Sky Blue 135 206 235" --json
     """
     from lmtui.lab.neurons import neurons as read_neurons
 
     run, tokenizer, model = _load(name)
     try:
-        data = read_neurons(model, tokenizer, text, top)
+        data = read_neurons(model, tokenizer, text, top, state)
     except ValueError as exc:
         raise LmtuiError(f"run {name!r}: {exc}") from None
     if as_json:
         _json({"run": name, **data})
         return
+    if state != "h":
+        click.echo(f"reading the {data['state_name']}")
     if not data["ranking"]:
         click.echo("none of the features changes along this text; give a longer or more varied one")
     for feature, matches in data["ranking"].items():

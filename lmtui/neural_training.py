@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from lmtui import memory, runs, threads, training_state
 from lmtui.control import StopNow
+from lmtui.divergence import Diverged, NormWatch
 from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Note, Sample, Step
 from lmtui.models import LanguageModel, model_class
@@ -126,6 +127,9 @@ class NeuralTraining:
         self.tokens_since, self.t_since = 0, 0.0
         self.clipped_since = self.steps_since = 0  # steps whose gradient norm went over --clip
         self.last_step: Step | None = None
+        self.watch = NormWatch(self.vocab, cfg.clip)  # each step's loss and norm: a blown-up run says so
+        self.exploded: str | None = None  # the note for a gradient norm that has just exploded
+        self.drawn_to = 0  # the last step unshown_steps put on the curve
 
     # -- set-up
 
@@ -269,12 +273,20 @@ class NeuralTraining:
             reason = self.stop_reason()
             if reason is not None:
                 break
-            if not self.train_step():
-                continue  # stopped in the middle: the loop ends at its next check
+            try:
+                if not self.train_step():
+                    continue  # stopped in the middle: the loop ends at its next check
+            except Diverged:
+                yield from self.unshown_steps()  # the chart keeps the spike, up to the step that blew up
+                raise
             if self.step == self.start_step + 1:
                 self.session.first_step = time.perf_counter()
                 self._plan_evaluations()
             yield from (Note(change) for change in self._thread_changes())
+            if self.exploded:  # the spike goes on the chart now, with the note that names it
+                yield from self.unshown_steps()
+                yield Note(self.exploded)
+                self.exploded = None
             now = time.perf_counter()
             due = self.evaluation_due(now)
             if now - self.last_emit >= EMIT_EVERY or due:
@@ -327,13 +339,11 @@ class NeuralTraining:
         max_norm = cfg.clip if cfg.clip > 0 else math.inf
         self.grad_norm = float(torch.nn.utils.clip_grad_norm_(self.net.parameters(), max_norm))
         self.loss_value = float(loss.detach())
-        if not (math.isfinite(self.loss_value) and math.isfinite(self.grad_norm)):
-            what = "loss" if not math.isfinite(self.loss_value) else "gradient norm"
-            raise LmtuiError(
-                f"the {what} became {self.loss_value if what == 'loss' else self.grad_norm} at step "
-                f"{self.step + 1}; training stopped and the last good checkpoint is kept (try a lower --lr "
-                "or --clip)"
-            )
+        try:  # a NaN loss, or one far past a uniform guess's: stop before the update, naming the norms
+            self.exploded = self.watch.check(self.step + 1, self.loss_value, self.grad_norm)
+        except Diverged:
+            self.opt.zero_grad(set_to_none=True)
+            raise
         self.clipped_since += self.grad_norm > max_norm
         self.steps_since += 1
         self.opt.step()
@@ -349,6 +359,18 @@ class NeuralTraining:
         if self.threads is not None:
             self.threads.step_done(seconds)
         return True
+
+    def unshown_steps(self) -> Iterator[Step]:
+        """The steps the curve has not had yet (Step events come every EMIT_EVERY seconds), the last one the
+        step that blew up: a spike between two events is drawn, not skipped."""
+        shown = max(self.last_step.step if self.last_step is not None else self.start_step, self.drawn_to)
+        rate = self.last_step.tokens_per_s if self.last_step is not None else 0.0
+        for step, loss, norm in self.watch.recent:
+            if step > shown:
+                event = Step(step, loss, norm, self.lr, rate, self.elapsed(), None, self.progress())
+                runs.append_event(self.run, event.to_dict())
+                self.drawn_to = step
+                yield event
 
     def _thread_changes(self) -> list[str]:
         if self.threads is None or not self.threads.changes:

@@ -133,7 +133,8 @@ OPTIONS: tuple[Option, ...] = (
         "context tokens",
         "int",
         ("window",),
-        "Window model: how many previous tokens it sees.",
+        "Window model: how many previous tokens it sees (each with weights of its own: the model grows "
+        "with it).",
         low=1,
         high=MAX_CONTEXT,
     ),
@@ -197,7 +198,8 @@ OPTIONS: tuple[Option, ...] = (
         "sequence length (k2)",
         "int",
         NEURAL,
-        "k2: tokens gradients flow back through (truncated BPTT).",
+        "k2: tokens gradients flow back through (truncated BPTT; as long as a sequence, it is full BPTT "
+        "over it).",
         low=1,
         high=SEQ_LEN_MAX,
         section="training",

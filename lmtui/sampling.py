@@ -209,6 +209,9 @@ class Prediction:
     token: str  # display form (newline shown as ⏎)
     prob: float  # the probability sampling draws it with (after temperature, top-k, top-p)
     model_prob: float | None = None  # the model's own probability (temperature 1, nothing cut)
+    # the model's log-probability: the softmax's input ("logit") up to one constant per context, which the
+    # softmax cancels; an n-gram model has no logits, its log-probabilities play their part
+    log_prob: float | None = None
 
 
 def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: int = 10,
@@ -229,4 +232,5 @@ def predict_next(model: LanguageModel, tokenizer: Tokenizer, context: str, top: 
     if usable is not None:
         sampled = distribution(usable.copy(), temperature, top_k, top_p)
     best = np.lexsort((-sampled, -np.nan_to_num(logp, nan=-np.inf)))[:top]  # by the model, then by the draw
-    return [Prediction(tokenizer.display(int(i)), float(sampled[i]), float(np.exp(logp[i]))) for i in best]
+    return [Prediction(tokenizer.display(int(i)), float(sampled[i]), float(np.exp(logp[i])), float(logp[i]))
+            for i in best]

@@ -15,7 +15,7 @@ import pytest
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 MB = 1_000_000
-CAPS = {"speeches": 4.2 * MB, "scripts": 6.3 * MB, "paint-colours": 2 * MB}
+CAPS = {"speeches": 4.2 * MB, "scripts": 6.3 * MB, "paint-colours": 2 * MB, "recall": 0.2 * MB}
 KEYS = {"name", "title", "description", "file", "unit", "level", "source", "licence"}
 
 
@@ -33,7 +33,7 @@ def text(name: str) -> str:
 def test_manifest_lists_the_three_corpora() -> None:
     entries = manifest()
     assert isinstance(entries, list)
-    assert [e["name"] for e in entries] == ["speeches", "scripts", "paint-colours"]
+    assert [e["name"] for e in entries] == ["speeches", "scripts", "paint-colours", "recall"]
     for e in entries:
         assert set(e) == KEYS, e["name"]
         assert all(isinstance(v, str) and v.strip() and "\n" not in v for v in e.values()), e["name"]
@@ -41,7 +41,8 @@ def test_manifest_lists_the_three_corpora() -> None:
         assert e["level"] in {"char", "word"}
         assert e["file"] == f"{e['name']}.txt"
     units = {e["name"]: (e["unit"], e["level"]) for e in entries}
-    expected = {"speeches": ("text", "word"), "scripts": ("text", "char"), "paint-colours": ("lines", "char")}
+    expected = {"speeches": ("text", "word"), "scripts": ("text", "char"), "paint-colours": ("lines", "char"),
+                "recall": ("lines", "char")}
     assert units == expected
 
 
@@ -96,3 +97,24 @@ def test_speeches_have_several_presidents_in_order() -> None:
     years = [int(m[2]) for m in headings if m]
     assert years == sorted(years)
     assert all(len(body) > 1000 for body in blocks[1::2])
+
+
+def test_recall_is_what_its_script_writes_and_every_line_recalls() -> None:
+    """The synthetic corpus (corpora/synthetic.py) is generated, not edited: the committed bytes are the
+    script's, and each line is a letter, 1-40 digits, "=" and the same letter."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("synthetic", CORPORA / "synthetic.py")
+    assert spec and spec.loader
+    synthetic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synthetic)
+    assert text("recall") == synthetic.recall_text()
+    lines = text("recall").split("\n")[:-1]
+    assert len(lines) == synthetic.LINES
+    gaps = []
+    for line in lines:
+        m = re.fullmatch(r"([a-z])(\d{1,40})=([a-z])", line)
+        assert m and m.group(1) == m.group(3), line
+        gaps.append(len(m.group(2)))
+    assert min(gaps) == 1 and max(gaps) == 40
+    assert sum(g <= 5 for g in gaps) > len(gaps) / 3  # short gaps often: they show what to keep

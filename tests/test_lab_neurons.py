@@ -119,3 +119,68 @@ def test_cli_neurons(english_file):
     assert f"r over this text's {len(quoted)} characters" in human.stderr
     ok(invoke("train", english_file, "--model", "ngram", "--level", "char", "--name", "n", "--json"))
     one_line_error(invoke("neurons", "n", "text"), "no hidden state")
+
+
+# -- an LSTM's cell state and gates (issue 19, "still not touchable")
+
+
+def test_lstm_parts_rebuild_torch_s_own_h_and_c() -> None:
+    """The step-by-step gates come from the LSTM's own weights: with them, h (and the last c) are torch's,
+    for the last of two layers too; gates lie in [0, 1] and c = f c' + i g at every step."""
+    from lmtui.lab.neurons import lstm_parts
+
+    tok = CharTokenizer.build(TEXT)
+    torch.manual_seed(1)
+    model = RecurrentModel(ModelConfig(model="lstm", embed=6, hidden=10, layers=2), len(tok))
+    x = model.net.emb(torch.as_tensor(tok.encode(TEXT[:60]).astype(np.int64)).view(1, -1))
+    with torch.no_grad():
+        h, (_, c_last) = model.net.rnn(x, None)
+        parts = lstm_parts(model.net, x[0])
+    torch.testing.assert_close(parts["h"], h[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(parts["c"][-1], c_last[-1, 0], rtol=1e-5, atol=1e-5)
+    for gate in ("input", "forget", "output"):
+        assert parts[gate].min() >= 0 and parts[gate].max() <= 1
+    f, i, g, c = parts["forget"], parts["input"], parts["candidate"], parts["c"]
+    torch.testing.assert_close(c[1:], f[1:] * c[:-1] + i[1:] * g[1:])
+
+
+def test_neurons_reads_an_lstm_s_gates_and_refuses_them_elsewhere() -> None:
+    from lmtui.lab.neurons import STATES
+
+    tok = CharTokenizer.build(TEXT)
+    torch.manual_seed(2)
+    lstm = RecurrentModel(ModelConfig(model="lstm", embed=4, hidden=8), len(tok))
+    data = neurons(lstm, tok, TEXT, top=1, state="forget")
+    assert data["state"] == "forget" and data["range"] == (0.0, 1.0) and data["states"] == list(STATES)
+    assert "1 keeps c" in data["state_name"]
+    assert all(0 <= v <= 1 for row in data["activations"] for v in row)
+    assert neurons(lstm, tok, TEXT, state="c")["range"] is None  # no bound: the view scales it
+    rnn, _ = planted()
+    assert neurons(rnn, tok, TEXT)["states"] == ["h"]
+    with pytest.raises(ValueError, match="only an LSTM has a cell state"):
+        neurons(rnn, tok, TEXT, state="c")
+
+
+def test_the_view_puts_each_state_on_the_colour_scale() -> None:
+    from lmtui.tui.widgets.neuron_view import NeuronData
+
+    base = {"text": "abc", "units": 1, "ranking": {}}
+    gate = NeuronData({**base, "activations": [[0.0, 0.5, 1.0]], "state": "forget", "range": [0, 1]})
+    assert gate.scaled() == [-1.0, 0.0, 1.0]  # closed: blue, half: white, open: red
+    cell = NeuronData({**base, "activations": [[-4.0, 2.0, 1.0]], "state": "c", "range": None,
+                       "state_name": "cell state c (what the LSTM carries)"})
+    assert cell.scaled() == [-1.0, 0.5, 0.25] and "cell state c" in cell.caption()
+    h = NeuronData({**base, "activations": [[-0.5, 0.0, 0.9]]})
+    assert h.scaled() == [-0.5, 0.0, 0.9] and h.state == "h"
+
+
+def test_cli_neurons_state(english_file):
+    ok(invoke("train", english_file, "--model", "lstm", "--embed", 8, "--hidden", 16, "--steps", 3,
+              "--batch-size", 4, "--seq-len", 16, "--device", "cpu", "--name", "l", "--json"))
+    out = ok(invoke("neurons", "l", 'The "old" sailor (said)\nno', "--state", "forget")).stdout
+    assert out.startswith("reading the forget gate (1 keeps c, 0 clears it)")
+    data = json_out(invoke("neurons", "l", "The old sailor", "--state", "c", "--json"))
+    assert data["state"] == "c" and data["units"] == 16
+    ok(invoke("train", english_file, "--model", "gru", "--embed", 8, "--hidden", 16, "--steps", 3,
+              "--batch-size", 4, "--seq-len", 16, "--device", "cpu", "--name", "g", "--json"))
+    one_line_error(invoke("neurons", "g", "text", "--state", "forget"), "only an LSTM has a cell state")

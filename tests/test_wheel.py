@@ -57,7 +57,7 @@ def test_wheel_contains_corpora_and_entry_point(wheel):
         assert "lmtui/corpora/manifest.json" in names
         assert json.loads(zf.read("lmtui/corpora/manifest.json")) == manifest
         files = [entry["file"] for entry in manifest]
-        assert len(files) == 3 and all(f.endswith(".txt") for f in files)
+        assert len(files) == 4 and all(f.endswith(".txt") for f in files)
         for name in files:
             info = zf.getinfo(f"lmtui/corpora/{name}")
             assert info.file_size == (REPO / "corpora" / name).stat().st_size

@@ -77,18 +77,71 @@ def confounded(feats: dict[str, np.ndarray], threshold: float = CONFOUNDED) -> l
     return out
 
 
-def activations(model: Any, ids: np.ndarray) -> np.ndarray:
-    """[len(ids), hidden]: the last layer's hidden state after each token, from a fresh state."""
+# What an LSTM unit can show besides h: its cell state and its gates (the last layer's), each after reading
+# character i. Gates are sigmoids in [0, 1]: the forget gate near 1 keeps the cell, near 0 clears it.
+STATES = {
+    "h": "hidden state h (what the unit passes on)",
+    "c": "cell state c (what the LSTM carries)",
+    "input": "input gate (how much of the new candidate is written to c)",
+    "forget": "forget gate (1 keeps c, 0 clears it)",
+    "output": "output gate (how much of tanh(c) becomes h)",
+    "candidate": "candidate g (the value the input gate writes)",
+}
+GATES = ("input", "forget", "output")
+
+
+def state_range(state: str) -> tuple[float, float] | None:
+    """The values a state takes: [0, 1] for gates, [-1, 1] for h and the candidate (tanh); None for the
+    cell state, which has no bound (the view scales it by the largest value in the text)."""
+    return (0.0, 1.0) if state in GATES else None if state == "c" else (-1.0, 1.0)
+
+
+def activations(model: Any, ids: np.ndarray, state: str = "h") -> np.ndarray:
+    """[len(ids), hidden]: the last layer's ``state`` after each token, from a fresh state (h for every
+    recurrent model; c and the gates for an LSTM)."""
     import torch
 
     if model.config.model not in RECURRENT_KINDS:
         raise ValueError(f"a {model.config.model} model has no hidden state that runs along the text")
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}; choose one of {', '.join(STATES)}")
+    if state != "h" and model.config.model != "lstm":
+        raise ValueError(f"only an LSTM has a cell state and gates; a {model.config.model} shows h")
     net = model.net
     net.eval()
     x = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=model.device).view(1, -1)
     with torch.no_grad():
-        h, _ = net.rnn(net.emb(x), None)
-    return h[0].float().cpu().numpy()
+        if state == "h":
+            h, _ = net.rnn(net.emb(x), None)
+            return h[0].float().cpu().numpy()
+        return lstm_parts(net, net.emb(x)[0])[state].float().cpu().numpy()
+
+
+def lstm_parts(net: Any, x: Any) -> dict[str, Any]:
+    """The last layer's gates, candidate, c and h at each step of ``x`` ([T, embed]), computed from the
+    LSTM's own weights step by step (torch's gate order: input, forget, candidate, output)."""
+    import torch
+
+    rnn = net.rnn
+    hs = rnn.hidden_size
+    out: dict[str, list[Any]] = {}
+    for layer in range(rnn.num_layers):
+        w_ih, w_hh = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
+        bias = getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")
+        pre = x @ w_ih.T + bias  # the inputs' part of every step at once
+        h = torch.zeros(hs, dtype=x.dtype, device=x.device)
+        c = torch.zeros_like(h)
+        out = {k: [] for k in ("input", "forget", "candidate", "output", "c", "h")}
+        for t in range(x.shape[0]):
+            z = pre[t] + w_hh @ h
+            i, f, o = (torch.sigmoid(z[k * hs : (k + 1) * hs]) for k in (0, 1, 3))
+            g = torch.tanh(z[2 * hs : 3 * hs])
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            for name, value in zip(out, (i, f, g, o, c, h), strict=True):
+                out[name].append(value)
+        x = torch.stack(out["h"])  # the next layer reads this one's h (no dropout: evaluation)
+    return {k: torch.stack(v) for k, v in out.items()}
 
 
 @dataclass
@@ -117,17 +170,22 @@ def rank_units(acts: np.ndarray, feats: dict[str, np.ndarray], top: int = 5) -> 
     return out
 
 
-def neurons(model: Any, tokenizer: Any, text: str, top: int = 5) -> dict[str, Any]:
-    """Everything the playground's neuron view needs, as JSON: activations per character and the ranking."""
+def neurons(model: Any, tokenizer: Any, text: str, top: int = 5, state: str = "h") -> dict[str, Any]:
+    """Everything the playground's neuron view needs, as JSON: activations per character (of ``state``: h,
+    or an LSTM's c or gates) and the ranking."""
     if tokenizer.level != "char":
         raise ValueError("neurons are shown for char-level runs (one activation per character)")
     if not text:
         raise ValueError("give some text to read")
-    acts = activations(model, tokenizer.encode(text))
+    acts = activations(model, tokenizer.encode(text), state)
     feats = features(text)
     ranking = rank_units(acts, feats, top)
     return {
         "text": text,
+        "state": state,
+        "state_name": STATES[state],
+        "range": state_range(state),
+        "states": list(STATES) if model.config.model == "lstm" else ["h"],
         "units": int(acts.shape[1]),
         "activations": np.round(acts.T, 4).tolist(),  # [unit][position]
         "ranking": {k: [{"unit": m.unit, "r": m.correlation} for m in v] for k, v in ranking.items()},

@@ -81,6 +81,7 @@ class NeuronScreen(ModalScreen[None]):
         Binding("right_square_bracket", "unit(1)", "Next unit", key_display="]"),
         Binding("left_square_bracket", "unit(-1)", "Previous unit", key_display="["),
         Binding("f", "find", "Find", tooltip="Jump to the unit that best follows the next feature"),
+        Binding("s", "next_state", "State", tooltip="An LSTM: show h, the cell state c or a gate"),
         Binding("ctrl+o", "card", "SVG card", tooltip="Export this colouring as an SVG card"),
     ]
 
@@ -94,8 +95,9 @@ class NeuronScreen(ModalScreen[None]):
             yield Static("working… (a child process reads the text)", id="neuron-head", classes="lab-head")
             with VerticalScroll():
                 yield Static("", id="neuron-text")
-            yield Static(Text("[ ] step through units · F: find a unit that follows a feature · "
-                              "Ctrl+O: SVG card · Esc closes. Red: activation above 0, blue: below."),
+            yield Static(Text("[ ] step through units · F: find a unit that follows a feature · S: h, the "
+                              "cell state or a gate (LSTM) · Ctrl+O: SVG card · Esc closes. Red: activation "
+                              "above 0 (a gate open), blue: below (a gate closed)."),
                          classes="lab-foot")
         yield KeyBar()
 
@@ -104,13 +106,15 @@ class NeuronScreen(ModalScreen[None]):
         self.load()
 
     @work(exclusive=True, group="neurons")
-    async def load(self) -> None:
+    async def load(self, state: str = "h") -> None:
+        unit = self.neurons.unit if self.neurons is not None else 0
         try:
-            data = await run_json(["neurons", self.run, self.text, "--json"])
+            data = await run_json(["neurons", self.run, self.text, "--json", "--state", state])
         except LmtuiError as exc:
             self.query_one("#neuron-head", Static).update(Text(visible_line(f"✗ {exc}"), style="bold red"))
             return
         self.neurons = NeuronData(data)
+        self.neurons.unit = unit % self.neurons.units  # another state of the same unit
         self._show()
 
     def _show(self, found: str | None = None) -> None:
@@ -125,6 +129,17 @@ class NeuronScreen(ModalScreen[None]):
         if self.neurons is not None:
             self.neurons.step(delta)
             self._show()
+
+    def action_next_state(self) -> None:
+        n = self.neurons
+        if n is None:
+            return
+        if len(n.states) < 2:
+            self.notify("Only an LSTM has a cell state and gates to show; this run shows h.")
+            return
+        following = n.states[(n.states.index(n.state) + 1) % len(n.states)]
+        self.query_one("#neuron-head", Static).update(Text(f"working… (reading the {following} state)"))
+        self.load(following)
 
     def action_find(self) -> None:
         if self.neurons is None:

@@ -33,7 +33,7 @@ from textual.worker import get_current_worker
 from lmtui import runs
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig, estimate_parameters
-from lmtui.options import OPTIONS
+from lmtui.options import BY_NAME, OPTIONS, app_words
 from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
@@ -190,7 +190,9 @@ class ModelScreen(ModeScreen):
 
     def _field(self, f: Field) -> ComposeResult:
         with Horizontal(classes="field", id=f"row-{f.name}"):
-            yield Label(f.label)
+            label = Label(f.label)
+            label.tooltip = app_words(BY_NAME[f.name].help)  # what the option is for, in the form's words
+            yield label
             if f.kind == "choice":
                 yield Select([(s, s) for s in SMOOTHINGS], allow_blank=False, id=f"f-{f.name}", compact=True)
             elif f.kind == "bool":
@@ -328,9 +330,14 @@ class ModelScreen(ModeScreen):
             budget.append(f"{train.max_seconds:g} s")
         if train.steps is not None:
             budget.append(f"{train.steps:,} steps")
+        grows = ""
+        if model.model == "window":  # its problem in numbers: weights of each position's own, growing with it
+            from lmtui.lab.window import window_line
+
+            grows = f" · {window_line(model, self.vocab)}"
         size.update(Text.assemble(
             ("Size: ", "bold"), (f"{params:,} parameters", "bold"),
-            f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}",
+            f" ({human_bytes(params * 4)} as float32) · vocabulary {self.vocab:,} {unit}", grows,
             f"\nBudget: {' or '.join(budget)}, whichever ends first" if budget else ""))
 
     # -- events ---------------------------------------------------------------------------------------------

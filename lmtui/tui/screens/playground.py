@@ -35,7 +35,10 @@ from lmtui.visible import visible_line
 NO_RUN = "No model open. Press F5 to pick a trained run, or F2 to train one."
 MAX_TEMPERATURE = 3.0
 # A prime that fits each bundled corpus, put in the prime field when one of its runs opens ("" for others).
-PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is"}
+# recall: a line of a letter and 25 digits (after a newline, where its lines start); the next-token panel
+# shows whether the model still has the letter (k)
+PRIMES = {"scripts": "HAMLET:\n", "speeches": "The state of the Union is",
+          "recall": "\nk5820391467209381574630185="}
 # The playground's field labels, for messages about a setting (the engine names the setting's field).
 LABELS = {"temperature": "temperature", "top_k": "top-k", "top_p": "top-p", "length": "length",
           "seed": "seed", "stop_lines": "stop lines"}
@@ -72,6 +75,8 @@ class PlaygroundScreen(ModeScreen):
         Binding("ctrl+o", "card", "SVG card", tooltip="Export the sample as an SVG card"),
         Binding("f7", "explain", "Why?", tooltip="Why each token: context, counts, backoff, surprise"),
         Binding("f8", "neurons", "Neurons", tooltip="Colour the text by one hidden unit (char runs)"),
+        Binding("f9", "forcing", "Forcing", tooltip="Teacher forcing against free running: the loss on "
+                "the true text when the tokens before it are the model's own"),
     ]
 
     def __init__(self) -> None:
@@ -245,7 +250,8 @@ class PlaygroundScreen(ModeScreen):
     def _predicted(self, context: str, settings: SampleSettings, predictions: list, unknown: list[str]
                    ) -> None:
         if context == self.prime:
-            self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings))
+            self.query_one("#next", NextTokenBars).show(predictions, unknown, sampling_label(settings),
+                                                        settings.temperature)
             self.predicted_for = context
 
 
@@ -403,3 +409,11 @@ class PlaygroundScreen(ModeScreen):
             self.notify("Neurons are shown for char-level rnn, lstm and gru runs.", severity="warning")
             return
         self.app.push_screen(NeuronScreen(self.opened.name, text[:4000], self.opened.path / "samples"))
+
+    def action_forcing(self) -> None:
+        from lmtui.tui.screens.forcing import ForcingScreen
+
+        if self.opened is None:
+            self.status(NO_RUN)
+            return
+        self.app.push_screen(ForcingScreen(self.opened.name))

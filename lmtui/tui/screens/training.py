@@ -7,6 +7,7 @@ dashboard keeps the data and plots it once when it is shown again (a screen swit
 
 from __future__ import annotations
 
+import re
 import time
 
 from rich.table import Table
@@ -39,6 +40,9 @@ TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "
 RUNNING = ("starting", "training", "paused", "stopping")
 BORDER_LABEL_MARGIN = 6  # a border label is shown whole within the box's width less this ("╭─ " … " ─╮")
 SLICE, FULL = "slice", "whole split"  # the perplexity chart's two series (of the validation text)
+PPL_TITLES = ("Validation perplexity (lower is better)", "Perplexity (lower is better)",
+              "Perplexity ↓ is better", TITLES["ppl"])
+EXPLODED = re.compile(r"exploding gradients(?::.*?| at) step (\d+)")  # lmtui.divergence's words
 
 
 class TrainingScreen(ModeScreen):
@@ -69,6 +73,7 @@ class TrainingScreen(ModeScreen):
         self.sample_step: int | None = None  # the step "What it writes now" shows
         self.clip_note = ""  # "clip 1: 25% of recent steps clipped", under the gradient-norm chart's title
         self.clip_short = ""  # "clip 1: 25% clipped", where the panel is narrow
+        self.explosion = ""  # "exploded at step 38": the gradient-norm panel's title says it once it happens
         self.stopping_since: float | None = None
         self._last_reach: GradientReach | None = None
 
@@ -113,6 +118,9 @@ class TrainingScreen(ModeScreen):
         for name in (*CHARTS, "sample"):
             box = self.query_one(f"#{name}-box")
             box.border_title = TITLES[name] + (" (C: next)" if short and name in CHARTS else "")
+        ppl = self.query_one("#ppl-box")  # perplexity: says which way is good, as far as the border holds it
+        room = ppl.outer_size.width - BORDER_LABEL_MARGIN if ppl.outer_size.width else 0
+        ppl.border_title = fit([t + (" (C: next)" if short else "") for t in PPL_TITLES], room)
         if self.sample_step is not None:  # a resize re-titles the boxes: the sample's step stays
             self.query_one("#sample-box").border_title = f"{TITLES['sample']} (step {self.sample_step:,})"
         for name in CHARTS:
@@ -133,8 +141,10 @@ class TrainingScreen(ModeScreen):
             box.border_subtitle = fit(reach.subtitles(e.norms if e else None, e.warmup if e else 0,
                                                       bool(e and e.note)), room)
         else:
+            blown = [f"{TITLES['grad']} · {self.explosion}", f"|g| {self.explosion}"]
+            blown = blown if self.explosion else []
             notes = [n for n in (self.clip_note, self.clip_short) if n]
-            titles = [*(f"{TITLES['grad']} · {n}" for n in notes), TITLES["grad"]]
+            titles = [*blown, *(f"{TITLES['grad']} · {n}" for n in notes), TITLES["grad"]]
         box.border_title = fit([t + suffix for t in titles], room)
 
     def on_resize(self) -> None:
@@ -177,6 +187,7 @@ class TrainingScreen(ModeScreen):
             chart.reset()
         self.query_one("#sample", SampleView).clear()
         self.sample_step, self.clip_note, self.clip_short, self._last_reach = None, "", "", None
+        self.explosion = ""
         self.redraw()  # clean axes at once, not the previous run's until the first point
         self._titles()
         self.query_one("#ngram-box").display = False
@@ -246,10 +257,12 @@ class TrainingScreen(ModeScreen):
             self._counts(event)
         elif isinstance(event, Note):
             self._message(f"note: {event.message}", "warning")
+            self._explosion(event.message)
         elif isinstance(event, Finished):
             self._finished(event)
         elif isinstance(event, Failed):
             self._fail(event.message)
+            self._explosion(event.message)
 
     def on_trainer_exited(self, message: TrainerExited) -> None:
         if self.status == "stopping" and self.started is None:  # stopped while it was still starting up
@@ -377,6 +390,19 @@ class TrainingScreen(ModeScreen):
         self._last_reach = e
         if chart.display:
             self._titles()
+
+    def _explosion(self, message: str) -> None:
+        """Exploding gradients (lmtui.divergence): the gradient-norm chart, whose spike shows them, comes into
+        view and its title names the step."""
+        found = EXPLODED.match(message)
+        if found is None:
+            return
+        self.explosion = f"exploded at step {int(found.group(1)):,}"
+        if self.query_one("#reach-chart").display:
+            self.action_toggle_reach()  # (re-titles)
+        if self.has_class("-short"):
+            self.show_chart("grad")
+        self._titles()
 
     def action_toggle_reach(self) -> None:
         reach, grad = self.query_one("#reach-chart"), self.query_one("#grad-chart")

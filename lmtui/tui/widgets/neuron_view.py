@@ -1,4 +1,7 @@
-"""A text coloured by one hidden unit's activation (blue below 0, red above): the neuron view."""
+"""A text coloured by one hidden unit's activation (blue below 0, red above): the neuron view.
+
+An LSTM's gates (in [0, 1]) are coloured from blue (closed, 0) through white (half) to red (open, 1), and
+its cell state c, which has no bound, by its share of the unit's largest |c| in the text."""
 
 from __future__ import annotations
 
@@ -35,6 +38,11 @@ class NeuronData:
         self.activations: list[list[float]] = data["activations"]
         self.ranking: dict[str, list[dict[str, Any]]] = data.get("ranking", {})
         self.confounded: list[dict[str, Any]] = data.get("confounded", [])  # features that go together
+        self.state: str = data.get("state", "h")  # h, or an LSTM's c or one of its gates (lab.neurons)
+        self.state_name: str = data.get("state_name", "")
+        self.states: list[str] = data.get("states", ["h"])
+        bounds = data.get("range", [-1.0, 1.0])
+        self.range: tuple[float, float] | None = None if bounds is None else (bounds[0], bounds[1])
         self.unit = 0
         self.feature_index = -1  # which ranked feature "find" showed last
 
@@ -57,7 +65,20 @@ class NeuronData:
         what = f" · follows {', '.join(tracks)}" if tracks else ""
         mixed = [f"{' and '.join(c['features'])} go together here (r = {c['r']:+.2f})"
                  for c in self.confounded if set(c["features"]) & set(names)]
-        return f"unit {self.unit} of {self.units}{what}" + "".join(f" · ⚠ {m}" for m in mixed)
+        state = f" · {self.state_name.split(' (')[0]}" if self.state != "h" else ""
+        return f"unit {self.unit} of {self.units}{state}{what}" + "".join(f" · ⚠ {m}" for m in mixed)
+
+    def scaled(self) -> list[float]:
+        """The shown unit's values on the colour scale's [-1, 1]: gates' [0, 1] stretched to it, c divided
+        by its largest |c| in this text, h and the candidate as they are (tanh)."""
+        values = self.activations[self.unit]
+        if self.range is None:
+            top = max((abs(v) for v in values), default=0.0) or 1.0
+            return [v / top for v in values]
+        low, high = self.range
+        if (low, high) == (-1.0, 1.0):
+            return list(values)
+        return [2 * (v - low) / (high - low) - 1 for v in values]
 
     def render(self) -> Text:
-        return coloured_text(self.text, self.activations[self.unit])
+        return coloured_text(self.text, self.scaled())
