@@ -88,7 +88,7 @@ async def test_a_problem_in_the_advanced_section_opens_it(fake_corpora: Path) ->
         assert screen.query_one("#advanced").collapsed
         screen.query_one("#f-batch_size", Input).value = "0"
         await pilot.pause()
-        assert screen.error == "batch size must be at least 1"
+        assert screen.error == "batch size must be between 1 and 65536"
         assert not screen.query_one("#advanced").collapsed
 
 
