@@ -28,7 +28,7 @@ from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Note, Sample, Step
 from lmtui.models import LanguageModel, model_class
 from lmtui.models.neural import as_float32, detach_state
-from lmtui.timing import Session, eval_gap, max_step_seconds, slice_tokens, spacing
+from lmtui.timing import Session, eval_gap, max_step_seconds, slice_tokens, spacing, step_cap
 
 EMIT_EVERY = 0.2  # seconds between Step events (the curve's resolution)
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
@@ -109,6 +109,9 @@ class NeuralTraining:
         self.target_steps = (
             (cfg.steps if cfg.steps > self.step else self.step + cfg.steps) if cfg.steps else None
         )
+        cap = step_cap()  # LMTUI_MAX_STEPS: a session's steps capped, whatever the budget (README's test)
+        if cap is not None:
+            self.target_steps = min(self.target_steps or self.step + cap, self.step + cap)
         self.final_tokens = len(data.val) + len(data.test)
         self.val_slice: np.ndarray = data.val[:2]  # sized once the first step has shown the pace
         self.gap = eval_gap(None)

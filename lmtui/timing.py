@@ -14,6 +14,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from lmtui.errors import LmtuiError
+
 EVALS_PER_SESSION = 10  # time-scheduled evaluations a budgeted session gets (plus the one at its end)
 MIN_EVAL_GAP = 1.0  # seconds; a tiny budget still leaves most of its time to training
 MAX_EVAL_GAP = 60.0  # also the gap of a session with a step budget only
@@ -23,6 +25,21 @@ MAX_EVAL_SHARE = 0.12  # evaluations (slice, sample, checkpoint) take at most th
 FINAL_SHARE = 0.3  # the final full evaluation may use this share of --max-seconds; beyond, it is pending
 END_SLACK = 2.0  # seconds a session may end past --max-seconds when its final evaluation ran a little long
 STEPS_PER_BUDGET = 20  # no single step is planned to take more than this share of a time budget
+
+
+MAX_STEPS_ENV = "LMTUI_MAX_STEPS"  # caps every neural training session's steps (README's own test sets it)
+
+
+def step_cap() -> int | None:
+    """At most this many optimizer steps per neural training session, whatever --steps, --max-seconds, a
+    preset or compare's budget say: ``LMTUI_MAX_STEPS``, so a test can run README's commands as written (same
+    names) on a short budget. None when unset; read here only. n-grams ignore it (one counting pass)."""
+    value = os.environ.get(MAX_STEPS_ENV, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise LmtuiError(f"{MAX_STEPS_ENV}={value!r}: must be a positive whole number of steps (or unset)")
+    return int(value)
 
 
 def max_step_seconds(training_seconds: float) -> float:

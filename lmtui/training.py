@@ -37,7 +37,7 @@ from lmtui.lab.metrics import finish_metrics, spelled_metrics
 from lmtui.lab.sparsity import sparsity_by_order
 from lmtui.models import MODEL_KINDS, JsonConfig, LanguageModel, ModelConfig, model_class, size_problem
 from lmtui.threads import CpuSample
-from lmtui.timing import Session
+from lmtui.timing import Session, step_cap
 from lmtui.tokens import Tokenizer, build_and_encode
 
 
@@ -141,6 +141,8 @@ def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None
         field = "layers" if model.model != "window" and model.layers > 1 else "hidden"
         raise OptionError(field, f"makes the model too large: it {too_large}")
     options.check_encoding(encoding)
+    if model.model != "ngram":
+        step_cap()  # a bad LMTUI_MAX_STEPS fails here, before a run folder exists
 
 
 def prepare_data(
