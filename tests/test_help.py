@@ -158,6 +158,9 @@ IDEAS = {
     "--yes": "do not ask",
     "--group": "NAME is a comparison",
     "--force": "replace an existing file",
+    "--prefixes": "how many validation prefixes to score",
+    "--prefix": "the length of each prefix",
+    "--state": "which LSTM state or gate to read",
 }
 # Where one name means another thing in one command (kept: the lecture's notation, or a list of things).
 OTHER_IDEA = {("gradients", "--k"): "steps back to measure"}
