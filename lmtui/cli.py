@@ -500,9 +500,9 @@ def sample(
 @click.argument("context")
 @click.option("--top", type=int, default=10, show_default=True, callback=_positive, help="How many tokens.")
 @click.option(
-    "--temperature", "-t", type=float, default=1.0, show_default=True,
-    help="Show the probabilities sampling at this temperature draws with, beside the model's own "
-    "(0: greedy).",
+    "--temperature", "-t", type=float, default=0.8, show_default=True,
+    help="Show the probabilities sampling at this temperature draws with (sample's default), beside the "
+    "model's own at 1 (0: greedy).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def predict(name: str, context: str, top: int, temperature: float, as_json: bool) -> None:

@@ -82,8 +82,8 @@ def recall(name: str, as_json: bool) -> None:
               help="True prefixes from the validation split, evenly spaced.")
 @click.option("--prefix", "prefix_tokens", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Tokens in each prefix.")
-@click.option("--steps", type=click.IntRange(1, 1000), default=32, show_default=True,
-              help="Tokens after each prefix (k = 1..steps).")
+@click.option("--ahead", "steps", type=click.IntRange(1, 1000), default=32, show_default=True,
+              help="Tokens scored after each prefix (k = 1..ahead).")
 @click.option("--temperature", "-t", type=float, default=1.0, show_default=True,
               help="Temperature of the model's own draws (1: its own distribution).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
@@ -104,7 +104,7 @@ def forcing(name: str, prefixes: int, prefix_tokens: int, steps: int, temperatur
     \b
     Examples:
       lmtui forcing scripts-lstm-char
-      lmtui forcing speeches-ngram-word --prefix 20 --steps 16 --json
+      lmtui forcing speeches-ngram-word --prefix 20 --ahead 16 --json
     """
     from lmtui.lab.forcing import SHOWN_K, teacher_vs_free
     from lmtui.runs import load_run

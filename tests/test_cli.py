@@ -391,7 +391,7 @@ def test_predict_json(trained_runs):
     assert len(probs) == 10 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-9
     top3 = json_out(invoke("predict", "lstm-run", "The old sail", "--top", 3, "--json"))
     assert top3["next"] == data["next"][:3]
-    assert "probability" in ok(invoke("predict", "lstm-run", "The")).stdout
+    assert "p at T 1" in ok(invoke("predict", "lstm-run", "The")).stdout  # sample's T beside the model's own
 
 
 def test_predict_with_undecodable_argument(trained_runs):

@@ -83,14 +83,14 @@ def test_its_own_mistakes_compound_while_teacher_forcing_never_sees_them() -> No
 
 @pytest.mark.parametrize("name", ["lstm-run", "ngram-run"])
 def test_trained_runs_agree_at_k_1_and_drift_after(trained_runs: Path, name: str) -> None:
-    data = json_out(invoke("forcing", name, "--prefixes", 30, "--steps", 8, "--json"))
+    data = json_out(invoke("forcing", name, "--prefixes", 30, "--ahead", 8, "--json"))
     assert data["k"] == list(range(1, 9)) and data["prefixes"] == 30 and data["prefix_tokens"] == 64
     assert data["teacher_forced"][0] == pytest.approx(data["free_running"][0])
     assert data["free_running_mean"] > data["teacher_forced_mean"]
 
 
 def test_forcing_names_teacher_forcing_and_free_running(trained_runs: Path) -> None:
-    out = ok(invoke("forcing", "ngram-run", "--prefixes", 10, "--steps", 4)).stdout
+    out = ok(invoke("forcing", "ngram-run", "--prefixes", 10, "--ahead", 4)).stdout
     assert "teacher-forced (nats)" in out and "free-running (nats)" in out
     assert "teacher forcing: each token predicted from the true text before it" in out
     help_text = ok(invoke("forcing", "--help")).stdout
@@ -99,7 +99,7 @@ def test_forcing_names_teacher_forcing_and_free_running(trained_runs: Path) -> N
 
 def test_a_validation_split_too_short_for_the_prefix_is_one_line(trained_runs: Path) -> None:
     val = len(load_run("ngram-run").meta["metrics"].get("val_tokens", 0) * "x")
-    line = one_line_error(invoke("forcing", "ngram-run", "--prefix", 4000, "--steps", 1000), "too few")
+    line = one_line_error(invoke("forcing", "ngram-run", "--prefix", 4000, "--ahead", 1000), "too few")
     assert "ngram-run" in line and f"{val:,}" in line
 
 

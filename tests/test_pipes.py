@@ -53,8 +53,8 @@ def test_corpora_and_predict_in_a_pipe_are_tab_separated(trained_runs, child_env
     predict = lmtui("predict", "ngram-run", "the old", "--top", "3", env=child_env)
     assert predict.returncode == 0, predict.stderr
     header, *rows = predict.stdout.splitlines()
-    assert header == "token\tprobability" and len(rows) == 3
-    assert all(0 < float(row.split("\t")[1]) <= 1 for row in rows)
+    assert header == "token\tlog p\tlog p / 0.8\tp at T 0.8\tp at T 1" and len(rows) == 3  # sample's T
+    assert all(0 < float(p) <= 1 for row in rows for p in row.split("\t")[3:])
 
 
 def test_bare_lmtui_without_a_terminal_says_so_and_exits(child_env):
