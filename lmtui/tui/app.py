@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from textual import events
+from textual.actions import parse as parse_action
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -33,6 +34,7 @@ from lmtui.tui.screens.runs import RunsScreen
 from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerChild, TrainerExited, TrainerProcess
+from lmtui.tui.widgets.keys_panel import KeysPanel
 from lmtui.visible import visible_line, visible_text
 
 PREBUILD_AFTER, PREBUILD_EVERY = 0.5, 0.25  # seconds: after the first screen is up, one screen at a time
@@ -271,10 +273,12 @@ class LmtuiApp(QuickModes):
         screen.open_run(name)
 
     def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+        """F1: this screen's keys first, then the app's, then the focused widget's (``KeysPanel``)."""
+        panels = self.screen.query(KeysPanel)
+        if panels:
+            panels.remove()
         else:
-            self.action_show_help_panel()
+            self.screen.mount(KeysPanel())
 
     # -- quitting -------------------------------------------------------------------------------------------
 
@@ -311,10 +315,17 @@ class LmtuiApp(QuickModes):
             yield SystemCommand(f"Go to: {title}", f"Switch to the {title.lower()} screen",
                                 partial(self.run_action, action))
         for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.description:
+            if isinstance(binding, Binding) and binding.description and applies(screen, binding.action):
                 yield SystemCommand(binding.description, binding.tooltip or binding.description,
                                     partial(screen.run_action, binding.action))
         yield from super().get_system_commands(screen)
+
+
+def applies(screen: Screen, action: str) -> bool:
+    """Whether ``action`` does something now (the screen's ``check_action``: the footer hides, or shows
+    dimmed, what does not), so the palette offers no Pause/resume for a finished run."""
+    _, name, parameters = parse_action(action)
+    return bool(screen.check_action(name, parameters))
 
 
 def make_app(**kwargs: Any) -> LmtuiApp:

@@ -390,7 +390,7 @@ class PlaygroundScreen(ModeScreen):
 
         text = self._lab_text()
         if text is not None:
-            self.app.push_screen(ExplainScreen(self.opened.name, text[:2000]))
+            self.app.push_screen(ExplainScreen(self.opened.name, text[:2000], self.tokenizer.level))
 
     def action_neurons(self) -> None:
         from lmtui.tui.screens.lab import NeuronScreen
