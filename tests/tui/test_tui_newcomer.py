@@ -260,13 +260,21 @@ async def test_no_footer_key_is_cut(mode: str, size: tuple[int, int], trained_ru
     app = make_app(mode=mode) if mode != "playground" else make_app(run="lstm-run")
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        if mode == "training":
-            await feed_lstm(pilot)
+        if mode == "training":  # a model training (a stand-in child): Pause/resume and Stop are shown too
+            from test_tui_screens import fake_argv
+
+            await app.start_training(fake_argv())
+            await wait_for(pilot, lambda: app.screen.last_step is not None, "a step")
+            await settle(pilot)
         if mode == "playground":
             await wait_for(pilot, lambda: app.screen.model is not None, "the model")
             await settle(pilot)
         shown = footer_keys_whole(pilot)
         assert "Quit" in shown and "Keys" in shown  # how to leave, and where every key is listed
+        if mode == "training":
+            assert {"Pause/resume", "Stop"} <= set(shown)
+            app.trainer.stop()
+            await wait_for(pilot, lambda: not app.trainer.running, "the stand-in's end")
 
 
 @run_async
