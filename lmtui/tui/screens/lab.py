@@ -62,7 +62,7 @@ class ExplainScreen(ModalScreen[None]):
                          classes="lab-head")
             with VerticalScroll():
                 yield Static("working… (a child process scores the text)", id="explain")
-            yield Static("Esc or F7 closes.", classes="lab-foot")
+            yield Static("End: the chain-rule line · Esc or F7 closes.", classes="lab-foot")
         yield KeyBar()
 
     def on_mount(self) -> None:
