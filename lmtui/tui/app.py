@@ -274,11 +274,18 @@ class LmtuiApp(QuickModes):
 
     def action_toggle_keys(self) -> None:
         """F1: this screen's keys first, then the app's, then the focused widget's (``KeysPanel``)."""
-        panels = self.screen.query(KeysPanel)
-        if panels:
-            panels.remove()
+        if self.screen.query(KeysPanel):
+            self.action_hide_help_panel()
         else:
+            self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """Textual's way to the keys shows the same panel as F1 (its own lists the focused widget's first)."""
+        if not self.screen.query(KeysPanel):
             self.screen.mount(KeysPanel())
+
+    def action_hide_help_panel(self) -> None:
+        self.screen.query(KeysPanel).remove()
 
     # -- quitting -------------------------------------------------------------------------------------------
 
@@ -318,7 +325,8 @@ class LmtuiApp(QuickModes):
             if isinstance(binding, Binding) and binding.description and applies(screen, binding.action):
                 yield SystemCommand(binding.description, binding.tooltip or binding.description,
                                     partial(screen.run_action, binding.action))
-        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Show or hide every key of this screen (F1)", self.action_toggle_keys)
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")  # Textual's panel
 
 
 def applies(screen: Screen, action: str) -> bool:

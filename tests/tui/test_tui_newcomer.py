@@ -295,6 +295,11 @@ async def test_f1_lists_the_screens_own_keys_first(trained_runs: Path) -> None:
         await pilot.press("f1")
         await settle(pilot)
         assert not app.screen.query("KeysPanel")
+        keys = [c for c in app.get_system_commands(app.screen) if c.title == "Keys"]  # the palette's way
+        assert len(keys) == 1
+        keys[0].callback()
+        await settle(pilot)
+        assert app.screen.query("KeysPanel") and not app.screen.query("HelpPanel")
 
 
 @pytest.mark.parametrize("kind", ["ngram", "lstm"])
