@@ -223,6 +223,35 @@ async def test_runs_table_keeps_names_and_perplexities_whole(trained_runs: Path,
         footer_keys_whole(pilot)
 
 
+@pytest.mark.parametrize("last_step", [1041, 1580, 300])
+@run_async
+async def test_step_labels_are_whole_at_80x24(last_step: int) -> None:
+    """The loss chart's step axis at 80x24: "1000", two columns from the chart's end, was drawn "100"."""
+    from test_tui_screens import started
+
+    from lmtui.events import Step
+    from lmtui.tui.widgets.charts import LineChart
+
+    app = make_app(mode="training")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.post_message(TrainerEvent(started()))
+        for n in range(1, last_step + 1, 7):
+            screen.post_message(TrainerEvent(Step(n, 3.0 - n / 1000, 0.5, 0.004, 5e4, n / 10, 9.0, n / 2000)))
+        screen.post_message(TrainerEvent(Step(last_step, 2.0, 0.5, 0.004, 5e4, 9.0, 1.0, 0.5)))
+        await charts_drawn(pilot)
+        chart = screen.query_one("#loss-chart", LineChart)
+        region = chart.content_region
+        rows = [row[region.x:region.right] for row in lines(pilot)[region.y:region.bottom]]
+        bottom = max(i for i, row in enumerate(rows) if "┳" in row)  # the axis, ticked below
+        axis = rows[bottom + 1]  # the step labels under it
+        formatter = chart._steps
+        x_max = chart._x_max  # textual-plot's: the axis's end
+        ticks = formatter.get_ticks(0, x_max)
+        assert axis.split() == formatter.get_labels_for_ticks(ticks), axis
+
+
 def test_runs_columns_drop_the_lesser_ones_first() -> None:
     from lmtui.tui.screens.runs import COLUMNS, fitting
 
