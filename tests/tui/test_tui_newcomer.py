@@ -252,6 +252,25 @@ async def test_step_labels_are_whole_at_80x24(last_step: int) -> None:
         assert axis.split() == formatter.get_labels_for_ticks(ticks), axis
 
 
+def columns_fit(table: DataTable) -> bool:
+    return sum(c.get_render_width(table) for c in table.columns.values()) <= table.region.width
+
+
+@run_async
+async def test_runs_table_refits_when_the_terminal_narrows(trained_runs: Path) -> None:
+    fix_metrics(trained_runs)
+    app = make_app(mode="runs")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 2, "the runs")
+        wide = {str(c.label) for c in table.columns.values()}
+        await pilot.resize_terminal(60, 24)
+        await wait_for(pilot, lambda: columns_fit(table), "the columns chosen for 60 columns")
+        narrow = {str(c.label) for c in table.columns.values()}
+        assert {"name", "val ppl", "test ppl"} <= narrow < wide
+
+
 def test_runs_columns_drop_the_lesser_ones_first() -> None:
     from lmtui.tui.screens.runs import COLUMNS, fitting
 
@@ -321,6 +340,9 @@ async def test_f1_lists_the_screens_own_keys_first(trained_runs: Path) -> None:
         generic = next(i for i, row in enumerate(panel) if "Cursor up" in row or "Page" in row)
         anywhere = panel.index("Anywhere")
         assert 0 < anywhere < generic  # Textual's generic keys last
+        table = app.screen.query_one(DataTable)  # the panel takes a third of the width: the table refits
+        await wait_for(pilot, lambda: columns_fit(table), "the runs table refitted beside the panel")
+        assert {"name", "val ppl", "test ppl"} <= {str(c.label) for c in table.columns.values()}
         await pilot.press("f1")
         await settle(pilot)
         assert not app.screen.query("KeysPanel")
