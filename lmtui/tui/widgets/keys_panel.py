@@ -63,14 +63,14 @@ def keys_table(screen: Screen, tooltips: bool = True) -> Group:
         seen[where] = len(rows[section])
         rows[section].append((binding, display))
     parts: list[Table | Text] = []
-    for title, section in zip((SECTIONS[0], SECTIONS[1], focused_title(screen)), rows, strict=True):
-        if not section:
+    for title, entries in zip((SECTIONS[0], SECTIONS[1], focused_title(screen)), rows, strict=True):
+        if not entries:
             continue
         parts.append(Text(title, style="underline"))
         table = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
         table.add_column(justify="right", style="bold", no_wrap=True)
         table.add_column(ratio=1)
-        for binding, keys in section:
+        for binding, keys in entries:
             label, tooltip = binding.description or binding.action, binding.tooltip if tooltips else ""
             description = Text(tooltip if tooltip.lower().startswith(label.lower()) else label)
             if tooltip and not tooltip.lower().startswith(label.lower()):
