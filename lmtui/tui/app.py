@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 
 from textual import events
+from textual.actions import parse as parse_action
 from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -33,6 +34,7 @@ from lmtui.tui.screens.runs import RunsScreen
 from lmtui.tui.screens.too_small import TooSmallScreen, too_small
 from lmtui.tui.screens.training import TrainingScreen
 from lmtui.tui.trainer_process import TrainerChild, TrainerExited, TrainerProcess
+from lmtui.tui.widgets.keys_panel import KeysPanel
 from lmtui.visible import visible_line, visible_text
 
 PREBUILD_AFTER, PREBUILD_EVERY = 0.5, 0.25  # seconds: after the first screen is up, one screen at a time
@@ -271,10 +273,19 @@ class LmtuiApp(QuickModes):
         screen.open_run(name)
 
     def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
+        """F1: this screen's keys first, then the app's, then the focused widget's (``KeysPanel``)."""
+        if self.screen.query(KeysPanel):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """Textual's way to the keys shows the same panel as F1 (its own lists the focused widget's first)."""
+        if not self.screen.query(KeysPanel):
+            self.screen.mount(KeysPanel())
+
+    def action_hide_help_panel(self) -> None:
+        self.screen.query(KeysPanel).remove()
 
     # -- quitting -------------------------------------------------------------------------------------------
 
@@ -311,10 +322,18 @@ class LmtuiApp(QuickModes):
             yield SystemCommand(f"Go to: {title}", f"Switch to the {title.lower()} screen",
                                 partial(self.run_action, action))
         for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.description:
+            if isinstance(binding, Binding) and binding.description and applies(screen, binding.action):
                 yield SystemCommand(binding.description, binding.tooltip or binding.description,
                                     partial(screen.run_action, binding.action))
-        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Show or hide every key of this screen (F1)", self.action_toggle_keys)
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")  # Textual's panel
+
+
+def applies(screen: Screen, action: str) -> bool:
+    """Whether ``action`` does something now (the screen's ``check_action``: the footer hides, or shows
+    dimmed, what does not), so the palette offers no Pause/resume for a finished run."""
+    _, name, parameters = parse_action(action)
+    return bool(screen.check_action(name, parameters))
 
 
 def make_app(**kwargs: Any) -> LmtuiApp:

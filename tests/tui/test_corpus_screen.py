@@ -31,9 +31,9 @@ async def _type(pilot, field: PathInput, text: str) -> None:
     await wait_for(pilot, lambda: bool(field.suggestion), f"a completion of {text}")
 
 
-@pytest.mark.parametrize("key", ["tab", "end", "right"])
+@pytest.mark.parametrize("key", ["end", "right"])
 @run_async
-async def test_tab_end_and_right_accept_the_completion(key: str, fake_corpora: Path, tmp_path: Path) -> None:
+async def test_end_and_right_accept_the_completion(key: str, fake_corpora: Path, tmp_path: Path) -> None:
     (tmp_path / "shakespeare.txt").write_text("To be, or not to be.\n", encoding="utf-8")
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
@@ -45,6 +45,29 @@ async def test_tab_end_and_right_accept_the_completion(key: str, fake_corpora: P
         await pilot.press("enter")
         await settle(pilot)
         assert screen.loaded is not None and screen.loaded.spec == str(tmp_path / "shakespeare.txt")
+
+
+@run_async
+async def test_tab_moves_on_and_leaves_a_typed_folder_as_it_is(fake_corpora: Path, tmp_path: Path) -> None:
+    """Tab moves focus, as everywhere (README); it once accepted the completion, turning ``folder/`` into
+    ``folder/part0.txt``: one file instead of the folder."""
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "part0.txt").write_text("First part.\n", encoding="utf-8")
+    (folder / "part1.txt").write_text("Second part.\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen, field = await _own_text(pilot, tmp_path)
+        await _type(pilot, field, f"{folder}/")
+        assert field.suggestion == f"{folder}/part0.txt"
+        await pilot.press("tab")
+        assert not field.has_focus and field.value == f"{folder}/"
+        field.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.loaded is not None and screen.loaded.spec == f"{folder}/"
+        assert "Second part" in screen.loaded.text  # the folder, both its files
+        assert "Tab moves on" in str(screen.query_one("#description").render())
 
 
 @run_async
@@ -208,8 +231,13 @@ async def test_stats_explain_why_the_vocabulary_differs(fake_corpora: Path) -> N
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
-        stats = str(app.screen.query_one("#stats").render())
-        assert "distinct:" in stats and VOCAB_NOTE in stats and "training split" in VOCAB_NOTE
+        assert "distinct:" in str(app.screen.query_one("#stats").render())
+        note = app.screen.query_one("#vocab-note")
+        assert str(note.render()) == VOCAB_NOTE and "training split" in VOCAB_NOTE and note.display
+        await pilot.resize_terminal(80, 24)  # a short terminal: the note is a tooltip, its rows the preview's
+        await settle(pilot)
+        assert not app.screen.query_one("#vocab-note").display
+        assert app.screen.query_one("#stats").tooltip == VOCAB_NOTE
 
 
 @run_async

@@ -43,7 +43,7 @@ async def test_train_sample_and_save(english_file: Path, lmtui_home: Path) -> No
         await pilot.press("s")  # stop: the child evaluates, keeps its best checkpoint, and says finished
         await wait_for(pilot, lambda: training.status in ("finished", "failed", "ended"), "training")
         assert training.status == "finished", str(training.query_one("#message").render())
-        assert "(stopped after" in str(training.query_one("#message").render())
+        assert "stopped after" in str(training.query_one("#message").render())
         assert training.query_one("#loss-chart", LineChart).count("validation") >= 2
         assert training.query_one("#grad-chart", LineChart).count("|g|") >= 1
         await wait_for(pilot, lambda: not (app.trainer and app.trainer.running), "child exit")

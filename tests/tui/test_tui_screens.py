@@ -289,7 +289,8 @@ async def test_stop_key_and_second_training_is_refused() -> None:
         assert not await app.start_training(fake_argv("--name", "two"))  # one at a time
         await pilot.press("s")
         await wait_for(pilot, lambda: screen.status == "finished", "stop")
-        assert "(stopped after" in text_of(screen, "#message")
+        message = text_of(screen, "#message")
+        assert "stopped after" in message and "checkpoint saved in" in message  # S: the seconds the save took
         assert text_of(screen, "#status").strip() == "stopped"
 
 

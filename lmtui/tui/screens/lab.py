@@ -39,12 +39,22 @@ class ExplainScreen(ModalScreen[None]):
     """Per token of the text: the context used, the counts and backoff (n-grams), P and surprise."""
 
     DEFAULT_CSS = LAB_CSS.format(name="ExplainScreen")
-    BINDINGS = [Binding("escape,f7", "close", "Close", tooltip="Back to the playground")]
+    BINDINGS = [
+        Binding("escape,f7", "close", "Close", tooltip="Back to the playground"),
+        # the table can be long: End goes to its last line, the chain rule (whatever has the focus)
+        Binding("end", "scroll('end')", "Chain rule", tooltip="Scroll to the end: the chain-rule line"),
+        Binding("home", "scroll('home')", "Top", show=False, tooltip="Scroll to the first token"),
+    ]
 
-    def __init__(self, run: str, text: str) -> None:
+    def __init__(self, run: str, text: str, level: str = "word") -> None:
         super().__init__()
-        self.run, self.text = run, text
+        self.run, self.text, self.level = run, text, level
         self.data: dict[str, Any] | None = None
+
+    @property
+    def title_text(self) -> str:
+        """The view's title: "Why this character?" for a char-level model, "Why this word?" otherwise."""
+        return f"Why this {'character' if self.level == 'char' else 'word'}?"
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -52,12 +62,19 @@ class ExplainScreen(ModalScreen[None]):
                          classes="lab-head")
             with VerticalScroll():
                 yield Static("working… (a child process scores the text)", id="explain")
-            yield Static("Esc or F7 closes.", classes="lab-foot")
+            yield Static("End: the chain-rule line · Esc or F7 closes.", classes="lab-foot")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(Vertical).border_title = "Why this word?"
+        self.query_one(Vertical).border_title = self.title_text
         self.load()
+
+    def action_scroll(self, where: str) -> None:
+        view = self.query_one(VerticalScroll)
+        if where == "end":
+            view.scroll_end(animate=False)
+        else:
+            view.scroll_home(animate=False)
 
     @work(exclusive=True, group="explain")
     async def load(self) -> None:
@@ -66,6 +83,8 @@ class ExplainScreen(ModalScreen[None]):
         except LmtuiError as exc:
             self.query_one("#explain", Static).update(Text(visible_line(f"✗ {exc}"), style="bold red"))
             return
+        self.level = self.data.get("level") or self.level  # the model's own word for its tokens
+        self.query_one(Vertical).border_title = self.title_text
         self.query_one("#explain", Static).update(explain_renderable(self.data))
 
     def action_close(self) -> None:

@@ -36,6 +36,7 @@ from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig, estimate_paramete
 from lmtui.options import BY_NAME, OPTIONS, app_words
 from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
+from lmtui.tui.breakpoints import set_breakpoints
 from lmtui.tui.data import LoadedCorpus, human_bytes, vocab_size
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.trainer_process import train_argv
@@ -142,6 +143,7 @@ class ModelScreen(ModeScreen):
         self._filling = False
 
     def compose(self) -> ComposeResult:
+        set_breakpoints(self)  # the narrow form from the first frame, not the wide one with cut labels
         yield Header()
         with Horizontal(id="body"):
             with VerticalScroll(id="choices", can_focus=False):

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from lmtui import sharing
 from lmtui.errors import LmtuiError, OptionError
 from lmtui.sampling import SampleSettings, generate, notes_text, predict_next
+from lmtui.tui.breakpoints import set_breakpoints
 from lmtui.tui.data import unk_note
 from lmtui.tui.modes import ModeScreen
 from lmtui.tui.widgets.footer import KeyBar
@@ -65,6 +66,8 @@ class PlaygroundScreen(ModeScreen):
 
     SUB_TITLE = "Playground"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # settings in two rows below 100 columns
+    # Below 30 rows the fields lose their borders (one row each): at 80x24 the sample box showed 4 lines.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate", tooltip="Write a sample from the prime"),
         Binding("up", "temperature(0.1)", "Temp +", key_display="↑", show=False, tooltip="Warmer: +0.1"),
@@ -96,6 +99,7 @@ class PlaygroundScreen(ModeScreen):
         self._predict_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
+        set_breakpoints(self)
         yield Header()
         yield Static(NO_RUN, id="run-line")
         with Horizontal(id="main"):
@@ -120,7 +124,17 @@ class PlaygroundScreen(ModeScreen):
         self.query_one("#sample-box").border_title = "Sample"
         self.query_one("#next-box").border_title = "Next token"
         self._show_temperature()
+        self._compact_fields()
         self.query_one("#prime", Input).focus()
+
+    def on_resize(self) -> None:
+        self._compact_fields()
+
+    def _compact_fields(self) -> None:
+        """Borderless fields in a short terminal, so the sample box keeps its rows."""
+        short = self.has_class("-short")
+        for field in self.query(Input):
+            field.compact = short
 
     # -- opening a run --------------------------------------------------------------------------------------
 
@@ -397,7 +411,7 @@ class PlaygroundScreen(ModeScreen):
 
         text = self._lab_text()
         if text is not None:
-            self.app.push_screen(ExplainScreen(self.opened.name, text[:2000]))
+            self.app.push_screen(ExplainScreen(self.opened.name, text[:2000], self.tokenizer.level))
 
     def action_neurons(self) -> None:
         from lmtui.tui.screens.lab import NeuronScreen

@@ -26,14 +26,25 @@ from lmtui.visible import visible_line
 
 COLUMNS = ("name", "corpus", "model", "status", "parameters", "size", "val ppl", "test ppl", "bits/char",
            "unseen", "time")
-# Dropped in this order when the table would not fit the terminal's width: the perplexities stay. The order
-# is `lmtui runs`'s too (lmtui.columns); these are the app's columns of it.
-LESSER = tuple(label for label in columns.LESSER if label in COLUMNS)
+# Dropped in this order when the table would not fit the terminal's width: the name and the perplexities stay
+# (at 80 columns a word run's "141.08 (4.6% <unk>)" and "done, eval pending" left no room for test ppl). The
+# order is `lmtui runs`'s too (lmtui.columns); these are the app's columns of it.
+LESSER = tuple(label for label in columns.LESSER + columns.LAST if label in COLUMNS)
 EMPTY = "No runs yet — press F2 to choose a text and train your first model."
 HINT = "Enter or O: sample from it · R: resume training · E: evaluate · D: delete"
 GROUP_HINT = "Enter: show or hide this comparison's runs · D: delete them all"
 GROUP_KEY = "group:"  # the row key of a comparison's row (run names cannot hold ':')
 UNREADABLE = "unreadable"  # a row's key holding why its run cannot be read (the rest of the row is empty)
+
+
+class RunsTable(DataTable):
+    """The runs table; its columns are chosen again when its width changes (a resize, or F1's panel taking
+    the right third of the screen), not only when the terminal's does."""
+
+    def on_resize(self) -> None:
+        screen = self.screen
+        if isinstance(screen, RunsScreen) and screen.rows:
+            screen.call_after_refresh(screen.refit)
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -62,7 +73,7 @@ class RunsScreen(ModeScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="runs-dir", classes="hint")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY, id="empty")
         yield Static("", id="detail")
         yield KeyBar()
@@ -107,7 +118,9 @@ class RunsScreen(ModeScreen):
         # Columns sized here, from what they will hold: DataTable's own auto-sizing of rows re-added after
         # clear() sometimes kept the header widths, cutting names short.
         widths = {label: max([len(label), *(len(c[i]) for c in cells)]) for i, label in enumerate(COLUMNS)}
-        shown = fitting(widths, self.size.width - 4)
+        width = table.size.width if table.display and table.size.width else self.size.width - 2  # margins
+        shown = fitting(widths, width - 2)  # a scrollbar's room
+        self._fitted = (width, shown)
         table.clear(columns=True)
         for label in shown:
             table.add_column(label, width=widths[label])
@@ -130,9 +143,11 @@ class RunsScreen(ModeScreen):
             return None
         return name
 
-    def on_resize(self) -> None:
-        if self.rows:
-            self.refresh_runs()  # columns chosen for the new width
+    def refit(self) -> None:
+        """Choose the columns again for the table's width, from the rows shown (no need to re-read them)."""
+        table = self.query_one(DataTable)
+        if self.rows and getattr(self, "_fitted", (None,))[0] != table.size.width:
+            self._fill(*self._shown)
 
     def _cursor_key(self) -> str | None:
         table = self.query_one(DataTable)

@@ -177,6 +177,8 @@ class TrainingScreen(ModeScreen):
             return bool(self.trainer and self.trainer.running and self.status in ("training", "paused"))
         if action == "next_chart":
             return self.has_class("-short") and bool(self.query_one("#charts").display)
+        if action == "toggle_reach":  # an n-gram model has no gradients: V is neither shown nor offered
+            return bool(self.query_one("#charts").display)
         return True
 
     # -- starting -------------------------------------------------------------------------------------------
@@ -360,7 +362,10 @@ class TrainingScreen(ModeScreen):
                                                             else 0)
         else:
             self.query_one("#progress", ProgressBar).update(progress=1.0)
-        self._status("finished", "stopped" if e.reason in ("stopped", "interrupted") else None)
+        stopped = e.reason in ("stopped", "interrupted")
+        # the seconds from S to the saved checkpoint (the dashboard counted them while it waited)
+        saved = "" if self.stopping_since is None else f" in {time.monotonic() - self.stopping_since:.1f} s"
+        self._status("finished", "stopped" if stopped else None)
         self.stopping_since = None
         test = f", test perplexity {e.test_ppl:.2f}" if e.test_ppl else ""
         unk = unk_note(self.started.level, self.started.val_unk_rate) if self.started else ""
@@ -376,13 +381,18 @@ class TrainingScreen(ModeScreen):
             how = f"counted in {duration(e.elapsed)}"
         else:
             how = f"{REASONS.get(e.reason, e.reason)} after {e.step:,} steps, {duration(e.elapsed)}"
-        self._message(f"✓ {e.run} finished ({how}): {val}{test}. Press G to sample from it.", "success")
+        if stopped:  # not "finished", and no tick: it ended because it was stopped, with its checkpoint saved
+            after = "" if ngram else f" after {e.step:,} steps, {duration(e.elapsed)}"
+            self._message(f"■ {e.run} {REASONS[e.reason]}{after} (checkpoint saved{saved}): {val}{test}. "
+                          "Press G to sample from it.")
+        else:
+            self._message(f"✓ {e.run} finished ({how}): {val}{test}. Press G to sample from it.", "success")
         if ngram:
             set_line_text(self.query_one("#numbers", Static), f"{val}{test}")
         else:
             self._numbers()  # without the ETA
         if self.app.screen is not self:  # here the message line says it already
-            self.notify(f"{val}{test}", title=f"{e.run} finished")
+            self.notify(f"{val}{test}", title=f"{e.run} {REASONS[e.reason] if stopped else 'finished'}")
 
     def _reach(self, e: GradientReach) -> None:
         chart = self.query_one("#reach-chart", GradientReachChart)

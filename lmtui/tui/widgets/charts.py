@@ -30,9 +30,19 @@ class StepFormatter(NumericAxisFormatter):
             for nice in (1, 2, 5):
                 interval = float(nice * 10**power)
                 if (max_ - min_) / interval < most:
-                    return [float(t) for t in range(math.ceil(min_ / interval) * int(interval),
-                                                    int(max_) + 1, int(interval))]
+                    ticks = [float(t) for t in range(math.ceil(min_ / interval) * int(interval),
+                                                     int(max_) + 1, int(interval))]
+                    return [t for t in ticks if self._fits(t, min_, max_)]
         return [min_, max_]
+
+    def _fits(self, tick: float, min_: float, max_: float) -> bool:
+        """Whether the tick's label ends inside the chart: textual-plot centres it on the tick's column (the
+        right half the longer) and right-aligns only a tick at the axis's very end; at 80 columns the loss
+        chart's "1000", two columns from the end, was drawn as "100"."""
+        if tick >= max_ or max_ <= min_:
+            return True
+        column = math.floor(1 + (tick - min_) / (max_ - min_) * (self.columns - 2))  # as textual-plot maps it
+        return column + len(self.get_labels_for_ticks([tick])[0]) // 2 <= self.columns - 1
 
     def get_labels_for_ticks(self, ticks: Sequence[float]) -> list[str]:
         return [f"{t / 1000:g}k" if abs(t) >= 10_000 else f"{t:.0f}" for t in ticks]
