@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui_helpers import charts_drawn, fix_metrics, run_async, settle, wait_for
+from tui_helpers import charts_drawn, fix_metrics, fully_visible, run_async, settle, wait_for
 
 from lmtui.events import Eval, Finished, NgramCounts, Started
 from lmtui.models import SMOOTHINGS
@@ -86,6 +86,28 @@ async def test_an_encoding_belongs_to_the_file_it_was_chosen_for(fake_corpora: P
         assert encoding.value == "latin-1"
         assert screen.loaded is not None and screen.loaded.encoding == "latin-1"
         assert "café" in str(screen.query_one("#preview").render())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_the_encoding_controls_and_the_tree_all_show(fake_corpora: Path, tmp_path: Path,
+                                                           size: tuple[int, int]) -> None:
+    """A file that is not UTF-8 adds the encoding field and the Latin-1 button; at 80x24 the file tree below
+    them kept no row."""
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Un café au lait.\n".encode("latin-1") * 20)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        screen = app.screen
+        screen.query_one("#path", Input).value = str(latin1)
+        await pilot.press("enter")
+        await settle(pilot)
+        for selector in ("#path", "#encoding", "#latin1"):
+            assert fully_visible(app, screen.query_one(selector)), selector
+        tree = screen.query_one("#tree")
+        assert tree.region.height >= 4, tree.region  # its borders and two rows at least
 
 
 # -- 3. the title follows the cursor at once; Enter takes the cursor's text --------------------------------
