@@ -23,8 +23,10 @@ def set_breakpoints(screen: Screen) -> None:
     before the first layout); Textual's own Resize handler keeps them right afterwards."""
     app = screen.app
     width, height = app.size
-    for breakpoints, size in ((screen.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS or [], width),
-                              (screen.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS or [], height)):
+    for breakpoints, size in (
+        (screen.HORIZONTAL_BREAKPOINTS or app.HORIZONTAL_BREAKPOINTS or [], width),
+        (screen.VERTICAL_BREAKPOINTS or app.VERTICAL_BREAKPOINTS or [], height),
+    ):
         chosen = breakpoint_class(size, breakpoints)
         for _, name in breakpoints:
             screen.set_class(name == chosen, name)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui_helpers import charts_drawn, fix_metrics, run_async, settle, wait_for
+from tui_helpers import charts_drawn, fix_metrics, fully_visible, run_async, settle, wait_for
 
 from lmtui.events import Eval, Finished, NgramCounts, Started
 from lmtui.models import SMOOTHINGS
@@ -88,12 +88,36 @@ async def test_an_encoding_belongs_to_the_file_it_was_chosen_for(fake_corpora: P
         assert "café" in str(screen.query_one("#preview").render())
 
 
+@pytest.mark.parametrize("size", SIZES)
+@run_async
+async def test_the_encoding_controls_and_the_tree_all_show(
+    fake_corpora: Path, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """A file that is not UTF-8 adds the encoding field and the Latin-1 button; at 80x24 the file tree below
+    them kept no row."""
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Un café au lait.\n".encode("latin-1") * 20)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        screen = app.screen
+        screen.query_one("#path", Input).value = str(latin1)
+        await pilot.press("enter")
+        await settle(pilot)
+        for selector in ("#path", "#encoding", "#latin1"):
+            assert fully_visible(app, screen.query_one(selector)), selector
+        tree = screen.query_one("#tree")
+        assert tree.region.height >= 4, tree.region  # its borders and two rows at least
+
+
 # -- 3. the title follows the cursor at once; Enter takes the cursor's text --------------------------------
 
 
 @run_async
 async def test_the_panel_names_the_cursors_text_at_once_and_enter_takes_it(
-        fake_corpora: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_corpora: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A slow read (6 MB under load) must not leave the panel naming another text than the cursor's, and
     Enter meanwhile opens the model for the cursor's text once it is read, never for the one shown before."""
     gate = threading.Event()
@@ -156,15 +180,16 @@ async def test_enter_goes_on_with_the_text_under_the_cursor(fake_corpora: Path) 
 
 @pytest.mark.parametrize("size", SIZES)
 @run_async
-async def test_corpus_screen_shows_its_preview_and_a_whole_hint(fake_corpora: Path, size: tuple[int, int]
-                                                                 ) -> None:
+async def test_corpus_screen_shows_its_preview_and_a_whole_hint(
+    fake_corpora: Path, size: tuple[int, int]
+) -> None:
     app = make_app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         shown = lines(pilot)
         box = app.screen.query_one("#preview-box")
         assert box.region.height - 2 >= 8, box.region  # "read … the first lines": eight of them at least
-        preview_rows = [row for row in shown[box.region.y + 1:box.region.bottom - 1] if row.strip("│ ")]
+        preview_rows = [row for row in shown[box.region.y + 1 : box.region.bottom - 1] if row.strip("│ ")]
         assert len(preview_rows) >= 8
         assert any("Enter or Ctrl+N" in row and "Next: choose a model ▸" in row for row in shown)
         for option in ("Plays (test)", "Paint colours (test)", "Your own text…", "a .txt file or a folder"):
@@ -175,7 +200,8 @@ async def test_corpus_screen_shows_its_preview_and_a_whole_hint(fake_corpora: Pa
 @pytest.mark.parametrize("size", SIZES)
 @run_async
 async def test_model_screen_is_laid_out_for_its_size_from_the_first_frame(
-        fake_corpora: Path, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_corpora: Path, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Textual sets size classes at the first Resize, after a first layout: the model form was drawn wide,
     with cut labels, at 80 columns until then."""
     classes_at_mount: list[set[str]] = []
@@ -203,8 +229,9 @@ async def test_model_screen_is_laid_out_for_its_size_from_the_first_frame(
 
 @pytest.mark.parametrize("size", SIZES)
 @run_async
-async def test_runs_table_keeps_names_and_perplexities_whole(trained_runs: Path, size: tuple[int, int]
-                                                             ) -> None:
+async def test_runs_table_keeps_names_and_perplexities_whole(
+    trained_runs: Path, size: tuple[int, int]
+) -> None:
     fix_metrics(trained_runs)
     app = make_app(mode="runs")
     async with app.run_test(size=size) as pilot:
@@ -243,7 +270,7 @@ async def test_step_labels_are_whole_at_80x24(last_step: int) -> None:
         await charts_drawn(pilot)
         chart = screen.query_one("#loss-chart", LineChart)
         region = chart.content_region
-        rows = [row[region.x:region.right] for row in lines(pilot)[region.y:region.bottom]]
+        rows = [row[region.x : region.right] for row in lines(pilot)[region.y : region.bottom]]
         bottom = max(i for i, row in enumerate(rows) if "┳" in row)  # the axis, ticked below
         axis = rows[bottom + 1]  # the step labels under it
         formatter = chart._steps
@@ -292,9 +319,23 @@ async def feed_lstm(pilot: Pilot) -> None:
 
 
 async def feed_ngram(pilot: Pilot) -> None:
-    for event in (Started("colours-ngram-char", "paint-colours", "ngram", "char", 124, 48_000, 576_000,
-                          690_000, 38_000, None, None),
-                  NgramCounts(4, [124, 2_900, 21_000, 62_000], 0.41), Eval(1, 1.9, 6.69, 2.74, True, 0.5)):
+    for event in (
+        Started(
+            "colours-ngram-char",
+            "paint-colours",
+            "ngram",
+            "char",
+            124,
+            48_000,
+            576_000,
+            690_000,
+            38_000,
+            None,
+            None,
+        ),
+        NgramCounts(4, [124, 2_900, 21_000, 62_000], 0.41),
+        Eval(1, 1.9, 6.69, 2.74, True, 0.5),
+    ):
         pilot.app.screen.post_message(TrainerEvent(event))
     await charts_drawn(pilot)
 
@@ -302,8 +343,9 @@ async def feed_ngram(pilot: Pilot) -> None:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("mode", ["corpus", "training", "playground", "runs", "compare"])
 @run_async
-async def test_no_footer_key_is_cut(mode: str, size: tuple[int, int], trained_runs: Path, fake_corpora: Path
-                                    ) -> None:
+async def test_no_footer_key_is_cut(
+    mode: str, size: tuple[int, int], trained_runs: Path, fake_corpora: Path
+) -> None:
     """At 120 columns the dashboard's footer ended in ``f5 Run▏`` and the playground's in ``f4 Pla▏``."""
     app = make_app(mode=mode) if mode != "playground" else make_app(run="lstm-run")
     async with app.run_test(size=size) as pilot:
@@ -387,8 +429,11 @@ async def test_a_stopped_run_says_stopped_and_how_long_the_save_took() -> None:
         screen.post_message(TrainerEvent(started()))
         await wait_for(pilot, lambda: screen.started is not None, "started")
         screen.stopping_since = time.monotonic()  # as S sets it
-        screen.post_message(TrainerEvent(Finished("demo", 348, "stopped", 1.9, 6.7, None, None, 35.0, 1, 1,
-                                                  1, eval_pending=True)))
+        screen.post_message(
+            TrainerEvent(
+                Finished("demo", 348, "stopped", 1.9, 6.7, None, None, 35.0, 1, 1, 1, eval_pending=True)
+            )
+        )
         await wait_for(pilot, lambda: screen.status == "finished", "the stop")
         message = str(screen.query_one("#message", Static).render())
         assert message.startswith("■ demo stopped after 348 steps")
@@ -410,7 +455,8 @@ class FakeExplain:
 @pytest.mark.parametrize("level", ["char", "word"])
 @run_async
 async def test_f7_is_titled_by_the_models_tokens_and_end_shows_the_chain_rule(
-        level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from textual.app import App
     from textual.containers import Vertical
 
@@ -453,17 +499,33 @@ def test_readme_options_table_names_every_smoothing() -> None:
 RUN_ON = "Fal Purbon 137 236 141 136 217 152"  # a model's line that ran on in numbers (issue 20)
 
 
-@pytest.mark.parametrize("line", [RUN_ON, f"{RUN_ON} 55 22183", f"{RUN_ON} 5 22", "12 13 14", "4 12 13 14",
-                                  "Red 256 0 0", "Teal 0 128", "Blue 0 0 255 x"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        RUN_ON,
+        f"{RUN_ON} 55 22183",
+        f"{RUN_ON} 5 22",
+        "12 13 14",
+        "4 12 13 14",
+        "Red 256 0 0",
+        "Teal 0 128",
+        "Blue 0 0 255 x",
+    ],
+)
 def test_no_swatch_where_a_line_is_not_name_r_g_b(line: str) -> None:
     assert colour_of(line) is None
     assert not style_sample(line).plain.startswith(SWATCH)
 
 
-@pytest.mark.parametrize(("line", "rgb"), [("Absolute Zero 0 72 186", (0, 72, 186)),
-                                           ("Dead 99 153 222 173", (153, 222, 173)),
-                                           ("№5 248 214 139", (248, 214, 139)),
-                                           ("1975 Earth Red 123 70 59", (123, 70, 59))])
+@pytest.mark.parametrize(
+    ("line", "rgb"),
+    [
+        ("Absolute Zero 0 72 186", (0, 72, 186)),
+        ("Dead 99 153 222 173", (153, 222, 173)),
+        ("№5 248 214 139", (248, 214, 139)),
+        ("1975 Earth Red 123 70 59", (123, 70, 59)),
+    ],
+)
 def test_a_swatch_on_every_name_r_g_b_line(line: str, rgb: tuple[int, int, int]) -> None:
     assert colour_of(line) == rgb
     assert style_sample(line).plain == SWATCH + line

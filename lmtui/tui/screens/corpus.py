@@ -193,11 +193,22 @@ class CorpusScreen(ModeScreen):
     def on_mount(self) -> None:
         self.query_one("#preview-box").border_title = "Preview"
         self.query_one("#stats").tooltip = VOCAB_NOTE  # where a short terminal leaves the note out
+        self._compact_fields()
         self.query_one("#own").display = False
         self._offer_encoding(False)
         options = self.query_one(OptionList)
         options.focus()
         options.highlighted = 0
+
+    def on_resize(self) -> None:
+        self._compact_fields()
+
+    def _compact_fields(self) -> None:
+        """Borderless path and encoding fields and button in a short terminal: at 80x24 with a file that
+        is not UTF-8, the file tree below them had no row left."""
+        short = self.has_class("-short")
+        for widget in self.query("#path, #encoding, #latin1"):
+            widget.compact = short  # type: ignore[attr-defined]
 
     # -- choosing -------------------------------------------------------------------------------------------
 

@@ -33,8 +33,11 @@ class KeyBar(Footer):
         self._shown: tuple | None = None
 
     def _keys(self) -> tuple:
-        return tuple((key, b.action, b.description, enabled, tooltip)
-                     for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items() if b.show)
+        return tuple(
+            (key, b.action, b.description, enabled, tooltip)
+            for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items()
+            if b.show
+        )
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen and screen.app.app_focus:

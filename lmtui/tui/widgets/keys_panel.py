@@ -20,8 +20,13 @@ from textual.widgets import DataTable, DirectoryTree, Input, OptionList, RadioSe
 SECTIONS = ("This screen", "Anywhere", "Where the cursor is")
 PALETTE = ("app.command_palette", "command_palette")
 TOOLTIPS_FROM = 110  # terminal columns: the panel (a third of them) then holds a description and tooltip
-FOCUSED_KIND = ((Input, "field"), (DataTable, "table"), (DirectoryTree, "tree"), (OptionList, "list"),
-                (RadioSet, "choice"))
+FOCUSED_KIND = (
+    (Input, "field"),
+    (DataTable, "table"),
+    (DirectoryTree, "tree"),
+    (OptionList, "list"),
+    (RadioSet, "choice"),
+)
 
 
 def own_actions(node: DOMNode) -> set[str]:
@@ -113,4 +118,3 @@ class KeysPanel(VerticalScroll, can_focus=False):
             # tooltips where the panel is wide enough to keep them to a line or two (not at 80 columns)
             wide = self.app.size.width >= TOOLTIPS_FROM
             self.query_one("#keys-table", Static).update(keys_table(screen, tooltips=wide))
-
