@@ -77,6 +77,18 @@ def test_runs_screen_cell_says_what_perplexity_hides():
     assert _val_ppl(base | {"val_ppl": None, "val_ppl_infinite": True}).startswith("∞")
 
 
+def test_runs_screen_shows_an_infinite_test_perplexity_as_the_cli_does():
+    from lmtui.tui.screens.runs import COLUMNS, _cells
+
+    row = {"name": "mle", "corpus": "speeches", "model": "ngram", "level": "word", "status": "done",
+           "parameters": 10, "size_bytes": 100, "val_ppl": None, "val_ppl_infinite": True, "test_ppl": None,
+           "test_ppl_infinite": True, "bits_per_char": None, "unseen_at_order": None, "train_seconds": 1.0}
+    cells = dict(zip(COLUMNS, _cells(row), strict=True))
+    assert cells["test ppl"] == "∞" and cells["val ppl"].startswith("∞")
+    assert dict(zip(COLUMNS, _cells(row | {"test_ppl_infinite": False, "test_ppl": 3.5}), strict=True))[
+        "test ppl"] == "3.50"
+
+
 def spelled_by_hand(vocab: list[str], words: list[str]) -> float:
     """Bits to spell ``words`` letter by letter, then an end mark, as README and lab.scoring state it: a
     character unigram of the vocabulary's words (each once, one end mark each), add-one over its characters,

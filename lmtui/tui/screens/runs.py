@@ -351,7 +351,8 @@ def _cells(r: dict[str, Any], trainer: Any = None, indent: bool = False) -> list
     seconds = duration(r["train_seconds"]) if r["train_seconds"] is not None else "–"
     # n-gram runs: the share of validation n-grams of the model's order never seen in training (sparsity)
     unseen = _num(r.get("unseen_at_order"), ".1%")
-    scores = [_val_ppl(r), _num(r["test_ppl"], ".2f"), _num(r["bits_per_char"], ".3f"), unseen]
+    test = "∞" if r.get("test_ppl_infinite") else _num(r["test_ppl"], ".2f")  # as `lmtui runs` shows it
+    scores = [_val_ppl(r), test, _num(r["bits_per_char"], ".3f"), unseen]
     params = _num(r["parameters"], ",")
     model = f"{r['model']} · {r['level']}"
     name = f"  {r['name']}" if indent else r["name"]
