@@ -22,6 +22,7 @@ from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widget import AwaitMount
@@ -98,7 +99,14 @@ class ModeScreen(Screen[None]):
         def on_mount(self: ModeScreen, *args: Any) -> Any:
             if not self.children:  # every mode screen composes something: none means the app is ending
                 return None
-            return mount(self, *args)
+            try:
+                return mount(self, *args)
+            except NoMatches:
+                # a screen built ahead, not shown, whose children the ending app removed before its Mount
+                # ran (a fully composed screen always has them): nothing to set up any more
+                if self.is_current:
+                    raise
+                return None
 
         cls.on_mount = on_mount  # type: ignore[attr-defined]  # the subclass's on_mount, wrapped
 
