@@ -30,6 +30,7 @@ from lmtui.options import (
     STEPS_MAX,
     encoding_problem,
 )
+from lmtui.storage import encodes
 
 RUN_FORMAT = "lmtui-run"
 RUN_VERSION = 1
@@ -87,7 +88,7 @@ def _str(v: Any, where: str, field: str, choices: tuple[str, ...] = (), none: bo
         return None
     if not isinstance(v, str):
         raise Damaged(where, field, f"has the wrong type (text is needed, not {_show(v)})")
-    if not _utf8(v):
+    if not encodes(v):
         raise Damaged(where, field, SURROGATE)
     if choices and v not in choices:
         raise Damaged(where, field, f"is invalid (must be one of {', '.join(choices)}, not {_show(v)})")
@@ -109,15 +110,6 @@ def _dict(v: Any, where: str, field: str) -> dict[str, Any]:
 SURROGATE = "is damaged text (it holds a lone surrogate, which no UTF-8 file can)"
 
 
-def _utf8(text: str) -> bool:
-    """Can ``text`` be written as UTF-8? JSON's ``"\\ud800"`` reads as a lone surrogate, which cannot."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _check_text(data: Any, where: str) -> None:
     """Every string in a file's JSON (keys too) can be written back: a lone surrogate anywhere would make
     the next write (status, export, import) fail halfway. The path of the first one found is named."""
@@ -125,11 +117,11 @@ def _check_text(data: Any, where: str) -> None:
     while todo:
         path, value = todo.pop()
         if isinstance(value, str):
-            if not _utf8(value):
+            if not encodes(value):
                 raise Damaged(where, path or "the file", SURROGATE)
         elif isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and not _utf8(key):
+                if isinstance(key, str) and not encodes(key):
                     raise Damaged(where, path or "the file", "has a key of damaged text (a lone surrogate)")
                 todo.append((f"{path}.{key}" if path else str(key), item))
         elif isinstance(value, list):

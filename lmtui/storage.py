@@ -102,17 +102,18 @@ def not_unicode(data: Any, where: str = "") -> str | None:
     """Where in ``data`` a string (key or value) holds a lone surrogate, which no UTF-8 file can: a dotted
     path such as ``corpus.name``, or None when every string can be written."""
     if isinstance(data, str):
-        return None if data.isascii() or _encodes(data) else (where or "a string")
+        return None if data.isascii() or encodes(data) else (where or "a string")
     pairs: Any = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
     for key, value in pairs:
         inner = f"{where}.{key}" if where else str(key)
-        found = inner if isinstance(key, str) and not _encodes(key) else not_unicode(value, inner)
+        found = inner if isinstance(key, str) and not encodes(key) else not_unicode(value, inner)
         if found is not None:
             return found
     return None
 
 
-def _encodes(text: str) -> bool:
+def encodes(text: str) -> bool:
+    """Can ``text`` be written as UTF-8? JSON's ``"\\ud800"`` reads as a lone surrogate, which cannot."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -145,7 +146,7 @@ def json_line(data: dict[str, Any]) -> str:
     """One line of an append-only log (events.jsonl): UTF-8 where it can be, ASCII escapes where a string
     holds a lone surrogate, so a line is always written and always read back."""
     line = json.dumps(data, ensure_ascii=False)
-    return line if _encodes(line) else json.dumps(data)
+    return line if encodes(line) else json.dumps(data)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -156,7 +157,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         raise LmtuiError(f"could not write {path}: it would hold a value that is not a number") from None
     except (TypeError, RecursionError) as exc:  # a value JSON has no form for: lmtui's bug, still one line
         raise LmtuiError(f"could not write {path}: {_detail(exc)}") from None
-    if not _encodes(text):
+    if not encodes(text):
         raise _unwritable_text(path, data)
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 

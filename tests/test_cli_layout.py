@@ -3,17 +3,11 @@ every run name is shown whole at 80 and 120 columns, so it can be copied into `l
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
-import struct
-import subprocess
-import sys
-import termios
 
 import pytest
 from click.testing import CliRunner
+from pty_util import run_on_pty
 from test_cli import ok
 
 from lmtui.cli import RUNS_COLUMNS, main
@@ -81,30 +75,10 @@ def test_the_app_drops_columns_in_the_same_order():
 
 def test_a_real_terminal_of_80_columns(long_names, child_env):
     """The real command on a pseudo-terminal 80 columns wide: every name whole, no line past 80."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {k: v for k, v in child_env.items() if k not in ("COLUMNS", "LINES")} | {"TERM": "xterm"}
-    with subprocess.Popen(
-        [sys.executable, "-m", "lmtui", "runs"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        close_fds=True,
-    ) as proc:
-        os.close(follower)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its end
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert proc.wait(timeout=60) == 0
-    os.close(leader)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())
+    code, out = run_on_pty(["runs"], env, size=(80, 24))
+    assert code == 0, out
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out)
     lines = text.replace("\r\n", "\n").splitlines()
     assert max(map(len, lines)) <= 80, text
     names = {re.split(r"[│┃]", line)[1].strip() for line in lines if line.startswith("│")}

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pty_util import run_on_pty
 from test_cli import REPO, clean_error, invoke, json_out, ok
 
 from lmtui import cliutil
@@ -230,31 +227,10 @@ def test_the_training_display_shows_file_strings_escaped():
 
 def test_a_real_terminal_gets_no_escape_sequence_from_the_file(evil_run: Path, child_env: dict[str, str]):
     """`lmtui runs` on a pseudo-terminal: rich colours the table (SGR), nothing else reaches the terminal."""
-    leader, follower = pty.openpty()
     env = {**child_env, "COLUMNS": "250", "LINES": "40", "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    with subprocess.Popen(
-        [sys.executable, "-m", "lmtui", "runs"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        cwd=REPO,
-    ) as child:
-        os.close(follower)
-        chunks = []
-        while True:  # read until the child closes its end (EOF or EIO on Linux)
-            select.select([leader], [], [])
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert child.wait() == 0
-    os.close(leader)
-    out = b"".join(chunks).decode("utf-8")
+    code, out = run_on_pty(["runs"], env, cwd=REPO)
+    assert code == 0, out
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # rich's own colours and bold
     safe(plain, "\r\n")
     assert SHOWN in plain
