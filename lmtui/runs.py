@@ -57,6 +57,7 @@ from lmtui.storage import (
     write_tensors,
 )
 from lmtui.tokens import Tokenizer
+from lmtui.visible import visible_line
 
 __all__ = [
     "LOCK_NAME", "RUN_FORMAT", "RUN_VERSION", "Run", "RunBusy", "RunGone", "RunLock", "acquire",
@@ -359,11 +360,6 @@ def list_runs(damaged: dict[str, str] | None = None) -> list[Run]:
     return found
 
 
-def _visible(text: str) -> str:
-    """A name from the disk as it can be shown: control characters (escape codes) made visible."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _read_mark(folder: Path, mark: str) -> str | None:
     """The token in ``folder``'s marker file, if it is a regular file (never through a link)."""
     try:
@@ -448,7 +444,7 @@ def _ours_before_run_json(entry: os.DirEntry) -> bool:
 
 
 def _not_ours(path: Path, names: list[str]) -> RunExists:
-    shown = ", ".join(_visible(n) for n in sorted(names)[:3]) + (", …" if len(names) > 3 else "")
+    shown = ", ".join(visible_line(n) for n in sorted(names)[:3]) + (", …" if len(names) > 3 else "")
     return RunExists(
         f"{path} has no run.json but holds files ({shown}); lmtui deletes only what it wrote: "
         "move them, or pick another name"

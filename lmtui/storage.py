@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lmtui.errors import LmtuiError
+from lmtui.visible import visible_line
 
 MAX_JSON_BYTES = 256 << 20  # a run.json holds a vocabulary: megabytes, never this
 MAX_INT_DIGITS = 40  # no count, size or seed lmtui stores has more (Python's own limit is 4300)
@@ -29,7 +30,7 @@ MAX_INT_DIGITS = 40  # no count, size or seed lmtui stores has more (Python's ow
 def shown(text: str, limit: int = 160) -> str:
     """``text`` (an error's detail, which may quote a file) on one line with every control character, lone
     surrogate included, as an escape, cut to ``limit``: a damaged file must not drive the terminal."""
-    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+    text = visible_line(str(text))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
