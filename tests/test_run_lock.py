@@ -67,20 +67,25 @@ def test_claim_is_atomic_and_then_the_name_is_taken():
         runs.claim("fresh")
 
 
+def killed_when_it_says(word: str, code: str, env: dict[str, str]) -> None:
+    """Run Python ``code`` in a child and SIGKILL it once it prints ``word`` (the moment a test kills at)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == word
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
 def test_a_creator_killed_before_run_json_leaves_a_reusable_name(english_file, child_env):
     code = (
         "from lmtui import runs; import time; runs.claim('half'); "
         "(runs.run_path('half') / 'model.safetensors').write_bytes(b'junk of a dead creator'); "
         "print('claimed', flush=True); time.sleep(600)"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=child_env, cwd=REPO
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "claimed"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    killed_when_it_says("claimed", code, child_env)
     ok(invoke("train", english_file, "--model", "ngram", "--name", "half"))
     assert runs.load_run("half").load_model() is not None
     assert sorted(p.name for p in runs.run_path("half").iterdir()) == [

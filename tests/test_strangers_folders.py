@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from safetensors.numpy import save_file
 from test_cli import clean_error, invoke, json_out, ok
+from test_run_lock import killed_when_it_says
 
 from lmtui import lock, runs
 from lmtui.errors import LmtuiError
@@ -106,14 +106,7 @@ def test_a_killed_import_leaves_a_reusable_name(trained_runs, tmp_path, child_en
         "storage.atomic_write = stop\n"
         f"runs.import_bundle({str(bundle)!r}, 'copy')"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=child_env, cwd=REPO
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    killed_when_it_says("writing", code, child_env)
     folder = runs.run_path("copy")
     assert sorted(p.name for p in folder.iterdir()) == [".lmtui-claim", ".lock"]
     (folder / ".model.safetensors.abc123.tmp").write_bytes(b"half")  # as atomic_write leaves it
