@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from lmtui import memory, runs, threads, training_state
 from lmtui.control import StopNow
@@ -103,6 +102,8 @@ class NeuralTraining:
         self.metrics = run.meta.setdefault("metrics", {})
         if job.resume:
             self._resume()
+        else:
+            self.net.start_from_unigram(np.bincount(data.train, minlength=self.vocab)[: self.vocab])
         self.start_step = self.step
         # --steps is the run's total, so an interrupted run resumes towards the same target (and ends where an
         # uninterrupted one would); a run that already reached it gets that many more.
@@ -311,12 +312,12 @@ class NeuralTraining:
         x, y = chunk[:, :-1], chunk[:, 1:]
         self.net.train()
         with self.autocast():
-            logits, carry = self.net(x[:, :k1], state)
+            h, carry = self.net.features(x[:, :k1], state)
             if k1 < k2:
-                rest, _ = self.net(x[:, k1:], carry)
-                logits = torch.cat([logits, rest], dim=1)
-        logits = logits[:, k2 - k1 :].float()
-        return F.cross_entropy(logits.reshape(-1, self.vocab), y[:, k2 - k1 :].reshape(-1)), carry
+                rest, _ = self.net.features(x[:, k1:], carry)
+                h = torch.cat([h, rest], dim=1)
+            logp = self.net.target_log_probs(h[:, k2 - k1 :], y[:, k2 - k1 :])
+        return -logp.mean(), carry
 
     def train_step(self) -> bool:
         """One truncated-BPTT update over every stream (they start again at their heads after a pass).

@@ -152,6 +152,16 @@ OPTIONS: tuple[Option, ...] = (
         high_open=True,
     ),
     _model(
+        "softmax",
+        "softmax",
+        "choice",
+        NEURAL,
+        "Output layer: full (every token scored on every step) or adaptive (frequency clusters: the rare"
+        " words' softmax is paid only for rare words; exact probabilities either way).",
+        choices=("full", "adaptive"),
+        section="advanced",
+    ),
+    _model(
         "tie_weights",
         "tie weights (embed = out)",
         "bool",

@@ -57,12 +57,17 @@ def preset_configs(model: str, level: str, preset: str = "small") -> tuple[Model
         lr = {"rnn": 3e-3, "lstm": 1e-2, "gru": 8e-3}[model]
         train = replace(train, **_RECURRENT_BATCH[preset], lr=lr)
     if level == "word":
-        # A 10k-word softmax dominates the cost and each step is slow, so the updates are few: narrower nets
-        # below the large preset, 32 streams of 32 words (batch 64 and width 384 cost the small preset 60% of
-        # its updates and 40 perplexity points), wider embeddings and some dropout.
-        # The large preset is the small net given ten minutes: a deeper one learns too slowly (2 x 512 was at
-        # perplexity 310 after 600 s, the small net at 209 after 60).
-        config = replace(config, hidden=min(config.hidden, {"quick": 128}.get(preset, 256)), layers=1)
-        config = replace(config, embed=max(config.embed, 128), dropout=0.1)
-        train = replace(train, batch_size=32, seq_len=min(train.seq_len, 32), lr=train.lr * 0.6)
+        # The adaptive softmax (lmtui.models.neural.output_layer) pays the full 10k-word softmax only for
+        # the rare words: a step costs about a quarter (BENCHMARKS.md, section 13), so the updates are many.
+        # Quick and small keep a narrow net that learns fast from few words; the large preset is wider,
+        # with the dropout that 1.8M training words need over several passes. One recurrent layer: a
+        # second one learned too slowly for ten minutes.
+        config = replace(config, softmax="adaptive", layers=1)
+        if preset == "large":
+            config = replace(config, hidden=512, embed=256, dropout=0.25)
+            train = replace(train, batch_size=64, seq_len=32, lr=train.lr * 0.6)
+        else:
+            config = replace(config, hidden=min(config.hidden, {"quick": 128}.get(preset, 256)))
+            config = replace(config, embed=max(config.embed, 128), dropout=0.1)
+            train = replace(train, batch_size=32, seq_len=min(train.seq_len, 32), lr=train.lr * 0.6)
     return config, train

@@ -141,7 +141,7 @@ def _show(v: Any) -> str:
 def check_model(data: Any, where: str) -> ModelConfig:
     if not isinstance(data, dict) or data.get("model") not in MODEL_KINDS:
         raise LmtuiError(f"{where} names no model this lmtui knows")
-    d = data
+    d = {"softmax": "full", **data}  # runs made before the adaptive softmax have the full one
     if missing := [f for f in ModelConfig().to_dict() if f not in d]:
         raise Damaged(where, "model", f"lacks {', '.join(missing)}")
     _str(d["model"], where, "model.model", MODEL_KINDS)
@@ -152,8 +152,11 @@ def check_model(data: Any, where: str) -> ModelConfig:
         opt = BY_NAME[name]  # the option's range: one limit for a flag and a file
         _int(d[name], where, f"model.{name}", int(opt.low or 0), int(opt.high or MAX_INT))
     _num(d["dropout"], where, "model.dropout", 0, 1, below=True)
+    _str(d["softmax"], where, "model.softmax", BY_NAME["softmax"].choices)
     if _bool(d["tie_weights"], where, "model.tie_weights") and d["embed"] != d["hidden"]:
         raise Damaged(where, "model.tie_weights", "needs embed equal to hidden")
+    if d["tie_weights"] and d["softmax"] != "full":
+        raise Damaged(where, "model.tie_weights", "needs the full softmax")
     return ModelConfig.from_dict(d)
 
 

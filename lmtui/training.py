@@ -134,6 +134,8 @@ def validate(model: ModelConfig, train: TrainConfig, encoding: str | None = None
         options.check(opt.name, getattr(model if opt.group == "model" else train, opt.name))
     if model.tie_weights and model.embed != model.hidden:
         raise OptionError("tie_weights", "needs embed equal to hidden")
+    if model.tie_weights and model.softmax != "full":
+        raise OptionError("tie_weights", "needs the full softmax")
     if train.k1 is not None and train.k1 > train.seq_len:
         raise OptionError("k1", "must be between 1 and seq-len (k2)")
     too_large = size_problem(model)  # in closed form, before the vocabulary is even read

@@ -56,6 +56,9 @@ def model_variants():
     yield pytest.param("gru", {"layers": 2, "embed": 16, "tie_weights": True}, id="gru-tied")
     yield pytest.param("window", {"context": 1}, id="window-1")
     yield pytest.param("lstm", {"layers": 2, "dropout": 0.5}, id="lstm-dropout")  # scoring runs in eval mode
+    yield pytest.param("lstm", {"softmax": "adaptive"}, id="lstm-adaptive")
+    yield pytest.param("gru", {"softmax": "adaptive", "layers": 2}, id="gru-adaptive")
+    yield pytest.param("window", {"softmax": "adaptive"}, id="window-adaptive")
 
 
 @pytest.mark.parametrize(("kind", "extra"), list(model_variants()))
@@ -220,6 +223,9 @@ def test_from_tensors_rejects_missing_and_extra_keys():
         dict(model="lstm", embed=6, hidden=10, layers=3),
         dict(model="gru", embed=16, hidden=16, layers=2, tie_weights=True),
         dict(model="rnn", embed=12, hidden=12, tie_weights=True),
+        dict(model="lstm", embed=8, hidden=16, softmax="adaptive"),
+        dict(model="window", embed=8, hidden=16, context=3, softmax="adaptive"),
+        dict(model="lstm", embed=8, hidden=7, softmax="adaptive"),  # a cluster projection of 1 unit
     ],
 )
 def test_estimate_parameters_equals_real_count(cfg):
@@ -241,6 +247,74 @@ def test_tied_weights_share_one_tensor():
 def test_tie_weights_needs_equal_sizes():
     with pytest.raises(ValueError):
         build("lstm", embed=8, hidden=16, tie_weights=True)
+    with pytest.raises(ValueError, match="full softmax"):
+        build("lstm", embed=16, hidden=16, tie_weights=True, softmax="adaptive")
+
+
+# -- the adaptive softmax: frequency clusters, exact probabilities
+
+
+@pytest.mark.parametrize("vocab", [2, 17, 1001, 1002, 5000, 20_000])
+@pytest.mark.parametrize("width", [1, 8, 256])
+def test_adaptive_cutoffs_are_valid_clusters(vocab, width):
+    cuts = neural.adaptive_cutoffs(vocab, width)
+    assert cuts == sorted(set(cuts)) and cuts[0] > 0 and cuts[-1] < vocab
+    assert vocab <= 1001 or cuts[0] == 1000
+    assert len(cuts) == 1 or width // 4 ** len(cuts) >= 1  # every cluster's projection has a unit
+    layer = torch.nn.AdaptiveLogSoftmaxWithLoss(width, vocab, cuts)  # torch accepts them
+    assert layer.log_prob(torch.zeros(1, width)).exp().sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_adaptive_softmax_is_one_exact_distribution_everywhere(kind):
+    """Three clusters (5,000 tokens): the numpy step, the torch pass, the streamed scoring and the one-token
+    path give the same normalised log-probabilities, and full scores equal the target path's."""
+    vocab = 5000
+    model = build(kind, vocab=vocab, softmax="adaptive", layers=2 if kind != "window" else 1)
+    assert model.net.out.cutoffs == [1000, 4000, 5000]
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.mul_(3.0)  # far from uniform, so that a wrong cluster offset shows
+    toks = tokens(90, vocab=vocab, seed=4)
+    toks[::3] = toks[::3] % 50  # frequent (shortlist) tokens among rare ones: every cluster is used
+    _, numpy_logp = model.start(toks[:10])
+    _, torch_logp = model._run(toks[:10], None)
+    for logp in (numpy_logp, torch_logp):
+        assert logp.shape == (vocab,)
+        assert math.fsum(np.exp(logp)) == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(numpy_logp, torch_logp, atol=2e-5)
+    per_token = model.token_log_probs(toks)
+    assert len(per_token) == 89
+    assert -per_token.sum() == pytest.approx(incremental_nll(model, toks), rel=1e-5)
+    assert model.nll(toks)[0] == pytest.approx(-per_token.sum(), rel=1e-9)
+    with torch.no_grad():
+        h, _ = model.net.features(torch.as_tensor(toks[None, :-1], dtype=torch.int64))
+        full = torch.log_softmax(model.net(torch.as_tensor(toks[None, :-1], dtype=torch.int64))[0], dim=-1)
+        picked = full[0].gather(1, torch.as_tensor(toks[None, 1:], dtype=torch.int64).T)[:, 0]
+        np.testing.assert_allclose(model.net.target_log_probs(h, torch.as_tensor(toks[None, 1:]))[0], picked,
+                                   atol=2e-5)
+
+
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_unigram_start_predicts_the_training_texts_frequencies(softmax):
+    """With the output weights at zero, the biases alone give the add-one unigram distribution (adaptive:
+    the frequent words' own probability; a cluster's mass spread evenly over its words)."""
+    vocab = 1500
+    model = build("lstm", vocab=vocab, softmax=softmax)
+    counts = np.random.default_rng(0).integers(0, 50, size=vocab)
+    model.net.start_from_unigram(counts)
+    with torch.no_grad():
+        for name, p in model.net.out.named_parameters():
+            if "bias" not in name:
+                p.zero_()
+    _, logp = model.start(np.array([3]))
+    unigram = (counts + 1) / (counts.sum() + vocab)
+    if softmax == "adaptive":
+        cut = model.net.out.cutoffs[0]
+        expected = np.concatenate([unigram[:cut], np.full(vocab - cut, unigram[cut:].sum() / (vocab - cut))])
+    else:
+        expected = unigram
+    np.testing.assert_allclose(np.exp(logp), expected, rtol=1e-5)
 
 
 def test_model_class_registry():

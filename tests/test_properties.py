@@ -124,6 +124,8 @@ NEURAL = [
     ("rnn", {}),
     ("lstm", {"layers": 2}),
     ("gru", {"embed": 10, "hidden": 10, "tie_weights": True}),
+    ("lstm", {"softmax": "adaptive"}),
+    ("window", {"context": 2, "softmax": "adaptive"}),
 ]
 
 

@@ -206,7 +206,7 @@ def test_torch_allocation_failure_is_out_of_memory_with_a_true_status(english_fi
             "you tried to allocate 6553600000 bytes."
         )
 
-    monkeypatch.setattr(neural.RecurrentNet, "forward", alloc_fails)
+    monkeypatch.setattr(neural.RecurrentNet, "features", alloc_fails)
     result = invoke("train", english_file, "--model", "lstm", *TINY, "--steps", 4, "--name", "oom")
     clean_error(result, "out of memory")
     run = runs.load_run("oom")

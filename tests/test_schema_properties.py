@@ -287,3 +287,13 @@ def test_every_train_field_has_a_finite_range(data):
     except schema.Damaged as exc:
         assert not inside, (name, value, str(exc))
         assert exc.field == f"train.{name}"
+
+
+def test_a_run_from_before_the_adaptive_softmax_has_the_full_one():
+    older = {k: v for k, v in ModelConfig(model="lstm", level="word").to_dict().items() if k != "softmax"}
+    assert schema.check_model(older, "run.json").softmax == "full"
+    tied = {**ModelConfig(embed=64, hidden=64, tie_weights=True, softmax="adaptive").to_dict()}
+    with pytest.raises(schema.Damaged, match="full softmax"):
+        schema.check_model(tied, "run.json")
+    with pytest.raises(schema.Damaged, match="softmax"):
+        schema.check_model({**older, "softmax": "sampled"}, "run.json")

@@ -129,13 +129,13 @@ def test_scoring_token_by_token_holds_no_more_logits_than_the_loss_does(monkeypa
     torch.manual_seed(0)
     model = neural.RecurrentModel(ModelConfig(model="lstm", embed=8, hidden=16), 97)
     widest = []
-    forward = model.net.forward
+    features = model.net.features
 
     def counted(x, state=None):
         widest.append(x.numel())
-        return forward(x, state)
+        return features(x, state)
 
-    monkeypatch.setattr(model.net, "forward", counted)
+    monkeypatch.setattr(model.net, "features", counted)
     tokens = np.random.default_rng(3).integers(0, 97, 3000)
     logp = token_log_probs(model, tokens)
     assert max(widest) <= 40

@@ -88,7 +88,7 @@ def gradient_reach(
             n = net.n
             context = torch.cat([torch.full_like(x[:, :1], net.pad).expand(-1, n), x], dim=1)[:, -n:]
             emb = net.emb(context).detach().requires_grad_(True)  # [B, n, E]: positions T-n+1 .. T
-            logits = net.out(torch.tanh(net.hidden(emb.flatten(1))))
+            logits = net.log_probs(torch.tanh(net.hidden(emb.flatten(1))))
             _loss(logits, target).backward()
             per_pos = emb.grad.norm(dim=-1).mean(dim=0).flip(0)  # k = 0 .. n-1
             norms = torch.zeros(k_max + 1)
@@ -103,7 +103,7 @@ def gradient_reach(
             cudnn = torch.backends.cudnn.flags(enabled=False) if emb.is_cuda else contextlib.nullcontext()
             with cudnn:  # cuDNN's RNN backward refuses eval mode
                 h, _ = net.rnn(emb, state)
-                logits = net.out(h[:, -1])
+                logits = net.log_probs(h[:, -1])
                 _loss(logits, target).backward()
             norms = emb.grad.norm(dim=-1).mean(dim=0).flip(0).cpu()  # k = 0 .. T-1
             note = ""

@@ -74,53 +74,11 @@ def token_log_probs(model: LanguageModel, tokens: np.ndarray) -> np.ndarray:
     direct = getattr(model, "token_log_probs", None)
     if direct is not None:
         return np.asarray(direct(tokens), dtype=np.float64)
-    if hasattr(model, "net"):
-        return _neural_token_log_probs(model, tokens)
     out, (state, logp) = [], model.start(tokens[:1])  # any other model: one token at a time
     for token in tokens[1:].tolist():
         out.append(float(logp[token]))
         state, logp = model.advance(state, token)
     return np.array(out)
-
-
-def _neural_token_log_probs(model: Any, tokens: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """The neural ``nll``'s parallel streams carried chunk by chunk, keeping each token's log-prob; as in
-    ``nll``, at most EVAL_LOGITS logits exist at once (64 x 256 tokens of a 10k vocabulary were 1.3 GB)."""
-    import torch
-    from torch.nn import functional as F
-
-    from lmtui.models.neural import EVAL_LOGITS
-
-    net, n = model.net, len(tokens) - 1
-    net.eval()
-    per_pass = max(1, EVAL_LOGITS // model.vocab_size)  # tokens scored per forward pass
-    streams = max(1, min(64, n // chunk, per_pass))
-    chunk = max(1, min(chunk, per_pass // streams))
-    length = n // streams
-    data = torch.as_tensor(tokens, device=model.device)
-    x_all = data[: streams * length].view(streams, length)
-    y_all = data[1 : streams * length + 1].view(streams, length)
-    out = torch.empty(streams, length, dtype=torch.float64)
-    state = None
-    with torch.no_grad():
-        for i in range(0, length, chunk):
-            logits, state = net(x_all[:, i : i + chunk].contiguous(), state)
-            y = y_all[:, i : i + chunk].flatten()
-            nll = F.cross_entropy(logits.flatten(0, 1).float(), y, reduction="none")
-            out[:, i : i + chunk] = -nll.view(streams, -1).double().cpu()
-        parts = [out.flatten().numpy()]
-        if n - streams * length:  # the few tokens left over continue the last stream
-            last = _stream(state, streams - 1)
-            logits, _ = net(data[streams * length : n].view(1, -1), last)
-            rest = F.cross_entropy(logits[0].float(), data[streams * length + 1 : n + 1], reduction="none")
-            parts.append(-rest.double().cpu().numpy())
-    return np.concatenate(parts)
-
-
-def _stream(state: Any, index: int) -> Any:
-    if isinstance(state, tuple):
-        return tuple(_stream(s, index) for s in state)
-    return state[:, index : index + 1].contiguous() if state.dim() == 3 else state[index : index + 1]
 
 
 def perplexity(loss: float) -> float:

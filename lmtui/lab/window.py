@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lmtui.models import ModelConfig, estimate_parameters
+from lmtui.models import ModelConfig, estimate_parameters, output_parameters
 
 WINDOWS = (2, 4, 8, 16, 32, 64)
 
@@ -22,7 +22,7 @@ class WindowParts:
     embedding: int  # (V + 1) x E: the token table, plus the "before the text" row
     per_position: int  # E x H: one position's own block of the hidden layer
     hidden: int  # n x E x H + H: the blocks of every position, and the bias
-    output: int  # H x V + V
+    output: int  # H x V + V (full softmax; the adaptive one's head and clusters are fewer)
     total: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -31,7 +31,7 @@ class WindowParts:
 
 def window_parts(config: ModelConfig, vocab: int) -> WindowParts:
     e, h, n = config.embed, config.hidden, config.context
-    parts = WindowParts(n, (vocab + 1) * e, e * h, n * e * h + h, h * vocab + vocab, 0)
+    parts = WindowParts(n, (vocab + 1) * e, e * h, n * e * h + h, output_parameters(config, h, vocab), 0)
     parts.total = parts.embedding + parts.hidden + parts.output
     assert parts.total == estimate_parameters(config, vocab)  # the closed form the form and the run use
     return parts

@@ -62,6 +62,7 @@ class ModelConfig(JsonConfig):
     layers: int = 1
     dropout: float = 0.0
     tie_weights: bool = False
+    softmax: str = "full"  # "adaptive": frequency clusters (lmtui.models.neural.output_layer)
 
 
 class LanguageModel(ABC):
@@ -122,12 +123,36 @@ def estimate_parameters(config: ModelConfig, vocab_size: int) -> int:
     sizes may come from a stranger's file, so nothing here loops over them."""
     e, h, v, L = config.embed, config.hidden, vocab_size, config.layers
     if config.model == "window":
-        return (v + 1) * e + config.context * e * h + h + h * v + v
+        return (v + 1) * e + config.context * e * h + h + output_parameters(config, h, v)
     gates = {"rnn": 1, "lstm": 4, "gru": 3}[config.model]
     # per layer: input and hidden weights plus two biases; the first layer reads the embedding, the rest h
     rnn = gates * (h * (e + h) + 2 * h + (L - 1) * (2 * h * h + 2 * h))
-    out = (0 if config.tie_weights else h * v) + v
-    return v * e + rnn + out
+    return v * e + rnn + output_parameters(config, h, v)
+
+
+def adaptive_cutoffs(vocab_size: int, width: int) -> list[int]:
+    """Where the adaptive softmax's frequency clusters begin (token ids are in order of frequency, most
+    frequent first): a head of the 1,000 most frequent tokens, then clusters four times larger each, each
+    read through a projection a quarter as wide as the one before (so no more clusters than ``width``
+    affords one unit for). A vocabulary of 1,001 tokens or fewer splits in two halves (correct, if no
+    faster than the full softmax)."""
+    cuts = [c for c in (1000, 4000, 16_000, 64_000, 256_000) if c < vocab_size]
+    while len(cuts) > 1 and width // 4 ** len(cuts) < 1:
+        cuts.pop()
+    return cuts or [max(1, vocab_size // 2)]
+
+
+def output_parameters(config: ModelConfig, h: int, v: int) -> int:
+    """The output layer's size: a full [h x v] layer and bias, or the adaptive softmax's head (the frequent
+    words and one entry per cluster, with a bias) and each cluster's projection to h / 4**(i+1) units."""
+    if config.softmax != "adaptive":
+        return (0 if config.tie_weights else h * v) + v
+    cuts = [*adaptive_cutoffs(v, h), v]
+    size = (h + 1) * (cuts[0] + len(cuts) - 1)
+    for i in range(len(cuts) - 1):
+        width = int(h // 4 ** (i + 1))
+        size += width * (h + cuts[i + 1] - cuts[i])
+    return size
 
 
 def size_problem(config: ModelConfig, vocab_size: int = 1) -> str | None:

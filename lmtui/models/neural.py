@@ -7,6 +7,7 @@ few tokens it saw, which is all the context a fixed-window model ever has.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,13 +15,88 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lmtui.models import LanguageModel, ModelConfig
+from lmtui.models import LanguageModel, ModelConfig, adaptive_cutoffs
 
 State = Any  # a tensor, an (h, c) pair, or None
 EVAL_LOGITS = 1 << 24  # logits held at once while scoring (64 MB of float32), whatever the vocabulary
 
 
-class WindowNet(nn.Module):
+SOFTMAXES = ("full", "adaptive")
+
+
+def output_layer(config: ModelConfig, width: int, vocab_size: int) -> nn.Module:
+    """The layer from the net's last hidden vector to next-token scores.
+
+    ``full``: one linear layer and a softmax over the whole vocabulary, paid on every token. ``adaptive``
+    (Grave et al. 2017): a softmax over the frequent words and one entry per cluster of rarer words; a
+    cluster's own, narrower softmax is computed only for the tokens that fall in it. Both are exact,
+    normalised distributions; the adaptive one costs a word-level step about a quarter as much."""
+    if config.softmax == "adaptive":
+        if vocab_size < 2:
+            raise ValueError("the adaptive softmax needs a vocabulary of at least two tokens")
+        cutoffs = adaptive_cutoffs(vocab_size, width)
+        return nn.AdaptiveLogSoftmaxWithLoss(width, vocab_size, cutoffs, div_value=4.0, head_bias=True)
+    return nn.Linear(width, vocab_size)
+
+
+class OutputNet(nn.Module):
+    """What every net shares past its hidden vectors: ``features`` gives them, ``out`` scores them.
+
+    ``forward`` returns scores whose log-softmax is the exact next-token distribution (the adaptive layer's
+    are log-probabilities already, which a log-softmax leaves as they are), so sampling with a temperature,
+    the next-token panel and explain read every net alike; training and scoring call ``target_log_probs``,
+    which for the adaptive layer never builds the whole distribution."""
+
+    out: nn.Module
+
+    def features(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        raise NotImplementedError
+
+    def log_probs(self, h: torch.Tensor) -> torch.Tensor:
+        """Next-token scores for hidden vectors ``h`` [..., H]: logits, or log-probabilities (adaptive)."""
+        if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
+            with _full_precision(h):
+                flat = self.out.log_prob(h.reshape(-1, h.shape[-1]).float())
+            return flat.view(*h.shape[:-1], -1)
+        return self.out(h)
+
+    def target_log_probs(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """log p(y) for each position, exact and float32 ([...] like ``y``)."""
+        flat_h, flat_y = h.reshape(-1, h.shape[-1]), y.reshape(-1)
+        if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
+            with _full_precision(h):
+                logp = self.out(flat_h.float(), flat_y).output
+        else:
+            logp = -F.cross_entropy(self.out(flat_h).float(), flat_y, reduction="none")
+        return logp.view(y.shape)
+
+    def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        h, state = self.features(x, state)
+        return self.log_probs(h), state
+
+    @torch.no_grad()
+    def start_from_unigram(self, counts: np.ndarray) -> None:
+        """Set the output biases to the log unigram frequencies of the training text (add-one): before its
+        first update the net predicts as well as counting single tokens does, so its updates go to what the
+        context adds rather than to learning which tokens are common (with a 10,000-word vocabulary the
+        first hundreds of updates went there)."""
+        logp = np.log((np.asarray(counts, dtype=np.float64) + 1.0) / (np.sum(counts) + len(counts)))
+        if isinstance(self.out, nn.AdaptiveLogSoftmaxWithLoss):
+            cuts = self.out.cutoffs
+            shortlist = cuts[0]
+            mass = [np.logaddexp.reduce(logp[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+            bias = np.concatenate([logp[:shortlist], mass])
+            self.out.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        else:
+            self.out.bias.copy_(torch.as_tensor(logp, dtype=torch.float32))
+
+
+def _full_precision(h: torch.Tensor) -> Any:
+    """The adaptive layer runs outside bfloat16 autocast: torch's module mixes the two dtypes and fails."""
+    return torch.autocast(h.device.type, enabled=False)
+
+
+class WindowNet(OutputNet):
     """Bengio et al. (2003): embeddings of the last n tokens, concatenated -> tanh hidden layer -> softmax."""
 
     def __init__(self, config: ModelConfig, vocab_size: int):
@@ -30,19 +106,19 @@ class WindowNet(nn.Module):
         self.emb = nn.Embedding(vocab_size + 1, config.embed)
         self.hidden = nn.Linear(self.n * config.embed, config.hidden)
         self.drop = nn.Dropout(config.dropout)
-        self.out = nn.Linear(config.hidden, vocab_size)
+        self.out = output_layer(config, config.hidden, vocab_size)
 
-    def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+    def features(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         batch, steps = x.shape
         if state is None:
             state = torch.full((batch, self.n), self.pad, dtype=x.dtype, device=x.device)
         full = torch.cat([state, x], dim=1)
         windows = full.unfold(1, self.n, 1)[:, 1:]  # [B, T, n]: the n tokens up to and including x[t]
         h = torch.tanh(self.hidden(self.emb(windows).flatten(2)))
-        return self.out(self.drop(h)), full[:, -self.n :]
+        return self.drop(h), full[:, -self.n :]
 
 
-class RecurrentNet(nn.Module):
+class RecurrentNet(OutputNet):
     """Embedding -> stacked rnn/lstm/gru -> linear; the output layer may share the embedding's weights."""
 
     CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -51,6 +127,8 @@ class RecurrentNet(nn.Module):
         super().__init__()
         if config.tie_weights and config.embed != config.hidden:
             raise ValueError("weight tying needs the embedding size to equal the hidden size")
+        if config.tie_weights and config.softmax != "full":
+            raise ValueError("weight tying needs the full softmax")
         self.emb = nn.Embedding(vocab_size, config.embed)
         self.drop = nn.Dropout(config.dropout)
         self.rnn = self.CELLS[config.model](
@@ -60,13 +138,13 @@ class RecurrentNet(nn.Module):
             dropout=config.dropout if config.layers > 1 else 0.0,
             batch_first=True,
         )
-        self.out = nn.Linear(config.hidden, vocab_size)
+        self.out = output_layer(config, config.hidden, vocab_size)
         if config.tie_weights:
             self.out.weight = self.emb.weight
 
-    def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+    def features(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         h, state = self.rnn(self.drop(self.emb(x)), state)
-        return self.out(self.drop(h)), state
+        return self.drop(h), state
 
 
 def as_float32(state: State) -> State:
@@ -135,15 +213,16 @@ class NeuralModel(LanguageModel):
 
     # -- scoring
     @torch.no_grad()
-    def nll(self, tokens: np.ndarray, chunk: int = 256) -> tuple[float, int]:
-        """Score a long stream as parallel streams carried chunk by chunk (state flows between chunks).
+    def _stream_log_probs(self, tokens: np.ndarray, chunk: int = 256) -> Iterator[torch.Tensor]:
+        """log p of every token after the first, read as parallel streams carried chunk by chunk (state
+        flows between chunks): [streams, chunk] pieces in stream order, then the few tokens left over.
 
-        At most EVAL_LOGITS logits exist at once: a 100k-token vocabulary gets fewer, shorter chunks
+        At most EVAL_LOGITS scores exist at once: a 100k-token vocabulary gets fewer, shorter chunks
         instead of a [64 x 256 x vocab] array of many gigabytes."""
         self.net.eval()
         n = len(tokens) - 1
         if n <= 0:
-            return 0.0, 0
+            return
         per_pass = max(1, EVAL_LOGITS // self.vocab_size)  # tokens scored per forward pass
         streams = max(1, min(64, n // chunk, per_pass))
         chunk = max(1, min(chunk, per_pass // streams))
@@ -152,19 +231,29 @@ class NeuralModel(LanguageModel):
         body = data[: streams * length + 1]
         x_all = body[:-1].view(streams, length)
         y_all = body[1:].view(streams, length)
-        total = torch.zeros((), dtype=torch.float64, device=self.device)
         state: State = None
         for i in range(0, length, chunk):
-            logits, state = self.net(x_all[:, i : i + chunk].contiguous(), state)
-            total += F.cross_entropy(
-                logits.flatten(0, 1).float(), y_all[:, i : i + chunk].flatten(), reduction="sum"
-            )
-        rest = n - streams * length
-        if rest:  # the few tokens left over continue the last stream
+            h, state = self.net.features(x_all[:, i : i + chunk].contiguous(), state)
+            yield self.net.target_log_probs(h, y_all[:, i : i + chunk])
+        if n - streams * length:  # the few tokens left over continue the last stream
             last = _select_stream(state, streams - 1)
-            logits, _ = self.net(data[streams * length : n].view(1, -1), last)
-            total += F.cross_entropy(logits[0].float(), data[streams * length + 1 : n + 1], reduction="sum")
-        return float(total), n
+            h, _ = self.net.features(data[streams * length : n].view(1, -1), last)
+            yield self.net.target_log_probs(h, data[streams * length + 1 : n + 1].view(1, -1))
+
+    def nll(self, tokens: np.ndarray, chunk: int = 256) -> tuple[float, int]:
+        pieces = self._stream_log_probs(tokens, chunk)
+        total = sum((piece.double().sum() for piece in pieces), torch.zeros((), dtype=torch.float64))
+        return -float(total), max(len(tokens) - 1, 0)
+
+    def token_log_probs(self, tokens: np.ndarray) -> np.ndarray:
+        """log p of each token after the first, in text order (float64)."""
+        pieces = list(self._stream_log_probs(tokens))
+        if not pieces:
+            return np.zeros(0)
+        streams = pieces[0].shape[0]  # the body's pieces are [streams, chunk]; the leftover is [1, rest]
+        parts = [torch.cat([p for p in pieces if p.shape[0] == streams], dim=1).flatten()]
+        parts += [p.flatten() for p in pieces if p.shape[0] != streams]
+        return torch.cat(parts).double().cpu().numpy()
 
     # -- size and persistence
     def num_parameters(self) -> int:
@@ -210,6 +299,43 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum())
 
 
+class _NumpyOutput:
+    """The output layer in numpy, for one hidden vector: log-probabilities over the whole vocabulary.
+
+    The full softmax is one product; the adaptive one is the head's log-softmax for the frequent words,
+    and for each cluster its own log-softmax plus the head's log-probability of the cluster (exactly
+    ``AdaptiveLogSoftmaxWithLoss.log_prob``). ``transposed`` keeps a matrix as [in, out], the faster
+    layout for a row vector's product."""
+
+    def __init__(self, out: nn.Module, transposed: bool = True):
+        def lay(weight: torch.Tensor) -> np.ndarray:
+            return np.ascontiguousarray(_np(weight).T) if transposed else _np(weight)
+
+        self.transposed = transposed
+        if isinstance(out, nn.AdaptiveLogSoftmaxWithLoss):
+            self.head = lay(out.head.weight)
+            self.bias = _np(out.head.bias) if out.head.bias is not None else 0.0
+            self.cutoffs = out.cutoffs
+            self.tails = [(lay(proj.weight), lay(word.weight)) for proj, word in out.tail]  # type: ignore[misc]
+        else:
+            self.head, self.bias, self.cutoffs, self.tails = lay(out.weight), _np(out.bias), [], []
+
+    def _product(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        return x @ weight if self.transposed else weight @ x
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        head = _log_softmax(self._product(x, self.head) + self.bias)
+        if not self.tails:
+            return head
+        shortlist = self.cutoffs[0]
+        out = np.empty(self.cutoffs[-1])
+        out[:shortlist] = head[:shortlist]
+        for i, (proj, words) in enumerate(self.tails):
+            tail = _log_softmax(self._product(self._product(x, proj), words))
+            out[self.cutoffs[i] : self.cutoffs[i + 1]] = tail + head[shortlist + i]
+        return out
+
+
 # precompute per-token input projections when the table stays this small (elements): char vocabularies
 _TABLE_LIMIT = 1 << 22
 
@@ -238,7 +364,7 @@ class WindowModel(NeuralModel):
             # table[p, tok] = emb[tok] @ W_h[:, p*E:(p+1)*E].T: a window's hidden input is a sum of n rows
             table = np.stack([emb @ w_h[:, p * e : (p + 1) * e].T for p in range(n)])
         return _StepWeights(
-            n=n, emb=emb, w_h=w_h, b_h=b_h, table=table, w_out=_np(net.out.weight), b_out=_np(net.out.bias)
+            n=n, emb=emb, w_h=w_h, b_h=b_h, table=table, out=_NumpyOutput(net.out, transposed=False)
         )
 
     def _step(self, w: _StepWeights, window: np.ndarray) -> np.ndarray:
@@ -246,7 +372,7 @@ class WindowModel(NeuralModel):
             pre = w.table[np.arange(w.n), window].sum(axis=0) + w.b_h
         else:
             pre = w.w_h @ w.emb[window].reshape(-1) + w.b_h
-        return _log_softmax(w.w_out @ np.tanh(pre) + w.b_out)
+        return w.out(np.tanh(pre))
 
     def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
         ids = np.asarray(context, dtype=np.int64).reshape(-1)
@@ -298,10 +424,7 @@ class RecurrentModel(NeuralModel):
         w_ih0, _, b_ih0, _ = layers[0]
         # layer 0's input projection per token, when small: one row lookup instead of a matrix product
         table = emb @ w_ih0 + b_ih0 if emb.shape[0] * w_ih0.shape[1] <= _TABLE_LIMIT else None
-        w_out = np.ascontiguousarray(_np(net.out.weight).T)
-        return _StepWeights(
-            kind=kind, hs=hs, emb=emb, layers=layers, table=table, w_out=w_out, b_out=_np(net.out.bias)
-        )
+        return _StepWeights(kind=kind, hs=hs, emb=emb, layers=layers, table=table, out=_NumpyOutput(net.out))
 
     def _step(self, w: _StepWeights, state: tuple[np.ndarray, ...], token: int) -> tuple[State, np.ndarray]:
         """One token through the stack; ``state`` is (h,) (rnn, gru) or (h, c) (lstm), each [layers, H]."""
@@ -328,7 +451,7 @@ class RecurrentModel(NeuralModel):
             else:
                 x = np.tanh(gi + h @ w_hh)
             new[0][i] = x
-        return new, _log_softmax(x @ w.w_out + w.b_out)
+        return new, w.out(x)
 
     def start(self, context: np.ndarray) -> tuple[State, np.ndarray]:
         ids = np.asarray(context, dtype=np.int64).reshape(-1)

@@ -73,6 +73,7 @@ def train_argv(
         if model.model == "window":
             argv += _opt("context", model.context)
         argv += _opt("embed", model.embed) + _opt("hidden", model.hidden) + _opt("dropout", model.dropout)
+        argv += _opt("softmax", model.softmax)
         if model.model in RECURRENT:
             argv += _opt("layers", model.layers)
             argv.append("--tie-weights" if model.tie_weights else "--no-tie-weights")
