@@ -4,8 +4,9 @@ One step is what ``lmtui.neural_training`` does: the net's forward pass under th
 exact log-probability of every target (``target_log_probs``), backward, gradient clipping and AdamW; on
 windows of the speeches corpus's own training tokens (lmtui's split and 10,000-word vocabulary: the
 adaptive softmax's speed depends on how often rare words come, so random tokens would flatter or wrong
-it). Each cell runs in a fresh process for a few seconds after three warm-up steps; ``--busy`` repeats
-every cell with a CPU hog (one process spinning) beside it.
+it). Each cell runs in a fresh process for a few seconds after three warm-up steps, on both cores;
+``--busy`` repeats every cell with a CPU hog (one process spinning) beside it, on the one core lmtui's
+thread choice leaves it there (lmtui.threads: two threads beside a spinning process are slower than one).
 
     python bench/word_throughput.py [--busy] [--seconds 8] [--json bench/results/word_throughput.json]
 """
@@ -31,7 +32,7 @@ CELLS = [
 SMALL_NET = dict(model="lstm", level="word", embed=128, hidden=256, layers=1, dropout=0.1)
 
 
-def measure(index: int, precision: str, seconds: float) -> dict:
+def measure(index: int, precision: str, seconds: float, threads: int) -> dict:
     import numpy as np
     import torch
 
@@ -39,7 +40,7 @@ def measure(index: int, precision: str, seconds: float) -> dict:
     from lmtui.neural_training import make_optimizer
     from lmtui.training import TrainConfig, mixed_precision, prepare_data
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     label, overrides, batch, seq = CELLS[index]
     data = prepare_data("speeches", "word", TrainConfig())
@@ -79,6 +80,7 @@ def measure(index: int, precision: str, seconds: float) -> dict:
         "batch": batch,
         "seq_len": seq,
         "precision": precision,
+        "threads": threads,
         "parameters": model.num_parameters(),
         "ms_per_step": round(per_step * 1000, 1),
         "tokens_per_s": round(batch * seq / per_step),
@@ -90,19 +92,23 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--precisions", default="bf16")
     p.add_argument("--busy", action="store_true", help="also measure every cell beside a spinning process")
-    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)  # cell precision, in a fresh process
+    p.add_argument("--only-busy", action="store_true", help="measure beside a spinning process only")
+    p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # cell precision threads, in a fresh process
     args = p.parse_args()
     if args.child:
-        print(json.dumps(measure(int(args.child[0]), args.child[1], args.seconds)))
+        print(json.dumps(measure(int(args.child[0]), args.child[1], args.seconds, int(args.child[2]))))
         return
     rows = []
-    for load in ("idle", "busy") if args.busy else ("idle",):
+    loads = ("busy",) if args.only_busy else ("idle", "busy") if args.busy else ("idle",)
+    for load in loads:
         for index in range(len(CELLS)):
             for precision in args.precisions.split(","):
                 hog = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if load == "busy" else None
                 try:
+                    threads = "1" if load == "busy" else "2"
                     cmd = [sys.executable, __file__, "--seconds", str(args.seconds), "--child", str(index)]
-                    out = subprocess.run([*cmd, precision], capture_output=True, text=True, check=True).stdout
+                    cmd += [precision, threads]
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
                 finally:
                     if hog is not None:
                         hog.kill()

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from lmtui.control import Output
 from lmtui.events import Eval, Event, Finished, NgramCounts, Note, Sample, Started, Step
+from lmtui.timing import PATIENCE_EVALS, PATIENCE_PASSES
 from lmtui.visible import visible_markup as shown
 
 HEADLESS_EVERY = 5.0  # seconds between plain progress lines when the output is not a terminal
@@ -186,6 +187,12 @@ class TrainDisplay:
             )
         if finished.reason in ("interrupted", "stopped"):
             lines.append(f"checkpoint saved; continue with: lmtui train --resume {name}")
+        elif finished.reason == "overfit":
+            lines.append(
+                f"stopped early: the validation loss had not improved for {PATIENCE_EVALS} evaluations and "
+                f"{PATIENCE_PASSES} passes over the training text (the text is short for this model); the "
+                "run keeps its best weights"
+            )
         for line in lines:
             self.show_text(line)
 

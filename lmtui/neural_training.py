@@ -27,7 +27,16 @@ from lmtui.errors import LmtuiError
 from lmtui.events import Checkpoint, Eval, Event, Note, Sample, Step
 from lmtui.models import LanguageModel, model_class
 from lmtui.models.neural import as_float32, detach_state
-from lmtui.timing import Session, eval_gap, max_step_seconds, slice_tokens, spacing, step_cap
+from lmtui.timing import (
+    PATIENCE_EVALS,
+    PATIENCE_PASSES,
+    Session,
+    eval_gap,
+    max_step_seconds,
+    slice_tokens,
+    spacing,
+    step_cap,
+)
 
 EMIT_EVERY = 0.2  # seconds between Step events (the curve's resolution)
 # Each step, this share of the streams forgets its state, so the model also learns to begin from nothing, as
@@ -126,6 +135,7 @@ class NeuralTraining:
         self.train_seconds = 0.0  # seconds spent in training steps alone (compare's budget)
         self.tokens_read = 0  # tokens this session's steps read (batch x k1 each)
         self.last_eval = -1
+        self.evals_since_best = 0  # evaluations this session since the best validation loss (early stopping)
         self.last_eval_start = self.last_eval_end = self.last_save = time.perf_counter()
         self.last_emit = 0.0
         self.tokens_since, self.t_since = 0, 0.0
@@ -249,6 +259,8 @@ class NeuralTraining:
             return self.control.reason
         if self.target_steps and self.step >= self.target_steps:
             return "steps"
+        if self.target_steps is None and self.overfitting():
+            return "overfit"
         if self.step > self.start_step:
             if self.cfg.train_seconds and self.train_seconds >= self.cfg.train_seconds:
                 return "time"
@@ -256,6 +268,13 @@ class NeuralTraining:
             if deadline is not None and self.session.now() >= deadline:
                 return "time"
         return None
+
+    def overfitting(self) -> bool:
+        """The validation loss has not improved for PATIENCE_EVALS evaluations and PATIENCE_PASSES passes."""
+        best_step = self.metrics.get("best_step")
+        if self.evals_since_best < PATIENCE_EVALS or not isinstance(best_step, int):
+            return False
+        return self.step - best_step >= PATIENCE_PASSES * max(1, self.stream_len // self.k1)
 
     # -- the loop
 
@@ -383,12 +402,18 @@ class NeuralTraining:
         return changes
 
     def evaluation_due(self, now: float) -> bool:
-        """By steps (--eval-every) or by time: every `gap` seconds, with half a gap of training after each."""
+        """By steps (--eval-every) or by time: every `gap` seconds, with half a gap of training after each;
+        and after each whole pass over a text so short that a pass comes sooner (a 50 kB text at word level
+        is a dozen steps: by time alone the first evaluation came after 17 passes, long past the best
+        weights), as long as training keeps at least half of the time."""
         by_time = (
             now - self.last_eval_start >= spacing(self.gap, self.session.eval_cost)
             and now - self.last_eval_end >= self.gap / 2
         )
-        return self.step - max(self.last_eval, self.start_step) >= self.cfg.eval_every or by_time
+        since = self.step - max(self.last_eval, self.start_step)
+        a_pass = max(1, self.stream_len // self.k1)  # steps
+        by_pass = since >= a_pass and now - self.last_eval_end >= self.session.eval_cost
+        return since >= self.cfg.eval_every or by_time or by_pass
 
     def step_event(self, now: float) -> Step:
         rate = self.tokens_since / max(now - self.t_since, 1e-9)
@@ -441,6 +466,7 @@ class NeuralTraining:
                 f"good checkpoint is kept (try a lower --lr or --clip)"
             )
         is_best = val_loss < self.best
+        self.evals_since_best = 0 if is_best else self.evals_since_best + 1
         if is_best:
             self.best = val_loss
             runs.write_tensors(

@@ -28,6 +28,10 @@ STEPS_PER_BUDGET = 20  # no single step is planned to take more than this share 
 
 
 MAX_STEPS_ENV = "LMTUI_MAX_STEPS"  # caps every neural training session's steps (README's own test sets it)
+# Early stopping, for a time budget on a short text: this many evaluations in a row and this many passes over
+# the training text past the best validation loss end the session (reason "overfit"; the best weights are the
+# run's). A budget in steps is trained to the end.
+PATIENCE_EVALS, PATIENCE_PASSES = 10, 3
 
 
 def step_cap() -> int | None:

@@ -482,7 +482,7 @@ def _finish(
         val_tokens=len(data.val),
         test_tokens=len(data.test),
     )
-    run.meta["status"] = "done" if reason in ("steps", "time", "done") else reason
+    run.meta["status"] = "done" if reason in ("steps", "time", "done", "overfit") else reason
     run.save_meta()
     if session is not None:
         session.finished = time.perf_counter()

@@ -345,7 +345,7 @@ class Trained:
         """Did its training end on its own, fully scored (a stop may come just after: an n-gram counting)?"""
         from lmtui import runs
 
-        ended = self.reason in ("done", "steps", "time") and bool(self.run)
+        ended = self.reason in ("done", "steps", "time", "overfit") and bool(self.run)
         return ended and not runs.load_run(self.run).meta.get("eval_pending")
 
     def read(self, ev: Any, seconds: float | None, steps: int | None) -> bool:

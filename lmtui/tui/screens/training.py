@@ -33,7 +33,7 @@ from lmtui.visible import visible_line
 
 IDLE = "No model is training. Press F2 to choose a text and a model, or F5 to resume a run."
 REASONS = {"steps": "step budget reached", "time": "time budget used", "stopped": "stopped",
-           "interrupted": "interrupted", "done": "done"}
+           "interrupted": "interrupted", "done": "done", "overfit": "stopped early: validation loss rising"}
 CHARTS = ("loss", "ppl", "grad")
 TITLES = {"loss": "Loss (nats/token)", "ppl": "Validation perplexity", "grad": "Gradient norm",
           "sample": "What it writes now"}
