@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Select
 from tui_helpers import fake_paused_at, run_async, settle, wait_for
 
 from lmtui.events import Eval, Failed, Finished, NgramCounts, Sample, Started, Step
@@ -143,6 +143,28 @@ async def test_model_form_validates_as_typed_and_shows_the_size(fake_corpora: Pa
         assert isinstance(app.screen, CorpusScreen)
 
 
+@run_async
+async def test_model_form_offers_the_softmaxes_word_presets_the_adaptive_one(fake_corpora: Path) -> None:
+    from textual.widgets.select import InvalidSelectValueError
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_model_screen(pilot)
+        softmax = screen.query_one("#f-softmax", Select)
+        assert screen.level == "char" and softmax.value == "full" and screen.read()[0].softmax == "full"
+        with pytest.raises(InvalidSelectValueError):
+            softmax.value = "kn"  # its own choices, not the n-gram smoothings
+        word = next(b for b in screen.query_one("#level").query("RadioButton") if b.name == "word")
+        word.value = True
+        await settle(pilot)
+        assert screen.level == "word" and softmax.value == "adaptive"
+        model, _, errors = screen.read()
+        assert model.softmax == "adaptive" and not errors
+        softmax.value = "full"
+        await pilot.pause()
+        assert screen.read()[0].softmax == "full" and screen.error is None
+
+
 def test_train_argv_passes_only_the_options_a_family_takes() -> None:
     from lmtui.presets import preset_configs
     from lmtui.tui.trainer_process import train_argv
@@ -153,6 +175,7 @@ def test_train_argv_passes_only_the_options_a_family_takes() -> None:
     model, train = preset_configs("window", "word", "quick")
     argv = train_argv("speeches", model, train, "quick", "my-run")
     assert "--context" in argv and "--layers" not in argv and "--max-vocab" in argv and argv[-1] == "my-run"
+    assert argv[argv.index("--softmax") + 1] == "adaptive"
     model = ModelConfig(model="gru", level="char", tie_weights=True, embed=32, hidden=32)
     argv = train_argv("x.txt", model, train)
     assert "--tie-weights" in argv and "--layers" in argv

@@ -32,7 +32,7 @@ from textual.worker import get_current_worker
 
 from lmtui import runs
 from lmtui.errors import LmtuiError, OptionError
-from lmtui.models import MODEL_KINDS, SMOOTHINGS, ModelConfig, estimate_parameters
+from lmtui.models import MODEL_KINDS, ModelConfig, estimate_parameters
 from lmtui.options import BY_NAME, OPTIONS, app_words
 from lmtui.presets import PRESETS, preset_configs
 from lmtui.training import TrainConfig, validate
@@ -196,7 +196,8 @@ class ModelScreen(ModeScreen):
             label.tooltip = app_words(BY_NAME[f.name].help)  # what the option is for, in the form's words
             yield label
             if f.kind == "choice":
-                yield Select([(s, s) for s in SMOOTHINGS], allow_blank=False, id=f"f-{f.name}", compact=True)
+                choices = BY_NAME[f.name].choices
+                yield Select([(s, s) for s in choices], allow_blank=False, id=f"f-{f.name}", compact=True)
             elif f.kind == "bool":
                 yield Checkbox(id=f"f-{f.name}", compact=True)
             else:
