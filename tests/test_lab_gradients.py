@@ -83,9 +83,10 @@ def test_clipped_share_counts_clipped_steps(english_file):
     assert started.clip == 0
 
 
-def test_window_model_gradient_stops_at_its_window():
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_window_model_gradient_stops_at_its_window(softmax):
     torch.manual_seed(0)
-    model = WindowModel(ModelConfig(model="window", embed=8, hidden=16, context=5), 20)
+    model = WindowModel(ModelConfig(model="window", embed=8, hidden=16, context=5, softmax=softmax), 20)
     reach = gradient_reach(model, np.arange(400) % 20, 12)
     assert all(v > 0 for v in reach.norms[:4]) and all(v == 0 for v in reach.norms[4:])
     assert "5 tokens" in reach.note
