@@ -403,16 +403,20 @@ class NeuralTraining:
 
     def evaluation_due(self, now: float) -> bool:
         """By steps (--eval-every) or by time: every `gap` seconds, with half a gap of training after each;
-        and after each whole pass over a text so short that a pass comes sooner (a 50 kB text at word level
-        is a dozen steps: by time alone the first evaluation came after 17 passes, long past the best
-        weights), as long as training keeps at least half of the time."""
+        and, under a time budget, after each whole pass over a text so short that a pass comes sooner (a 50
+        kB text at word level is a dozen steps: by time alone the first evaluation came after 17 passes, long
+        past the best weights), as long as training keeps at least half of the time."""
         by_time = (
             now - self.last_eval_start >= spacing(self.gap, self.session.eval_cost)
             and now - self.last_eval_end >= self.gap / 2
         )
         since = self.step - max(self.last_eval, self.start_step)
         a_pass = max(1, self.stream_len // self.k1)  # steps
-        by_pass = since >= a_pass and now - self.last_eval_end >= self.session.eval_cost
+        by_pass = (
+            self.target_steps is None  # a budget of time: a budget in steps keeps its --eval-every
+            and since >= a_pass
+            and now - self.last_eval_end >= self.session.eval_cost
+        )
         return since >= self.cfg.eval_every or by_time or by_pass
 
     def step_event(self, now: float) -> Step:
