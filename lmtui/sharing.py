@@ -52,7 +52,8 @@ class SampleRecord:
         if m["model"] == "ngram":
             return f"{m['order']}-gram ({m['smoothing']}), {m['level']} level"
         size = f"context {m['context']}, " if m["model"] == "window" else f"{m['layers']} layer(s), "
-        return f"{m['model']} ({size}embed {m['embed']}, hidden {m['hidden']}), {m['level']} level"
+        output = ", adaptive softmax" if m.get("softmax") == "adaptive" else ""
+        return f"{m['model']} ({size}embed {m['embed']}, hidden {m['hidden']}{output}), {m['level']} level"
 
     def settings_line(self) -> str:
         s = self.settings

@@ -82,3 +82,11 @@ def test_the_reproduce_command_writes_the_same_sample(trained_runs: Path, child_
     out = subprocess.run([sys.executable, "-m", "lmtui", *argv[1:]], capture_output=True, text=True,
                          env=child_env, check=True)
     assert out.stdout == "The " + text + "\n"
+
+
+def test_the_model_line_names_the_adaptive_softmax():
+    full = record()
+    assert "softmax" not in full.model_line()
+    adaptive = SampleRecord("r", "speeches", {**full.model, "level": "word", "softmax": "adaptive"},
+                            SampleSettings(), "the", None)
+    assert adaptive.model_line() == "lstm (1 layer(s), embed 32, hidden 128, adaptive softmax), word level"

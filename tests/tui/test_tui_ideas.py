@@ -82,6 +82,8 @@ async def test_exploding_gradients_bring_the_norm_chart_into_view_with_the_spike
         screen.post_message(TrainerEvent(Note(message)))
         await wait_for(pilot, lambda: screen.explosion != "", "the explosion noted")
         await settle(pilot)
+        note = str(screen.query_one("#message").render())
+        assert "(gradient clip 0)" in note and "--clip" not in note  # the form's words, not the flag
         grad = screen.query_one("#grad-chart", LineChart)
         assert grad.display and not screen.query_one("#reach-chart").display
         assert grad.points("|g|")[-1] == (7, 9_000.0)

@@ -258,7 +258,7 @@ class TrainingScreen(ModeScreen):
         elif isinstance(event, NgramCounts):
             self._counts(event)
         elif isinstance(event, Note):
-            self._message(f"note: {event.message}", "warning")
+            self._message(f"note: {app_words(event.message)}", "warning")  # in the form's words, not flags
             self._explosion(event.message)
         elif isinstance(event, Finished):
             self._finished(event)
