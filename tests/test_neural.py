@@ -256,7 +256,7 @@ def test_tie_weights_needs_equal_sizes():
 
 @pytest.mark.parametrize("vocab", [2, 17, 1001, 1002, 5000, 20_000])
 @pytest.mark.parametrize("width", [1, 8, 256])
-@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # width 1: a projection of 1 // 4 units
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # width 1: 1 // 4 units
 def test_adaptive_cutoffs_are_valid_clusters(vocab, width):
     cuts = neural.adaptive_cutoffs(vocab, width)
     assert cuts == sorted(set(cuts)) and cuts[0] > 0 and cuts[-1] < vocab

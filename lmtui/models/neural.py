@@ -87,7 +87,7 @@ class OutputNet(nn.Module):
             mass = [np.logaddexp.reduce(logp[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
             bias = np.concatenate([logp[:shortlist], mass])
             self.out.head.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
-        else:
+        elif isinstance(self.out, nn.Linear):
             self.out.bias.copy_(torch.as_tensor(logp, dtype=torch.float32))
 
 
@@ -168,7 +168,8 @@ def detach_state(state: State) -> State:
 class NeuralModel(LanguageModel):
     """A torch net behind the LanguageModel interface."""
 
-    net_class: type[nn.Module] = nn.Module
+    net_class: type[OutputNet] = OutputNet
+    net: OutputNet
 
     def __init__(self, config: ModelConfig, vocab_size: int, device: str = "cpu"):
         self.config = config
@@ -316,8 +317,9 @@ class _NumpyOutput:
             self.head = lay(out.head.weight)
             self.bias = _np(out.head.bias) if out.head.bias is not None else 0.0
             self.cutoffs = out.cutoffs
-            self.tails = [(lay(proj.weight), lay(word.weight)) for proj, word in out.tail]  # type: ignore[misc]
+            self.tails = [(lay(tail[0].weight), lay(tail[1].weight)) for tail in out.tail]  # type: ignore[index]
         else:
+            assert isinstance(out, nn.Linear)
             self.head, self.bias, self.cutoffs, self.tails = lay(out.weight), _np(out.bias), [], []
 
     def _product(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
