@@ -68,6 +68,18 @@ def timed(fn, repeat: int = 3) -> tuple[float, list[float], Any]:
     return median(times), times, result
 
 
+def seconds_per_step(step, seconds: float, warmup: int = 3) -> float:
+    """Mean seconds of one call of ``step`` (a training step), timed for about ``seconds`` after ``warmup``
+    untimed calls (the first ones pay for allocation and kernel selection)."""
+    for _ in range(warmup):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return (time.perf_counter() - t0) / n
+
+
 def child(code: str, timeout: float | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh Python; it prints one JSON object last. Adds the child's peak RSS (MiB).
 

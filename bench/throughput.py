@@ -13,9 +13,8 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 
-from common import parser, write_json
+from common import parser, seconds_per_step, write_json
 
 # hidden x layers x batch x seq_len
 DEFAULT_CONFIGS = "256x1x32x32,384x1x64x32,512x2x32x32,512x2x64x64,384x2x128x32"
@@ -47,13 +46,7 @@ def measure(threads: int, config: str, precision: str, seconds: float) -> dict:
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
 
-    for _ in range(3):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    per_step = (time.perf_counter() - t0) / n
+    per_step = seconds_per_step(step, seconds)
     return {
         "threads": threads,
         "config": config,

@@ -17,10 +17,9 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from dataclasses import replace
 
-from common import parser, write_json
+from common import parser, seconds_per_step, write_json
 
 # (label, model overrides, batch, seq_len): the small word preset's net before and after, and the large one
 CELLS = [
@@ -65,13 +64,7 @@ def measure(index: int, precision: str, seconds: float, threads: int) -> dict:
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
 
-    for _ in range(3):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    per_step = (time.perf_counter() - t0) / n
+    per_step = seconds_per_step(step, seconds)
     return {
         "net": label,
         "hidden": config.hidden,
