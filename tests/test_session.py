@@ -334,3 +334,25 @@ def test_the_session_clock_starts_with_the_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     age = float(out)
     assert 0.95 <= age < 600
+
+
+def test_tokens_per_second_are_the_training_steps_own(english_file, model_cfg, train_cfg, monkeypatch):
+    """Each Step's tokens/s is the tokens read since the last Step over the seconds spent in training steps
+    since then: a slow evaluation in between no longer drags the next rate down."""
+    from lmtui.neural_training import NeuralTraining
+
+    evaluate = NeuralTraining.evaluate
+
+    def slow_evaluation(self):
+        time.sleep(0.3)  # an evaluation far slower than the steps around it
+        yield from evaluate(self)
+
+    monkeypatch.setattr(NeuralTraining, "evaluate", slow_evaluation)
+    job = Job(str(english_file), model_cfg("lstm"), train_cfg(steps=60, eval_every=10), name="r")
+    events = list(train(job))
+    steps = [e for e in events if isinstance(e, Step) and e.tokens]
+    assert sum(isinstance(e, Eval) for e in events) >= 5 and len(steps) >= 5
+    for before, after in zip(steps, steps[1:], strict=False):
+        if after.tokens > before.tokens:
+            expected = (after.tokens - before.tokens) / (after.step_seconds - before.step_seconds)
+            assert after.tokens_per_s == pytest.approx(expected, rel=1e-6)
