@@ -21,9 +21,6 @@ State = Any  # a tensor, an (h, c) pair, or None
 EVAL_LOGITS = 1 << 24  # logits held at once while scoring (64 MB of float32), whatever the vocabulary
 
 
-SOFTMAXES = ("full", "adaptive")
-
-
 def output_layer(config: ModelConfig, width: int, vocab_size: int) -> nn.Module:
     """The layer from the net's last hidden vector to next-token scores.
 
